@@ -1,0 +1,211 @@
+//! Typed configuration: every flag has an environment variable (DESIGN.md §2), validated once at start-up.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chrono::{NaiveTime, Weekday};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::domain::money::TaxRate;
+
+/// Gospital: hospital-management HTTP API.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "gospital", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Run the API (the default).
+    Serve,
+    /// Apply migrations and seed departments, then exit.
+    Migrate,
+}
+
+/// Where medical records and invoices live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecordsBackend {
+    /// In the relational database named by `--database-url`.
+    Sql,
+    /// In DynamoDB (not available in this build yet: start-up stops with a clear message).
+    Dynamodb,
+}
+
+/// Every setting of the service. Flags win over environment variables, which win over defaults.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Listen address. `SERVER_PORT=P` (Go original) means 0.0.0.0:P when this is not set.
+    #[arg(long, env = "GOSPITAL_ADDR", global = true)]
+    pub addr: Option<SocketAddr>,
+
+    /// Go original's port setting, honoured when `--addr` is absent.
+    #[arg(long, env = "SERVER_PORT", global = true, hide = true)]
+    pub server_port: Option<u16>,
+
+    /// `sqlite://PATH` (created if missing) or `mysql://user:pass@host:port/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://gospital.db", global = true)]
+    pub database_url: String,
+
+    /// Go original's DSN (`user:pass@tcp(host:port)/db?parseTime=true`); used when DATABASE_URL is unset.
+    #[arg(long, env = "MYSQL_DSN", global = true, hide = true)]
+    pub mysql_dsn: Option<String>,
+
+    /// Records store: `sql` or `dynamodb`.
+    #[arg(long, env = "GOSPITAL_RECORDS_STORE", value_enum, default_value = "sql", global = true)]
+    pub records_store: RecordsBackend,
+
+    /// DynamoDB endpoint override, e.g. a local emulator (used once the DynamoDB store lands).
+    #[arg(long, env = "DYNAMODB_ENDPOINT", global = true)]
+    pub dynamodb_endpoint: Option<String>,
+
+    /// AWS region (`DYNAMODB_REGION` also accepted).
+    #[arg(long, env = "AWS_REGION", global = true)]
+    pub aws_region: Option<String>,
+
+    #[arg(long, env = "DYNAMODB_REGION", global = true, hide = true)]
+    pub dynamodb_region: Option<String>,
+
+    /// DynamoDB table for medical records.
+    #[arg(long, env = "MEDICAL_RECORDS_TABLE", default_value = "gospital-medical-records", global = true)]
+    pub medical_records_table: String,
+
+    /// DynamoDB table for invoices.
+    #[arg(long, env = "INVOICES_TABLE", default_value = "gospital-invoices", global = true)]
+    pub invoices_table: String,
+
+    /// Deadline of every `/api` request, in milliseconds.
+    #[arg(long, env = "GOSPITAL_REQUEST_TIMEOUT_MS", default_value_t = 1000, global = true)]
+    pub request_timeout_ms: u64,
+
+    /// CPU percent at which load shedding opens (accepted; the shedder is not active in this build).
+    #[arg(long, env = "GOSPITAL_CPU_SHED_OPEN", default_value_t = 95.0, global = true)]
+    pub cpu_shed_open: f64,
+
+    /// CPU percent below which load shedding closes (accepted; not active in this build).
+    #[arg(long, env = "GOSPITAL_CPU_SHED_CLOSE", default_value_t = 85.0, global = true)]
+    pub cpu_shed_close: f64,
+
+    /// Apply migrations on `serve` (SQLite always migrates).
+    #[arg(long, env = "GOSPITAL_MIGRATE", global = true)]
+    pub migrate: bool,
+
+    /// Tax rate stored on each new invoice (0 ≤ rate < 1, at most 4 decimals).
+    #[arg(long, env = "GOSPITAL_TAX_RATE", default_value = "0.08", global = true)]
+    pub tax_rate: String,
+
+    /// Working days for availability, comma-separated (`mon,tue,...`).
+    #[arg(long, env = "GOSPITAL_WORK_DAYS", default_value = "mon,tue,wed,thu,fri", global = true)]
+    pub work_days: String,
+
+    /// Start of the working day (`HH:MM`).
+    #[arg(long, env = "GOSPITAL_WORK_START", default_value = "09:00", global = true)]
+    pub work_start: String,
+
+    /// End of the working day (`HH:MM`).
+    #[arg(long, env = "GOSPITAL_WORK_END", default_value = "17:00", global = true)]
+    pub work_end: String,
+
+    /// Availability slot length in minutes.
+    #[arg(long, env = "GOSPITAL_SLOT_MINUTES", default_value_t = 30, global = true)]
+    pub slot_minutes: u32,
+
+    /// SQLite busy timeout: how long a write waits for the database lock before answering 503.
+    #[arg(long, env = "GOSPITAL_SQLITE_BUSY_TIMEOUT_MS", default_value_t = 5000, global = true)]
+    pub sqlite_busy_timeout_ms: u64,
+
+    /// Read connections for SQLite (writes always use one connection, so bookings serialise).
+    #[arg(long, env = "GOSPITAL_DB_POOL_SIZE", default_value_t = 8, global = true)]
+    pub db_pool_size: u32,
+
+    /// How long a request waits for a database connection before answering 503.
+    #[arg(long, env = "GOSPITAL_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000, global = true)]
+    pub db_acquire_timeout_ms: u64,
+}
+
+/// Availability settings (API.md §4.6), validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub work_days: Vec<Weekday>,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub slot_minutes: u32,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            work_days: vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
+            start: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default(),
+            slot_minutes: 30,
+        }
+    }
+}
+
+/// Settings that change observable behaviour, validated once and shared with handlers.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub request_timeout: Duration,
+    pub tax_rate: TaxRate,
+    pub schedule: Schedule,
+}
+
+impl Config {
+    /// Defaults plus a given database URL, for tests.
+    pub fn for_tests(database_url: &str) -> Self {
+        let mut config = Cli::parse_from(["gospital"]).config;
+        config.addr = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        config.server_port = None;
+        config.database_url = database_url.to_owned();
+        config.mysql_dsn = None;
+        config.records_store = RecordsBackend::Sql;
+        config
+    }
+
+    /// The listen address: `--addr`, else `SERVER_PORT` on all interfaces, else 127.0.0.1:8080.
+    pub fn listen_addr(&self) -> SocketAddr {
+        match (self.addr, self.server_port) {
+            (Some(addr), _) => addr,
+            (None, Some(port)) => SocketAddr::from(([0, 0, 0, 0], port)),
+            (None, None) => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+
+    /// Validates the behaviour settings; the error names the variable at fault.
+    pub fn settings(&self) -> Result<Settings, String> {
+        if self.request_timeout_ms == 0 {
+            return Err("GOSPITAL_REQUEST_TIMEOUT_MS must be at least 1".into());
+        }
+        let tax_rate = TaxRate::parse(&self.tax_rate).map_err(|e| format!("GOSPITAL_TAX_RATE: {e}"))?;
+        let parse_hm = |name: &str, v: &str| {
+            crate::domain::formats::parse_time(v).ok_or_else(|| format!("{name}: {v:?} is not HH:MM"))
+        };
+        let start = parse_hm("GOSPITAL_WORK_START", &self.work_start)?;
+        let end = parse_hm("GOSPITAL_WORK_END", &self.work_end)?;
+        if end <= start {
+            return Err("GOSPITAL_WORK_END must be after GOSPITAL_WORK_START".into());
+        }
+        if !(5..=480).contains(&self.slot_minutes) {
+            return Err("GOSPITAL_SLOT_MINUTES must be between 5 and 480".into());
+        }
+        let mut work_days = Vec::new();
+        for day in self.work_days.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+            let wd: Weekday = day.parse().map_err(|_| format!("GOSPITAL_WORK_DAYS: {day:?} is not a weekday"))?;
+            if !work_days.contains(&wd) {
+                work_days.push(wd);
+            }
+        }
+        if !(0.0..=100.0).contains(&self.cpu_shed_open) || !(0.0..=100.0).contains(&self.cpu_shed_close) {
+            return Err("GOSPITAL_CPU_SHED_OPEN and GOSPITAL_CPU_SHED_CLOSE must be percentages (0-100)".into());
+        }
+        Ok(Settings {
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            tax_rate,
+            schedule: Schedule { work_days, start, end, slot_minutes: self.slot_minutes },
+        })
+    }
+}

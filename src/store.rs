@@ -1,0 +1,268 @@
+//! Store ports: the traits handlers and services call, and the errors every adapter maps into.
+//!
+//! R (`ClinicStore`) holds patients, doctors, departments and appointments; D (`RecordStore`) holds medical
+//! records and invoices. Rules that must be atomic with a write (overlaps, deactivation cascade, head-doctor
+//! membership) are checked by the adapter inside its transaction and reported as [`Rule`].
+
+pub mod sql;
+pub mod sqlite;
+pub mod sqlite_records;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use crate::domain::appointment::{Appointment, AppointmentStatus};
+use crate::domain::department::Department;
+use crate::domain::doctor::{Doctor, DoctorStatus};
+use crate::domain::formats::{Date, Time, Timestamp};
+use crate::domain::ids::{AppointmentId, DepartmentId, DoctorId, InvoiceId, PatientId, RecordId};
+use crate::domain::invoice::{Invoice, PaymentStatus};
+use crate::domain::medical_record::MedicalRecord;
+use crate::domain::patient::{Patient, PatientStatus};
+
+/// A business rule that failed inside the write's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    PatientInactive,
+    DoctorUnavailable,
+    /// Which sides clash: the same doctor, the same patient, or both.
+    TimeSlot { doctor: bool, patient: bool },
+    HeadDoctorConflict,
+}
+
+/// Every way a store call can fail. Only `Unavailable` is an infrastructure failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row or item to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule (unique index or conditional create) refused the write.
+    #[error("conflict")]
+    Conflict,
+    /// The stored version is no longer the one the caller read; re-read and re-apply.
+    #[error("stale version")]
+    Stale,
+    /// A rule checked inside the transaction failed.
+    #[error("rule failed: {0:?}")]
+    Rejected(Rule),
+    /// The store cannot be reached or did not answer in time (refused, reset, pool exhausted, busy, throttled).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or corrupt data. The text is logged, never returned to clients.
+    #[error("store internal error: {0}")]
+    Internal(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Page-style request (`page` ≥ 1, `limit` already capped to 1–100).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u32,
+    pub limit: u32,
+}
+
+impl PageRequest {
+    pub fn offset(self) -> u64 {
+        u64::from(self.page.saturating_sub(1)) * u64::from(self.limit)
+    }
+}
+
+/// One page of rows plus the total number of matching rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// Position in a newest-first key-ordered list: continue strictly after (sort, id) in descending order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorKey {
+    pub sort: String,
+    pub id: String,
+}
+
+/// One page of a cursor-paged list; `next` is `None` on the last page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyPage<T> {
+    pub items: Vec<T>,
+    pub next: Option<CursorKey>,
+}
+
+/// Filters of `GET /api/v1/patients`, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PatientFilter {
+    /// Lower-cased; matched as a literal substring of "first last" (which covers first and last alone).
+    pub name: Option<String>,
+    /// Lower-cased; exact.
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub status: Option<PatientStatus>,
+}
+
+/// Filters of `GET /api/v1/doctors`, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DoctorFilter {
+    pub department_id: Option<String>,
+    /// Lower-cased; exact.
+    pub specialty: Option<String>,
+    pub status: Option<DoctorStatus>,
+    /// `Some(true)`: status `active`; `Some(false)`: status not `active`.
+    pub available: Option<bool>,
+}
+
+/// Filters of `GET /api/v1/appointments`, combined with AND. IDs are raw text: a malformed one matches nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AppointmentFilter {
+    pub patient_id: Option<String>,
+    pub doctor_id: Option<String>,
+    pub date: Option<NaiveDate>,
+    pub status: Option<AppointmentStatus>,
+}
+
+/// Inclusive range on the UTC date of `visitDate`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DateRange {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// A non-cancelled appointment's interval, as availability needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusyInterval {
+    pub date: Date,
+    pub start: Time,
+    pub end: Time,
+}
+
+#[async_trait]
+pub trait PatientStore: Send + Sync {
+    /// Inserts a new patient. `Conflict` when the duplicate key (email, dateOfBirth, lastName; case-insensitive)
+    /// is taken, enforced by a unique index so concurrent registrations give one winner.
+    async fn insert_patient(&self, patient: &Patient) -> StoreResult<()>;
+    async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>>;
+    /// Ordered by createdAt desc, patientId desc.
+    async fn list_patients(&self, filter: &PatientFilter, page: PageRequest) -> StoreResult<Page<Patient>>;
+    /// Replaces the patient if its stored version is still `expected_version` (else `Stale`; `Conflict` on a
+    /// duplicate key). With `cancel_from = Some(now)`, in the same transaction, cancels every `scheduled`
+    /// appointment of the patient that starts after `now` (version +1, updatedAt = patient.updated_at) and
+    /// returns how many were cancelled.
+    async fn update_patient(
+        &self,
+        patient: &Patient,
+        expected_version: i64,
+        cancel_from: Option<Timestamp>,
+    ) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait DoctorStore: Send + Sync {
+    /// `Conflict` when the licence number is taken (case-insensitive unique index).
+    async fn insert_doctor(&self, doctor: &Doctor) -> StoreResult<()>;
+    /// With `departmentName` joined live.
+    async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>>;
+    /// Ordered by createdAt desc, doctorId desc.
+    async fn list_doctors(&self, filter: &DoctorFilter, page: PageRequest) -> StoreResult<Page<Doctor>>;
+    /// Every doctor of a department, any status, ordered by lastName, firstName, doctorId.
+    async fn list_department_doctors(&self, department: &DepartmentId) -> StoreResult<Vec<Doctor>>;
+    /// Replaces the doctor if still at `expected_version`. `Rejected(HeadDoctorConflict)` when the department
+    /// changes while the doctor heads its current department (checked in the transaction).
+    async fn update_doctor(&self, doctor: &Doctor, expected_version: i64) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait DepartmentStore: Send + Sync {
+    /// Ordered by name (case-insensitive), then departmentId; with head name and active-doctor count.
+    async fn list_departments(&self) -> StoreResult<Vec<Department>>;
+    async fn get_department(&self, id: &DepartmentId) -> StoreResult<Option<Department>>;
+    /// `Conflict` when the name is taken (case-insensitive unique index).
+    async fn insert_department(&self, department: &Department) -> StoreResult<()>;
+    /// Replaces the department if still at `expected_version`; `Conflict` on a taken name;
+    /// `Rejected(HeadDoctorConflict)` when `headDoctorId` names a doctor of another department (checked in the
+    /// transaction; the caller has already checked that the doctor exists).
+    async fn update_department(&self, department: &Department, expected_version: i64) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait AppointmentStore: Send + Sync {
+    /// Books atomically: in one transaction that serialises writers for the same doctor and patient, checks
+    /// patient `active` (`Rejected(PatientInactive)`), doctor `active` (`Rejected(DoctorUnavailable)`), no
+    /// overlap with a non-cancelled appointment of either (`Rejected(TimeSlot{..})`), then inserts.
+    /// The joined fields of `appointment` (names, department) are ignored.
+    async fn book_appointment(&self, appointment: &Appointment) -> StoreResult<()>;
+    /// With patientName, doctorName and departmentId joined live.
+    async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>>;
+    /// Ordered by appointmentDate desc, startTime desc, appointmentId desc.
+    async fn list_appointments(&self, filter: &AppointmentFilter, page: PageRequest)
+    -> StoreResult<Page<Appointment>>;
+    /// Replaces the appointment if still at `expected_version`. With `reschedule`, first re-checks in the same
+    /// transaction what `book_appointment` checks, excluding this appointment from the overlap test.
+    async fn update_appointment(
+        &self,
+        appointment: &Appointment,
+        expected_version: i64,
+        reschedule: bool,
+    ) -> StoreResult<()>;
+    /// The doctor's non-cancelled appointments with dates in `[from, to]`.
+    async fn doctor_busy_intervals(
+        &self,
+        doctor: &DoctorId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<BusyInterval>>;
+}
+
+/// The relational store (R).
+#[async_trait]
+pub trait ClinicStore: PatientStore + DoctorStore + DepartmentStore + AppointmentStore {
+    /// `"sqlite"` or `"mysql"`, as `/health` reports it.
+    fn backend(&self) -> &'static str;
+    /// A trivial query, for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait MedicalRecordStore: Send + Sync {
+    /// Conditional create: `Conflict` if the ID exists; never overwrites.
+    async fn insert_record(&self, record: &MedicalRecord) -> StoreResult<()>;
+    /// Strongly consistent read.
+    async fn get_record(&self, id: &RecordId) -> StoreResult<Option<MedicalRecord>>;
+    /// Replaces the record only if it exists (`NotFound`) at `expected_version` (`Stale`).
+    async fn update_record(&self, record: &MedicalRecord, expected_version: i64) -> StoreResult<()>;
+    /// A patient's records, visitDate desc then recordId desc, within `range`, at most `limit`, after `after`.
+    async fn list_patient_records(
+        &self,
+        patient: &PatientId,
+        range: DateRange,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<MedicalRecord>>;
+}
+
+#[async_trait]
+pub trait InvoiceStore: Send + Sync {
+    /// Conditional create: `Conflict` if the ID exists; never overwrites.
+    async fn insert_invoice(&self, invoice: &Invoice) -> StoreResult<()>;
+    /// Strongly consistent read.
+    async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>>;
+    /// Replaces the invoice only if it exists (`NotFound`) at `expected_version` (`Stale`).
+    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64) -> StoreResult<()>;
+    /// A patient's invoices, invoiceDate desc then invoiceId desc, optionally of one status.
+    async fn list_patient_invoices(
+        &self,
+        patient: &PatientId,
+        status: Option<PaymentStatus>,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<Invoice>>;
+}
+
+/// The records store (D).
+#[async_trait]
+pub trait RecordStore: MedicalRecordStore + InvoiceStore {
+    /// `"sqlite"`, `"mysql"` or `"dynamodb"`, as `/health` reports it.
+    fn backend(&self) -> &'static str;
+    /// A cheap read, for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+}

@@ -1,0 +1,1 @@
+//! Contract suite of the relational store port (R).

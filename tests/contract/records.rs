@@ -1,0 +1,1 @@
+//! Contract suite of the records store port (D).

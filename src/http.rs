@@ -1,10 +1,57 @@
-//! HTTP layer: router, extractors and one module of handlers per resource.
+//! HTTP layer: router, extractors, edge middleware and one module of handlers per resource.
+//!
+//! Each resource module exposes `routes()` (its `/api/v1` routes) and an `Api` OpenAPI fragment.
+
+pub mod appointments;
+pub mod departments;
+pub mod docs;
+pub mod doctors;
+pub mod extract;
+pub mod health;
+pub mod invoices;
+pub mod json;
+pub mod medical_records;
+pub mod patients;
 
 use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
+
+/// 201 Created with `Location` and the JSON representation.
+pub fn created<T: Serialize>(location: &str, body: &T) -> Response {
+    let mut res = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// 200 OK with the JSON representation.
+pub fn ok<T: Serialize>(body: &T) -> Response {
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// Unknown route: the JSON 404 of API.md §1.1.
+pub async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NOT_FOUND)
+}
+
+/// Every `/api/v1` route, before edge middleware.
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .merge(patients::routes())
+        .merge(doctors::routes())
+        .merge(departments::routes())
+        .merge(appointments::routes())
+        .merge(medical_records::routes())
+        .merge(invoices::routes())
+}
 
 /// The full router: `/api/v1`, root routes, fallbacks and the edge middleware.
 pub fn router(state: AppState) -> Router {
-    Router::new().with_state(state)
+    crate::middleware::stack(api_routes(), health::routes().merge(docs::routes()), state)
 }

@@ -4,6 +4,7 @@
 //! records and invoices. Rules that must be atomic with a write (overlaps, deactivation cascade, head-doctor
 //! membership) are checked by the adapter inside its transaction and reported as [`Rule`].
 
+pub mod rows;
 pub mod sql;
 pub mod sqlite;
 pub mod sqlite_records;

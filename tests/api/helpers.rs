@@ -1,0 +1,246 @@
+//! Test harness: a fresh app over a temp-file SQLite database, a clock fixed to 2026-11-25 10:00 UTC
+//! (a Wednesday) that keeps ticking, and typed request helpers.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use chrono::{TimeZone, Utc};
+use gospital::clock::OffsetClock;
+use gospital::config::Config;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// "Today" for every test.
+pub const TODAY: &str = "2026-11-25";
+
+/// A response: status, headers and the body parsed as JSON (`Value::Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Res {
+    /// `error.code` of an error envelope.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// `error.details` as strings.
+    pub fn details(&self) -> Vec<String> {
+        self.body["error"]["details"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|d| d.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[track_caller]
+    pub fn assert(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> &Self {
+        self.assert(status);
+        assert_eq!(self.code(), code, "unexpected code; body: {}", self.text);
+        self
+    }
+}
+
+/// One application over its own database file.
+pub struct TestApp {
+    pub router: Router,
+    pub state: gospital::state::AppState,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with a configuration tweak (e.g. a short request timeout).
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("gospital.db").display());
+        let mut config = Config::for_tests(&url);
+        tweak(&mut config);
+        let start = Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
+        let clock = Arc::new(OffsetClock::starting_at(start));
+        let (router, state) = gospital::build_app(&config, clock).await.expect("app builds");
+        Self { router, state, _dir: dir }
+    }
+
+    /// Sends a raw request.
+    pub async fn send(&self, req: Request<Body>) -> Res {
+        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Res { status, headers, body, text }
+    }
+
+    /// Sends `method path` with an optional JSON body (Content-Type: application/json).
+    pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Res {
+        let mut b = Request::builder().method(method).uri(path);
+        let body = match body {
+            Some(v) => {
+                b = b.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(v).unwrap())
+            }
+            None => Body::empty(),
+        };
+        self.send(b.body(body).unwrap()).await
+    }
+
+    /// Sends a raw body text with the given content type (None = no Content-Type header).
+    pub async fn raw(&self, method: Method, path: &str, content_type: Option<&str>, body: impl Into<Body>) -> Res {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(ct) = content_type {
+            b = b.header("content-type", ct);
+        }
+        self.send(b.body(body.into()).unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> Res {
+        self.request(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Res {
+        self.request(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Res {
+        self.request(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Res {
+        self.request(Method::DELETE, path, None).await
+    }
+
+    // ---- fixtures -------------------------------------------------------------------------------------
+
+    /// Registers a patient with the given email (unique per call site) and returns its JSON.
+    pub async fn create_patient(&self, email: &str) -> Value {
+        let res = self.post("/api/v1/patients", &patient_body(email)).await;
+        res.assert(201);
+        res.body
+    }
+
+    /// Adds an active doctor in the given department and returns its JSON.
+    pub async fn create_doctor(&self, license: &str, department: &str) -> Value {
+        let res = self.post("/api/v1/doctors", &doctor_body(license, department)).await;
+        res.assert(201);
+        res.body
+    }
+
+    /// Books `date start-end` for a patient and doctor; returns the raw response.
+    pub async fn book(&self, patient: &str, doctor: &str, date: &str, start: &str, end: &str) -> Res {
+        self.post(
+            "/api/v1/appointments",
+            &json!({"patientId": patient, "doctorId": doctor, "appointmentDate": date,
+                    "startTime": start, "endTime": end, "reason": "Check-up"}),
+        )
+        .await
+    }
+}
+
+/// A valid patient registration body.
+pub fn patient_body(email: &str) -> Value {
+    json!({
+        "firstName": "Amara", "lastName": "Okafor", "dateOfBirth": "1985-03-15", "gender": "female",
+        "email": email, "phone": "+1 (555) 010-2233",
+        "address": {"street": "12 Elm Street", "city": "Springfield", "state": "IL", "zipCode": "62701", "country": "USA"},
+        "emergencyContact": {"name": "Chidi Okafor", "relationship": "brother", "phone": "+1 555 010 4455"},
+        "bloodType": "O+", "allergies": ["penicillin"]
+    })
+}
+
+/// A valid doctor body.
+pub fn doctor_body(license: &str, department: &str) -> Value {
+    json!({
+        "firstName": "Sofia", "lastName": "Chen", "email": "sofia.chen@example.org", "phone": "+1 555 010 9988",
+        "specialty": "Cardiology", "licenseNumber": license, "departmentId": department,
+        "yearsOfExperience": 12, "qualifications": ["MD", "FACC"]
+    })
+}
+
+/// A string field of a JSON object.
+pub fn s<'a>(v: &'a Value, field: &str) -> &'a str {
+    v[field].as_str().unwrap_or_else(|| panic!("missing string field {field} in {v}"))
+}
+
+// ---- helpers for conventions / patients / doctors / departments / health tests ----------------------
+
+impl TestApp {
+    /// Sends `method path` with extra headers and an optional JSON body.
+    pub async fn send_with_headers(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Res {
+        let mut b = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            b = b.header(*name, *value);
+        }
+        let body = match body {
+            Some(v) => {
+                b = b.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(v).unwrap())
+            }
+            None => Body::empty(),
+        };
+        self.send(b.body(body).unwrap()).await
+    }
+}
+
+/// True for a 26-character upper-case Crockford ULID whose first character is 0–7.
+pub fn check_ulid(s: &str) -> bool {
+    const ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    s.len() == 26 && s.chars().all(|c| ALPHABET.contains(c)) && matches!(s.as_bytes()[0], b'0'..=b'7')
+}
+
+/// True for `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, exactly 3 fraction digits) that is a real instant.
+pub fn check_timestamp_ms(s: &str) -> bool {
+    let b = s.as_bytes();
+    let shape = b.len() == 24
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'.',
+            23 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        });
+    shape && chrono::DateTime::parse_from_rfc3339(s).is_ok()
+}
+
+/// Percent-encodes a query-string value.
+pub fn qs_encode(s: &str) -> String {
+    s.bytes()
+        .map(|c| match c {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (c as char).to_string(),
+            _ => format!("%{c:02X}"),
+        })
+        .collect()
+}
+
+/// Asserts that one `error.details` entry starts with `prefix` (e.g. `"address.zipCode: "`).
+#[track_caller]
+pub fn expect_detail_prefix(res: &Res, prefix: &str) {
+    assert!(
+        res.details().iter().any(|d| d.starts_with(prefix)),
+        "no detail starting with {prefix:?}; body: {}",
+        res.text
+    );
+}

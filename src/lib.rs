@@ -7,6 +7,7 @@ pub mod error;
 pub mod store;
 pub mod state;
 pub mod http;
+pub mod middleware;
 
 use std::sync::Arc;
 

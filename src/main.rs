@@ -1,1 +1,82 @@
-fn main() {}
+//! `gospital` binary: parse configuration, set up JSON logs, then serve (default) or migrate.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use gospital::clock::SystemClock;
+use gospital::config::{Cli, Command};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).init();
+}
+
+/// Resolves on SIGTERM or Ctrl-C; the server then stops accepting and drains in-flight requests.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received, draining in-flight requests");
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            gospital::build_state(&config, Arc::new(SystemClock), true).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let (app, _state) = gospital::build_app(&config, Arc::new(SystemClock)).await?;
+            let addr = config.listen_addr();
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("GOSPITAL_ADDR: cannot listen on {addr}: {e}"))?;
+            let upkeep = tokio::spawn(async {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    gospital::middleware::metrics::install().run_upkeep();
+                }
+            });
+            tracing::info!(addr = %listener.local_addr()?, "gospital listening");
+            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+            upkeep.abort();
+            tracing::info!("stopped");
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line naming the setting and the problem (DESIGN.md §2).
+            eprintln!("gospital: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

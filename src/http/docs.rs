@@ -1,8 +1,14 @@
-//! OpenAPI 3.1 document (generated from the handlers' annotations and the wire types) and Swagger UI.
+//! OpenAPI 3.1 document (generated from the handlers' annotations and the wire types), Swagger UI served
+//! from the binary, and the Go original's `/swagger/*` paths redirected to them.
 
 use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::openapi::OpenApi as Document;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::state::AppState;
 
@@ -27,7 +33,41 @@ pub struct ErrorBody {
     pub request_id: String,
 }
 
-/// Root routes for the document and the UI.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Gospital", description = "Hospital-management HTTP API: patients, doctors, departments, appointments, medical records and billing."),
+    components(schemas(ErrorEnvelope, ErrorBody))
+)]
+struct Base;
+
+/// The whole document: every resource module's fragment merged into the base.
+pub fn openapi() -> Document {
+    let mut doc = Base::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    for part in [
+        crate::http::health::Api::openapi(),
+        crate::http::patients::Api::openapi(),
+        crate::http::doctors::Api::openapi(),
+        crate::http::departments::Api::openapi(),
+        crate::http::appointments::Api::openapi(),
+        crate::http::medical_records::Api::openapi(),
+        crate::http::invoices::Api::openapi(),
+    ] {
+        doc.merge(part);
+    }
+    doc
+}
+
+fn moved(to: &'static str) -> Response {
+    (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response()
+}
+
+/// `/openapi.json`, `/swagger-ui/` and the redirects.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(SwaggerUi::new("/swagger-ui").url("/openapi.json", openapi()))
+        .route("/swagger-ui", get(|| async { moved("/swagger-ui/") }))
+        .route("/swagger/doc.json", get(|| async { moved("/openapi.json") }))
+        .route("/swagger", get(|| async { moved("/swagger-ui/") }))
+        .route("/swagger/{*rest}", get(|| async { moved("/swagger-ui/") }))
 }

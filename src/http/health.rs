@@ -1,0 +1,139 @@
+//! Root routes for operators: liveness, readiness per dependency (API.md §5.1) and `/metrics`.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+use crate::store::StoreResult;
+
+/// Per-dependency timeout of a readiness check.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Body of `/health/live`.
+#[derive(Serialize, ToSchema)]
+pub struct Liveness {
+    #[schema(example = "alive")]
+    pub status: &'static str,
+    #[schema(example = "0.1.0")]
+    pub version: &'static str,
+}
+
+/// One dependency's readiness.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    /// `up` or `down`.
+    pub status: &'static str,
+    /// `sqlite`, `mysql` or `dynamodb`.
+    pub backend: &'static str,
+    /// Duration of the check (1000 on timeout).
+    pub latency_ms: u64,
+    /// Circuit-breaker state. No breaker guards the stores in this build yet, so calls are never
+    /// short-circuited: the state is always `closed`.
+    pub circuit: &'static str,
+}
+
+/// Both dependencies.
+#[derive(Serialize, ToSchema)]
+pub struct Checks {
+    pub database: Check,
+    pub records: Check,
+}
+
+/// Body of `/health` and `/health/ready`.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `healthy` (200) or `degraded` (503).
+    pub status: &'static str,
+    pub version: &'static str,
+    pub checks: Checks,
+    /// Go original's key, present only when R is MySQL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mysql: Option<&'static str>,
+    /// Go original's key, present only when D is DynamoDB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamodb: Option<&'static str>,
+}
+
+async fn probe(backend: &'static str, fut: impl Future<Output = StoreResult<()>>) -> Check {
+    let started = Instant::now();
+    let result = tokio::time::timeout(CHECK_TIMEOUT, fut).await;
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (status, latency_ms) = match result {
+        Ok(Ok(())) => ("up", latency_ms),
+        Ok(Err(e)) => {
+            tracing::warn!(backend, error = %e, "readiness check failed");
+            ("down", latency_ms)
+        }
+        Err(_) => ("down", 1000),
+    };
+    Check { status, backend, latency_ms, circuit: "closed" }
+}
+
+/// Readiness: both stores probed concurrently, each bounded by 1 s.
+#[utoipa::path(get, path = "/health", tag = "health",
+    responses((status = 200, description = "Every dependency is up", body = Readiness),
+              (status = 503, description = "A dependency is down", body = Readiness)))]
+pub async fn health(State(state): State<AppState>) -> Response {
+    let (database, records) = tokio::join!(
+        probe(state.clinic.backend(), state.clinic.ping()),
+        probe(state.records.backend(), state.records.ping()),
+    );
+    let healthy = database.status == "up" && records.status == "up";
+    let word = |c: &Check| if c.status == "up" { "healthy" } else { "unhealthy" };
+    let body = Readiness {
+        status: if healthy { "healthy" } else { "degraded" },
+        version: env!("CARGO_PKG_VERSION"),
+        mysql: (database.backend == "mysql").then(|| word(&database)),
+        dynamodb: (records.backend == "dynamodb").then(|| word(&records)),
+        checks: Checks { database, records },
+    };
+    let mut res = axum::Json(body).into_response();
+    if !healthy {
+        *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    }
+    res
+}
+
+/// Same as `/health`.
+#[utoipa::path(get, path = "/health/ready", tag = "health",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn ready(state: State<AppState>) -> Response {
+    health(state).await
+}
+
+/// Liveness: the process is serving; checks nothing.
+#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = Liveness)))]
+pub async fn live() -> axum::Json<Liveness> {
+    axum::Json(Liveness { status: "alive", version: env!("CARGO_PKG_VERSION") })
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics() -> Response {
+    let body = crate::middleware::metrics::install().render();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// OpenAPI fragment of the operator routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(health, ready, live, metrics), components(schemas(Liveness, Readiness, Checks, Check)))]
+pub struct Api;
+
+/// `/health`, `/health/ready`, `/health/live`, `/metrics`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/health/ready", get(ready))
+        .route("/health/live", get(live))
+        .route("/metrics", get(metrics))
+}

@@ -30,5 +30,8 @@ pub fn stack(api: Router<AppState>, root: Router<AppState>, state: AppState) -> 
         .with_state(state);
     // Layers of a router run after it has routed; the trailing-slash rewrite must run before, so the
     // routed app sits inside an outer router as its fallback service.
-    Router::new().fallback_service(inner).layer(from_fn(edge::edge))
+    Router::new()
+        .route("/swagger-ui", axum::routing::get(crate::http::docs::to_swagger_ui))
+        .fallback_service(inner)
+        .layer(from_fn(edge::edge))
 }

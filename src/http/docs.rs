@@ -58,6 +58,12 @@ pub fn openapi() -> Document {
     doc
 }
 
+/// `GET /swagger-ui` → 301 `/swagger-ui/`. Routed by the outer router, because the Swagger UI router
+/// claims the path itself with a 303.
+pub async fn to_swagger_ui() -> Response {
+    moved("/swagger-ui/")
+}
+
 fn moved(to: &'static str) -> Response {
     (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, to)]).into_response()
 }
@@ -66,7 +72,6 @@ fn moved(to: &'static str) -> Response {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(SwaggerUi::new("/swagger-ui").url("/openapi.json", openapi()))
-        .route("/swagger-ui", get(|| async { moved("/swagger-ui/") }))
         .route("/swagger/doc.json", get(|| async { moved("/openapi.json") }))
         .route("/swagger", get(|| async { moved("/swagger-ui/") }))
         .route("/swagger/{*rest}", get(|| async { moved("/swagger-ui/") }))

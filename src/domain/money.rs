@@ -36,7 +36,8 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
 }
 
 impl Money {
-    pub const ZERO: Money = Money(Decimal::ZERO);
+    /// 0.00, at scale 2 like every other amount.
+    pub const ZERO: Money = Money(Decimal::from_parts(0, 0, 0, false, 2));
 
     /// Parses the literal text of a JSON number: ≥ 0 with at most two significant fraction digits.
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
@@ -164,6 +165,7 @@ mod tests {
         assert_eq!(Money::parse("150.505"), Err(MoneyError::TooPrecise));
         assert_eq!(Money::parse("-1"), Err(MoneyError::Negative));
         assert_eq!(m("-0").to_string(), "0.00");
+        assert_eq!(Money::ZERO.to_string(), "0.00");
     }
 
     #[test]

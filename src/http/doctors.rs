@@ -1,15 +1,475 @@
-//! Handlers for doctors (placeholder until implemented).
+//! Doctor handlers (API.md §3.2 #11–#14): add, list, read and update doctors. Availability (#15) lives with
+//! the appointments.
 
 use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use utoipa::ToSchema;
 
+use super::extract::{JsonBody, QueryParams};
+use super::json::{Field, Json, Obj, Patch, Validator, rules, string_array};
+use super::patients::PageResponse;
+use super::{created, ok};
+use crate::domain::doctor::{Doctor, DoctorStatus};
+use crate::domain::formats::Timestamp;
+use crate::domain::ids::{DepartmentId, DoctorId};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::docs::ErrorEnvelope;
 use crate::state::AppState;
+use crate::store::{DoctorFilter, PageRequest, StoreError};
+
+/// How often a read–modify–write is retried after losing a version race before answering 503.
+const MAX_ATTEMPTS: usize = 3;
+
+/// Body of `POST /api/v1/doctors` (API.md §2.2). Unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDoctorRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    pub first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub last_name: String,
+    #[schema(max_length = 255)]
+    pub email: String,
+    #[schema(min_length = 7, max_length = 20)]
+    pub phone: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub specialty: String,
+    /// Unique, compared case-insensitively.
+    #[schema(min_length = 1, max_length = 50)]
+    pub license_number: String,
+    /// Must name an existing department (a malformed ID counts as missing: 404).
+    #[schema(example = "DEPT-001")]
+    pub department_id: String,
+    /// 0–80, default 0.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 80)]
+    pub years_of_experience: i64,
+    /// At most 20 items of 1–200 characters.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub qualifications: Vec<String>,
+}
+
+/// Body of `PUT /api/v1/doctors/{doctorId}`: a partial update. Only these fields are accepted; firstName,
+/// lastName and licenseNumber are ignored. `qualifications: null` becomes `[]`.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateDoctorRequest {
+    #[schema(value_type = String, required = false, max_length = 255)]
+    pub email: Patch<String>,
+    #[schema(value_type = String, required = false, min_length = 7, max_length = 20)]
+    pub phone: Patch<String>,
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    pub specialty: Patch<String>,
+    /// A new department, which must exist; a department head cannot move.
+    #[schema(value_type = String, required = false, example = "DEPT-002")]
+    pub department_id: Patch<String>,
+    #[schema(value_type = i64, required = false, minimum = 0, maximum = 80)]
+    pub years_of_experience: Patch<i64>,
+    #[schema(value_type = Option<Vec<String>>, required = false, max_items = 20)]
+    pub qualifications: Patch<Vec<String>>,
+    #[schema(value_type = DoctorStatus, required = false)]
+    pub status: Patch<DoctorStatus>,
+}
+
+/// Keeps the raw text of an ID: whether it exists is decided after validation (API.md §1.5 step 10).
+fn raw_id(s: String) -> Result<String, String> {
+    Ok(s)
+}
+
+impl CreateDoctorRequest {
+    /// Validates a doctor body; every field-rule failure is reported at once.
+    pub fn parse(body: &Json) -> ApiResult<Self> {
+        let o = Obj::root(body)?;
+        let mut v = Validator::new();
+        let first_name = v.required("firstName", o.string("firstName")?, rules::text(100));
+        let last_name = v.required("lastName", o.string("lastName")?, rules::text(100));
+        let email = v.required("email", o.string("email")?, rules::email);
+        let phone = v.required("phone", o.string("phone")?, rules::phone);
+        let specialty = v.required("specialty", o.string("specialty")?, rules::text(100));
+        let license_number =
+            v.required("licenseNumber", o.string("licenseNumber")?, rules::text(50));
+        let department_id = v.required("departmentId", o.string("departmentId")?, raw_id);
+        let years_of_experience = v
+            .optional(
+                "yearsOfExperience",
+                o.number("yearsOfExperience")?,
+                rules::int(0, 80),
+            )
+            .unwrap_or(0);
+        let qualifications = match string_array(&o, &mut v, "qualifications", 20, 200)? {
+            Field::Value(items) => items,
+            Field::Absent | Field::Null => Vec::new(),
+        };
+        v.finish()?;
+        let (
+            Some(first_name),
+            Some(last_name),
+            Some(email),
+            Some(phone),
+            Some(specialty),
+            Some(license_number),
+            Some(department_id),
+        ) = (
+            first_name,
+            last_name,
+            email,
+            phone,
+            specialty,
+            license_number,
+            department_id,
+        )
+        else {
+            return Err(ApiError::internal(
+                "doctor validator passed a missing required field",
+            ));
+        };
+        Ok(Self {
+            first_name,
+            last_name,
+            email,
+            phone,
+            specialty,
+            license_number,
+            department_id,
+            years_of_experience,
+            qualifications,
+        })
+    }
+}
+
+impl UpdateDoctorRequest {
+    /// Validates the present fields of an update body.
+    pub fn parse(body: &Json) -> ApiResult<Self> {
+        let o = Obj::root(body)?;
+        let mut v = Validator::new();
+        let email = v.patch("email", o.string("email")?, false, rules::email);
+        let phone = v.patch("phone", o.string("phone")?, false, rules::phone);
+        let specialty = v.patch("specialty", o.string("specialty")?, false, rules::text(100));
+        let department_id = v.patch("departmentId", o.string("departmentId")?, false, raw_id);
+        let years_of_experience = v.patch(
+            "yearsOfExperience",
+            o.number("yearsOfExperience")?,
+            false,
+            rules::int(0, 80),
+        );
+        let qualifications = match string_array(&o, &mut v, "qualifications", 20, 200)? {
+            Field::Absent => Patch::Keep,
+            Field::Null => Patch::Set(Vec::new()),
+            Field::Value(items) => Patch::Set(items),
+        };
+        let status = v.patch(
+            "status",
+            o.string("status")?,
+            false,
+            rules::one_of(DoctorStatus::parse, DoctorStatus::VALUES),
+        );
+        v.finish()?;
+        Ok(Self {
+            email,
+            phone,
+            specialty,
+            department_id,
+            years_of_experience,
+            qualifications,
+            status,
+        })
+    }
+
+    /// Applies every field except the department; returns whether anything changed.
+    fn apply_fields(&self, d: &mut Doctor) -> bool {
+        let mut changed = false;
+        changed |= self.email.clone().apply(&mut d.email);
+        changed |= self.phone.clone().apply(&mut d.phone);
+        changed |= self.specialty.clone().apply(&mut d.specialty);
+        changed |= self
+            .years_of_experience
+            .clone()
+            .apply(&mut d.years_of_experience);
+        changed |= self.qualifications.clone().apply(&mut d.qualifications);
+        changed |= self.status.clone().apply(&mut d.status);
+        changed
+    }
+
+    /// The requested department when it differs from `current` (raw text, possibly malformed).
+    fn department_change(&self, current: &DepartmentId) -> Option<&str> {
+        match &self.department_id {
+            Patch::Set(raw) if raw != current.as_str() => Some(raw),
+            _ => None,
+        }
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::DOCTOR_NOT_FOUND)
+}
+
+fn store_error(err: StoreError) -> ApiError {
+    ApiError::from_store(
+        err,
+        ErrorCode::DOCTOR_NOT_FOUND,
+        ErrorCode::DOCTOR_ALREADY_EXISTS,
+    )
+}
+
+/// Looks up a department named in a body; a malformed or unknown ID is 404 DEPARTMENT_NOT_FOUND.
+async fn department(
+    state: &AppState,
+    raw: &str,
+) -> ApiResult<crate::domain::department::Department> {
+    let missing = || ApiError::new(ErrorCode::DEPARTMENT_NOT_FOUND);
+    let id = DepartmentId::parse(raw).ok_or_else(missing)?;
+    state.clinic.get_department(&id).await?.ok_or_else(missing)
+}
+
+/// Reads a doctor back after a write, so the response reflects what was stored (and the live join).
+async fn reread(state: &AppState, id: &DoctorId) -> ApiResult<Doctor> {
+    state
+        .clinic
+        .get_doctor(id)
+        .await?
+        .ok_or_else(|| ApiError::internal("doctor vanished after its write"))
+}
+
+/// Add a doctor.
+#[utoipa::path(
+    post,
+    path = "/api/v1/doctors",
+    tag = "doctors",
+    request_body = CreateDoctorRequest,
+    responses(
+        (status = 201, description = "Doctor added", body = Doctor,
+         headers(("Location" = String, description = "Path of the new doctor"))),
+        (status = 400, description = "Validation failed", body = ErrorEnvelope),
+        (status = 404, description = "DEPARTMENT_NOT_FOUND", body = ErrorEnvelope),
+        (status = 409, description = "DOCTOR_ALREADY_EXISTS", body = ErrorEnvelope),
+        (status = 413, description = "Body too large", body = ErrorEnvelope),
+        (status = 415, description = "Not JSON", body = ErrorEnvelope),
+        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
+    )
+)]
+pub async fn create_doctor(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let req = CreateDoctorRequest::parse(&body)?;
+    let dept = department(&state, &req.department_id).await?;
+    let now: Timestamp = state.clock.timestamp();
+    let doctor = Doctor {
+        doctor_id: DoctorId::generate(),
+        first_name: req.first_name,
+        last_name: req.last_name,
+        email: req.email,
+        phone: req.phone,
+        specialty: req.specialty,
+        license_number: req.license_number,
+        department_id: dept.department_id,
+        department_name: dept.name,
+        years_of_experience: req.years_of_experience,
+        qualifications: req.qualifications,
+        status: DoctorStatus::Active,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    state
+        .clinic
+        .insert_doctor(&doctor)
+        .await
+        .map_err(store_error)?;
+    let fresh = reread(&state, &doctor.doctor_id).await?;
+    Ok(created(
+        &format!("/api/v1/doctors/{}", fresh.doctor_id),
+        &fresh,
+    ))
+}
+
+/// Reads the filters of `GET /api/v1/doctors`.
+fn doctor_filter(q: &QueryParams) -> ApiResult<(DoctorFilter, PageRequest)> {
+    let mut v = q.validator();
+    let filter = DoctorFilter {
+        department_id: q.get("departmentId").map(str::to_owned),
+        specialty: q.get("specialty").map(str::to_lowercase),
+        status: q.one_of(&mut v, "status", DoctorStatus::parse, DoctorStatus::VALUES),
+        available: q.boolean(&mut v, "available"),
+    };
+    let page = q.page(&mut v);
+    v.finish()?;
+    Ok((filter, page))
+}
+
+/// List doctors.
+#[utoipa::path(
+    get,
+    path = "/api/v1/doctors",
+    tag = "doctors",
+    params(
+        ("departmentId" = Option<String>, Query, description = "Exact; an unknown ID gives an empty list"),
+        ("specialty" = Option<String>, Query, description = "Exact, case-insensitive"),
+        ("status" = Option<DoctorStatus>, Query, description = "active | on-leave | inactive"),
+        ("available" = Option<bool>, Query, description = "true: status active; false: any other status"),
+        ("page" = Option<u32>, Query, description = "1-based page, default 1"),
+        ("limit" = Option<u32>, Query, description = "Page size, default 20, capped at 100"),
+    ),
+    responses(
+        (status = 200, description = "One page of doctors, newest first", body = PageResponse<Doctor>),
+        (status = 400, description = "Bad query parameter", body = ErrorEnvelope),
+        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
+    )
+)]
+pub async fn list_doctors(State(state): State<AppState>, q: QueryParams) -> ApiResult<Response> {
+    let (filter, page) = doctor_filter(&q)?;
+    let found = state.clinic.list_doctors(&filter, page).await?;
+    Ok(ok(&PageResponse::new(found, page)))
+}
+
+/// Read one doctor.
+#[utoipa::path(
+    get,
+    path = "/api/v1/doctors/{doctorId}",
+    tag = "doctors",
+    params(("doctorId" = String, Path, description = "DOC- + ULID")),
+    responses(
+        (status = 200, description = "The doctor", body = Doctor),
+        (status = 404, description = "DOCTOR_NOT_FOUND", body = ErrorEnvelope),
+        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
+    )
+)]
+pub async fn get_doctor(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = DoctorId::parse(&id).ok_or_else(not_found)?;
+    let doctor = state.clinic.get_doctor(&id).await?.ok_or_else(not_found)?;
+    Ok(ok(&doctor))
+}
+
+/// Update a doctor (partial update; any status may follow any other).
+#[utoipa::path(
+    put,
+    path = "/api/v1/doctors/{doctorId}",
+    tag = "doctors",
+    params(("doctorId" = String, Path, description = "DOC- + ULID")),
+    request_body = UpdateDoctorRequest,
+    responses(
+        (status = 200, description = "The doctor after the update", body = Doctor),
+        (status = 400, description = "Validation failed", body = ErrorEnvelope),
+        (status = 404, description = "DOCTOR_NOT_FOUND or DEPARTMENT_NOT_FOUND", body = ErrorEnvelope),
+        (status = 409, description = "DEPARTMENT_HEAD_CONFLICT", body = ErrorEnvelope),
+        (status = 413, description = "Body too large", body = ErrorEnvelope),
+        (status = 415, description = "Not JSON", body = ErrorEnvelope),
+        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
+    )
+)]
+pub async fn update_doctor(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let req = UpdateDoctorRequest::parse(&body)?;
+    let id = DoctorId::parse(&id).ok_or_else(not_found)?;
+    for _ in 0..MAX_ATTEMPTS {
+        let current = state.clinic.get_doctor(&id).await?.ok_or_else(not_found)?;
+        let mut next = current.clone();
+        let fields_changed = req.apply_fields(&mut next);
+        let new_department = req.department_change(&current.department_id);
+        if !fields_changed && new_department.is_none() {
+            return Ok(ok(&current));
+        }
+        if let Some(raw) = new_department {
+            let dept = department(&state, raw).await?;
+            next.department_id = dept.department_id;
+            next.department_name = dept.name;
+        }
+        next.version = current.version + 1;
+        next.updated_at = state.clock.timestamp();
+        match state.clinic.update_doctor(&next, current.version).await {
+            Ok(()) => return Ok(ok(&reread(&state, &id).await?)),
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(StoreError::Stale.into())
+}
 
 /// OpenAPI fragment of this module.
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(create_doctor, list_doctors, get_doctor, update_doctor),
+    components(schemas(Doctor, DoctorStatus, CreateDoctorRequest, UpdateDoctorRequest, PageResponse<Doctor>))
+)]
 pub struct Api;
 
 /// This module's `/api/v1` routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/doctors", get(list_doctors).post(create_doctor))
+        .route(
+            "/api/v1/doctors/{doctorId}",
+            get(get_doctor).put(update_doctor),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(text: &str) -> Json {
+        Json::parse(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn create_defaults_and_keeps_raw_department() {
+        let req = CreateDoctorRequest::parse(&json(
+            r#"{"firstName": "Sofia", "lastName": "Chen", "email": "s@c.org", "phone": "+1 555 010 9988",
+                "specialty": "Cardiology", "licenseNumber": "L-1", "departmentId": "nope"}"#,
+        ))
+        .unwrap();
+        assert_eq!(req.years_of_experience, 0);
+        assert!(req.qualifications.is_empty());
+        assert_eq!(req.department_id, "nope");
+    }
+
+    #[test]
+    fn create_reports_every_rule_failure() {
+        let err = CreateDoctorRequest::parse(&json(
+            r#"{"firstName": "Sofia", "email": "bad", "phone": "+1 555 010 9988", "specialty": "C",
+                "licenseNumber": "L-1", "departmentId": "DEPT-001", "yearsOfExperience": 81,
+                "qualifications": ["MD", ""]}"#,
+        ))
+        .unwrap_err();
+        for prefix in [
+            "lastName: ",
+            "email: ",
+            "yearsOfExperience: ",
+            "qualifications[1]: ",
+        ] {
+            assert!(
+                err.details.iter().any(|d| d.starts_with(prefix)),
+                "{prefix} in {:?}",
+                err.details
+            );
+        }
+        let err = CreateDoctorRequest::parse(&json(r#"{"yearsOfExperience": 1.5}"#)).unwrap_err();
+        assert!(
+            err.details
+                .iter()
+                .any(|d| d.starts_with("yearsOfExperience: "))
+        );
+    }
+
+    #[test]
+    fn update_ignores_identity_fields_and_refuses_nulls() {
+        let req =
+            UpdateDoctorRequest::parse(&json(r#"{"firstName": 5, "licenseNumber": "x"}"#)).unwrap();
+        assert_eq!(req.email, Patch::Keep);
+        let err =
+            UpdateDoctorRequest::parse(&json(r#"{"specialty": null, "yearsOfExperience": null}"#))
+                .unwrap_err();
+        assert_eq!(err.details.len(), 2);
+        let req = UpdateDoctorRequest::parse(&json(r#"{"qualifications": null}"#)).unwrap();
+        assert_eq!(req.qualifications, Patch::Set(Vec::new()));
+    }
 }

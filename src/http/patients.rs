@@ -1,15 +1,725 @@
-//! Handlers for patients (placeholder until implemented).
+//! Patient handlers (API.md §3.1 #4–#8): register, search, read, update and deactivate, plus the page-list
+//! wire wrapper shared by every page-style list.
 
 use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use chrono::NaiveDate;
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::extract::{JsonBody, QueryParams};
+use super::json::{Field, Json, Obj, Patch, Validator, rules, string_array};
+use super::{created, ok};
+use crate::domain::formats::{Date, Timestamp};
+use crate::domain::ids::PatientId;
+use crate::domain::patient::{
+    Address, BloodType, EmergencyContact, Gender, Patient, PatientStatus,
+};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::docs::ErrorEnvelope;
 use crate::state::AppState;
+use crate::store::{Page, PageRequest, PatientFilter, StoreError};
+
+/// How often a read–modify–write is retried after losing a version race before answering 503.
+const MAX_ATTEMPTS: usize = 3;
+
+/// Pagination block of a page-style list (API.md §1.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Pagination {
+    pub page: u32,
+    /// The effective limit (after capping at 100).
+    pub limit: u32,
+    pub total_pages: u64,
+    pub total_items: u64,
+}
+
+/// A page-style list: `{"data": [...], "pagination": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PageResponse<T> {
+    pub data: Vec<T>,
+    pub pagination: Pagination,
+}
+
+impl<T> PageResponse<T> {
+    /// Wraps one store page answered for `request`.
+    pub fn new(page: Page<T>, request: PageRequest) -> Self {
+        let limit = request.limit.max(1);
+        Self {
+            data: page.items,
+            pagination: Pagination {
+                page: request.page,
+                limit,
+                total_pages: page.total.div_ceil(u64::from(limit)),
+                total_items: page.total,
+            },
+        }
+    }
+}
+
+/// Body of a successful deactivation (DELETE).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientDeactivated {
+    #[schema(example = "Patient deactivated successfully")]
+    pub message: String,
+    pub patient_id: PatientId,
+    /// Scheduled future appointments cancelled by this deactivation.
+    pub cancelled_appointments: u64,
+}
+
+/// Body of `POST /api/v1/patients` (API.md §2.1). Unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatePatientRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    pub first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub last_name: String,
+    /// 1900-01-01 ≤ dateOfBirth ≤ today.
+    pub date_of_birth: Date,
+    pub gender: Option<Gender>,
+    #[schema(max_length = 255, example = "amara.okafor@example.org")]
+    pub email: String,
+    #[schema(min_length = 7, max_length = 20, example = "+1 (555) 010-2233")]
+    pub phone: String,
+    pub address: Option<Address>,
+    pub emergency_contact: Option<EmergencyContact>,
+    pub blood_type: Option<BloodType>,
+    /// At most 50 items of 1–100 characters.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub allergies: Vec<String>,
+}
+
+/// Body of `PUT /api/v1/patients/{patientId}`: a partial update. Absent fields stay unchanged; `null` clears
+/// `gender`, `address`, `emergencyContact` and `bloodType`; `allergies: null` becomes `[]`.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdatePatientRequest {
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    pub first_name: Patch<String>,
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    pub last_name: Patch<String>,
+    #[schema(value_type = Date, required = false)]
+    pub date_of_birth: Patch<Date>,
+    #[schema(value_type = Option<Gender>, required = false)]
+    pub gender: Patch<Gender>,
+    #[schema(value_type = String, required = false, max_length = 255)]
+    pub email: Patch<String>,
+    #[schema(value_type = String, required = false, min_length = 7, max_length = 20)]
+    pub phone: Patch<String>,
+    #[schema(value_type = Option<Address>, required = false)]
+    pub address: Patch<Address>,
+    #[schema(value_type = Option<EmergencyContact>, required = false)]
+    pub emergency_contact: Patch<EmergencyContact>,
+    #[schema(value_type = Option<BloodType>, required = false)]
+    pub blood_type: Patch<BloodType>,
+    #[schema(value_type = Option<Vec<String>>, required = false, max_items = 50)]
+    pub allergies: Patch<Vec<String>>,
+    /// `inactive` deactivates (cancelling future scheduled appointments); `active` reactivates.
+    #[schema(value_type = PatientStatus, required = false)]
+    pub status: Patch<PatientStatus>,
+}
+
+/// The date-of-birth rule: a real date in 1900-01-01 ..= today (newborns allowed).
+fn birth_date(today: NaiveDate) -> impl Fn(String) -> Result<Date, String> {
+    move |s| {
+        let d = rules::date(s)?;
+        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+        if d < earliest || d > today {
+            Err("must be between 1900-01-01 and today".to_owned())
+        } else {
+            Ok(Date(d))
+        }
+    }
+}
+
+/// Reads an Address object; every member optional. An address with no member set counts as unset.
+fn parse_address(o: Obj<'_>, v: &mut Validator) -> ApiResult<Option<Address>> {
+    let mut member = |field: &str, max: usize| -> ApiResult<Option<String>> {
+        Ok(v.optional(&o.path(field), o.string(field)?, rules::text(max)))
+    };
+    let address = Address {
+        street: member("street", 200)?,
+        city: member("city", 100)?,
+        state: member("state", 100)?,
+        zip_code: member("zipCode", 20)?,
+        country: member("country", 100)?,
+    };
+    Ok((address != Address::default()).then_some(address))
+}
+
+/// Reads an EmergencyContact object (name and phone required).
+fn parse_contact(o: Obj<'_>, v: &mut Validator) -> ApiResult<Option<EmergencyContact>> {
+    let name = v.required(&o.path("name"), o.string("name")?, rules::text(100));
+    let relationship = v.optional(
+        &o.path("relationship"),
+        o.string("relationship")?,
+        rules::text(50),
+    );
+    let phone = v.required(&o.path("phone"), o.string("phone")?, rules::phone);
+    Ok(match (name, phone) {
+        (Some(name), Some(phone)) => Some(EmergencyContact {
+            name,
+            relationship,
+            phone,
+        }),
+        _ => None,
+    })
+}
+
+/// The `address` member as sent; `{}` and an object with every member unset count as `null`.
+fn address_field(o: &Obj<'_>, v: &mut Validator) -> ApiResult<Field<Address>> {
+    let path = o.path("address");
+    Ok(match o.object("address", &path)? {
+        Field::Absent => Field::Absent,
+        Field::Null => Field::Null,
+        Field::Value(obj) => parse_address(obj, v)?.map_or(Field::Null, Field::Value),
+    })
+}
+
+/// The `emergencyContact` member as sent. A contact with failing members is reported and read as absent.
+fn contact_field(o: &Obj<'_>, v: &mut Validator) -> ApiResult<Field<EmergencyContact>> {
+    let path = o.path("emergencyContact");
+    Ok(match o.object("emergencyContact", &path)? {
+        Field::Absent => Field::Absent,
+        Field::Null => Field::Null,
+        Field::Value(obj) => parse_contact(obj, v)?.map_or(Field::Absent, Field::Value),
+    })
+}
+
+/// An object member outside the validator's patch helper: absent keeps, `null`/`{}` clears.
+fn object_patch<T>(field: Field<T>) -> Patch<T> {
+    match field {
+        Field::Absent => Patch::Keep,
+        Field::Null => Patch::Clear,
+        Field::Value(x) => Patch::Set(x),
+    }
+}
+
+impl CreatePatientRequest {
+    /// Validates a registration body; every field-rule failure is reported at once.
+    pub fn parse(body: &Json, today: NaiveDate) -> ApiResult<Self> {
+        let o = Obj::root(body)?;
+        let mut v = Validator::new();
+        let first_name = v.required("firstName", o.string("firstName")?, rules::text(100));
+        let last_name = v.required("lastName", o.string("lastName")?, rules::text(100));
+        let date_of_birth = v.required("dateOfBirth", o.string("dateOfBirth")?, birth_date(today));
+        let gender = v.optional(
+            "gender",
+            o.string("gender")?,
+            rules::one_of(Gender::parse, Gender::VALUES),
+        );
+        let email = v.required("email", o.string("email")?, rules::email);
+        let phone = v.required("phone", o.string("phone")?, rules::phone);
+        let address = match address_field(&o, &mut v)? {
+            Field::Value(a) => Some(a),
+            _ => None,
+        };
+        let emergency_contact = match contact_field(&o, &mut v)? {
+            Field::Value(c) => Some(c),
+            _ => None,
+        };
+        let blood_type = v.optional(
+            "bloodType",
+            o.string("bloodType")?,
+            rules::one_of(BloodType::parse, BloodType::VALUES),
+        );
+        let allergies = match string_array(&o, &mut v, "allergies", 50, 100)? {
+            Field::Value(items) => items,
+            Field::Absent | Field::Null => Vec::new(),
+        };
+        v.finish()?;
+        let (Some(first_name), Some(last_name), Some(date_of_birth), Some(email), Some(phone)) =
+            (first_name, last_name, date_of_birth, email, phone)
+        else {
+            return Err(ApiError::internal(
+                "patient validator passed a missing required field",
+            ));
+        };
+        Ok(Self {
+            first_name,
+            last_name,
+            date_of_birth,
+            gender,
+            email,
+            phone,
+            address,
+            emergency_contact,
+            blood_type,
+            allergies,
+        })
+    }
+
+    /// The new patient: `active`, version 1.
+    fn into_patient(self, now: Timestamp) -> Patient {
+        Patient {
+            patient_id: PatientId::generate(),
+            first_name: self.first_name,
+            last_name: self.last_name,
+            date_of_birth: self.date_of_birth,
+            gender: self.gender,
+            email: self.email,
+            phone: self.phone,
+            address: self.address,
+            emergency_contact: self.emergency_contact,
+            blood_type: self.blood_type,
+            allergies: self.allergies,
+            status: PatientStatus::Active,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+impl UpdatePatientRequest {
+    /// Validates the present fields of an update body.
+    pub fn parse(body: &Json, today: NaiveDate) -> ApiResult<Self> {
+        let o = Obj::root(body)?;
+        let mut v = Validator::new();
+        let first_name = v.patch("firstName", o.string("firstName")?, false, rules::text(100));
+        let last_name = v.patch("lastName", o.string("lastName")?, false, rules::text(100));
+        let date_of_birth = v.patch(
+            "dateOfBirth",
+            o.string("dateOfBirth")?,
+            false,
+            birth_date(today),
+        );
+        let gender = v.patch(
+            "gender",
+            o.string("gender")?,
+            true,
+            rules::one_of(Gender::parse, Gender::VALUES),
+        );
+        let email = v.patch("email", o.string("email")?, false, rules::email);
+        let phone = v.patch("phone", o.string("phone")?, false, rules::phone);
+        let address = object_patch(address_field(&o, &mut v)?);
+        let emergency_contact = object_patch(contact_field(&o, &mut v)?);
+        let blood_type = v.patch(
+            "bloodType",
+            o.string("bloodType")?,
+            true,
+            rules::one_of(BloodType::parse, BloodType::VALUES),
+        );
+        let allergies = match string_array(&o, &mut v, "allergies", 50, 100)? {
+            Field::Absent => Patch::Keep,
+            Field::Null => Patch::Set(Vec::new()),
+            Field::Value(items) => Patch::Set(items),
+        };
+        let status = v.patch(
+            "status",
+            o.string("status")?,
+            false,
+            rules::one_of(PatientStatus::parse, PatientStatus::VALUES),
+        );
+        v.finish()?;
+        Ok(Self {
+            first_name,
+            last_name,
+            date_of_birth,
+            gender,
+            email,
+            phone,
+            address,
+            emergency_contact,
+            blood_type,
+            allergies,
+            status,
+        })
+    }
+
+    /// Applies the update to `p`; returns whether anything changed.
+    fn apply(&self, p: &mut Patient) -> bool {
+        let mut changed = false;
+        changed |= self.first_name.clone().apply(&mut p.first_name);
+        changed |= self.last_name.clone().apply(&mut p.last_name);
+        changed |= self.date_of_birth.clone().apply(&mut p.date_of_birth);
+        changed |= self.gender.clone().apply_opt(&mut p.gender);
+        changed |= self.email.clone().apply(&mut p.email);
+        changed |= self.phone.clone().apply(&mut p.phone);
+        changed |= self.address.clone().apply_opt(&mut p.address);
+        changed |= self
+            .emergency_contact
+            .clone()
+            .apply_opt(&mut p.emergency_contact);
+        changed |= self.blood_type.clone().apply_opt(&mut p.blood_type);
+        changed |= self.allergies.clone().apply(&mut p.allergies);
+        changed |= self.status.clone().apply(&mut p.status);
+        changed
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::PATIENT_NOT_FOUND)
+}
+
+fn store_error(err: StoreError) -> ApiError {
+    ApiError::from_store(
+        err,
+        ErrorCode::PATIENT_NOT_FOUND,
+        ErrorCode::PATIENT_ALREADY_EXISTS,
+    )
+}
+
+/// Reads a patient back after a write, so the response reflects what was stored.
+async fn reread(state: &AppState, id: &PatientId) -> ApiResult<Patient> {
+    state
+        .clinic
+        .get_patient(id)
+        .await?
+        .ok_or_else(|| ApiError::internal("patient vanished after its write"))
+}
+
+/// Register a patient.
+#[utoipa::path(
+    post,
+    path = "/api/v1/patients",
+    tag = "patients",
+    request_body = CreatePatientRequest,
+    responses(
+        (status = 201, description = "Patient registered", body = Patient,
+         headers(("Location" = String, description = "Path of the new patient"))),
+        (status = 400, description = "Validation failed", body = ErrorEnvelope),
+        (status = 409, description = "PATIENT_ALREADY_EXISTS", body = ErrorEnvelope),
+        (status = 413, description = "Body too large", body = ErrorEnvelope),
+        (status = 415, description = "Not JSON", body = ErrorEnvelope),
+        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
+    )
+)]
+pub async fn create_patient(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let req = CreatePatientRequest::parse(&body, state.clock.now().date_naive())?;
+    let patient = req.into_patient(state.clock.timestamp());
+    state
+        .clinic
+        .insert_patient(&patient)
+        .await
+        .map_err(store_error)?;
+    let fresh = reread(&state, &patient.patient_id).await?;
+    Ok(created(
+        &format!("/api/v1/patients/{}", fresh.patient_id),
+        &fresh,
+    ))
+}
+
+/// Reads the search filters of `GET /api/v1/patients`.
+fn patient_filter(q: &QueryParams) -> ApiResult<(PatientFilter, PageRequest)> {
+    let mut v = q.validator();
+    let filter = PatientFilter {
+        name: q.text(&mut v, "name", 100).map(|s| s.to_lowercase()),
+        email: q.get("email").map(str::to_lowercase),
+        phone: q.get("phone").map(str::to_owned),
+        date_of_birth: q.date(&mut v, "dateOfBirth"),
+        status: q.one_of(
+            &mut v,
+            "status",
+            PatientStatus::parse,
+            PatientStatus::VALUES,
+        ),
+    };
+    let page = q.page(&mut v);
+    v.finish()?;
+    Ok((filter, page))
+}
+
+/// Search patients.
+#[utoipa::path(
+    get,
+    path = "/api/v1/patients",
+    tag = "patients",
+    params(
+        ("name" = Option<String>, Query, description = "Case-insensitive substring of first, last or full name (1–100 chars)"),
+        ("email" = Option<String>, Query, description = "Exact, case-insensitive"),
+        ("phone" = Option<String>, Query, description = "Exact"),
+        ("dateOfBirth" = Option<String>, Query, description = "YYYY-MM-DD, exact"),
+        ("status" = Option<PatientStatus>, Query, description = "active | inactive"),
+        ("page" = Option<u32>, Query, description = "1-based page, default 1"),
+        ("limit" = Option<u32>, Query, description = "Page size, default 20, capped at 100"),
+    ),
+    responses(
+        (status = 200, description = "One page of patients, newest first", body = PageResponse<Patient>),
+        (status = 400, description = "Bad query parameter", body = ErrorEnvelope),
+        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
+    )
+)]
+pub async fn list_patients(State(state): State<AppState>, q: QueryParams) -> ApiResult<Response> {
+    let (filter, page) = patient_filter(&q)?;
+    let found = state.clinic.list_patients(&filter, page).await?;
+    Ok(ok(&PageResponse::new(found, page)))
+}
+
+/// Read one patient.
+#[utoipa::path(
+    get,
+    path = "/api/v1/patients/{patientId}",
+    tag = "patients",
+    params(("patientId" = String, Path, description = "PAT- + ULID")),
+    responses(
+        (status = 200, description = "The patient", body = Patient),
+        (status = 404, description = "PATIENT_NOT_FOUND", body = ErrorEnvelope),
+        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
+    )
+)]
+pub async fn get_patient(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = PatientId::parse(&id).ok_or_else(not_found)?;
+    let patient = state.clinic.get_patient(&id).await?.ok_or_else(not_found)?;
+    Ok(ok(&patient))
+}
+
+/// Update, deactivate or reactivate a patient (partial update).
+#[utoipa::path(
+    put,
+    path = "/api/v1/patients/{patientId}",
+    tag = "patients",
+    params(("patientId" = String, Path, description = "PAT- + ULID")),
+    request_body = UpdatePatientRequest,
+    responses(
+        (status = 200, description = "The patient after the update", body = Patient),
+        (status = 400, description = "Validation failed", body = ErrorEnvelope),
+        (status = 404, description = "PATIENT_NOT_FOUND", body = ErrorEnvelope),
+        (status = 409, description = "PATIENT_ALREADY_EXISTS", body = ErrorEnvelope),
+        (status = 413, description = "Body too large", body = ErrorEnvelope),
+        (status = 415, description = "Not JSON", body = ErrorEnvelope),
+        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
+    )
+)]
+pub async fn update_patient(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let req = UpdatePatientRequest::parse(&body, state.clock.now().date_naive())?;
+    let id = PatientId::parse(&id).ok_or_else(not_found)?;
+    for _ in 0..MAX_ATTEMPTS {
+        let current = state.clinic.get_patient(&id).await?.ok_or_else(not_found)?;
+        let mut next = current.clone();
+        if !req.apply(&mut next) {
+            return Ok(ok(&current));
+        }
+        let now = state.clock.timestamp();
+        let deactivating =
+            current.status == PatientStatus::Active && next.status == PatientStatus::Inactive;
+        next.version = current.version + 1;
+        next.updated_at = now;
+        match state
+            .clinic
+            .update_patient(&next, current.version, deactivating.then_some(now))
+            .await
+        {
+            Ok(_) => return Ok(ok(&reread(&state, &id).await?)),
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(StoreError::Stale.into())
+}
+
+/// Deactivate a patient (soft delete), cancelling their scheduled future appointments.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/patients/{patientId}",
+    tag = "patients",
+    params(("patientId" = String, Path, description = "PAT- + ULID")),
+    responses(
+        (status = 200, description = "Deactivated (or already inactive)", body = PatientDeactivated),
+        (status = 404, description = "PATIENT_NOT_FOUND", body = ErrorEnvelope),
+        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
+    )
+)]
+pub async fn deactivate_patient(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = PatientId::parse(&id).ok_or_else(not_found)?;
+    let answer = |cancelled: u64| PatientDeactivated {
+        message: "Patient deactivated successfully".to_owned(),
+        patient_id: id.clone(),
+        cancelled_appointments: cancelled,
+    };
+    for _ in 0..MAX_ATTEMPTS {
+        let current = state.clinic.get_patient(&id).await?.ok_or_else(not_found)?;
+        if current.status == PatientStatus::Inactive {
+            return Ok(ok(&answer(0)));
+        }
+        let now = state.clock.timestamp();
+        let mut next = current.clone();
+        next.status = PatientStatus::Inactive;
+        next.version = current.version + 1;
+        next.updated_at = now;
+        match state
+            .clinic
+            .update_patient(&next, current.version, Some(now))
+            .await
+        {
+            Ok(cancelled) => return Ok(ok(&answer(cancelled))),
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(store_error(e)),
+        }
+    }
+    Err(StoreError::Stale.into())
+}
 
 /// OpenAPI fragment of this module.
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(create_patient, list_patients, get_patient, update_patient, deactivate_patient),
+    components(schemas(
+        Patient, Address, EmergencyContact, Gender, BloodType, PatientStatus, CreatePatientRequest,
+        UpdatePatientRequest, PatientDeactivated, Pagination, PageResponse<Patient>, ErrorEnvelope
+    ))
+)]
 pub struct Api;
 
 /// This module's `/api/v1` routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/patients", get(list_patients).post(create_patient))
+        .route(
+            "/api/v1/patients/{patientId}",
+            get(get_patient)
+                .put(update_patient)
+                .delete(deactivate_patient),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+    }
+
+    fn json(text: &str) -> Json {
+        Json::parse(text.as_bytes()).unwrap()
+    }
+
+    fn details(err: ApiError) -> Vec<String> {
+        err.details
+    }
+
+    const VALID: &str = r#"{"firstName": " Amara ", "lastName": "Okafor", "dateOfBirth": "1985-03-15",
+        "email": "a@b.co", "phone": "+1 (555) 010-2233", "address": {}, "favouriteColour": "green"}"#;
+
+    #[test]
+    fn create_trims_defaults_and_ignores_unknown_fields() {
+        let req = CreatePatientRequest::parse(&json(VALID), today()).unwrap();
+        assert_eq!(req.first_name, "Amara");
+        assert_eq!(req.address, None);
+        assert!(req.allergies.is_empty());
+        assert_eq!(req.gender, None);
+    }
+
+    #[test]
+    fn create_reports_every_rule_failure_with_paths() {
+        let body = json(
+            r#"{"firstName": "", "lastName": "Okafor", "dateOfBirth": "2026-11-26", "gender": "robot",
+                "email": "nope", "phone": "+1 555 010 2233", "address": {"zipCode": "123456789012345678901"},
+                "emergencyContact": {"name": "X"}, "allergies": ["ok", "  "]}"#,
+        );
+        let d = details(CreatePatientRequest::parse(&body, today()).unwrap_err());
+        for prefix in [
+            "firstName: ",
+            "dateOfBirth: ",
+            "gender: ",
+            "email: ",
+            "address.zipCode: ",
+            "emergencyContact.phone: ",
+            "allergies[1]: ",
+        ] {
+            assert!(
+                d.iter().any(|x| x.starts_with(prefix)),
+                "{prefix} missing in {d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn birth_dates_span_1900_to_today() {
+        let rule = birth_date(today());
+        assert!(rule("1900-01-01".into()).is_ok());
+        assert!(rule("2026-11-25".into()).is_ok());
+        assert!(rule("1899-12-31".into()).is_err());
+        assert!(rule("2026-11-26".into()).is_err());
+    }
+
+    #[test]
+    fn type_errors_stop_at_once() {
+        let body = json(r#"{"firstName": 5}"#);
+        let d = details(CreatePatientRequest::parse(&body, today()).unwrap_err());
+        assert_eq!(d.len(), 1);
+        assert!(d[0].starts_with("firstName: "));
+    }
+
+    fn sample() -> Patient {
+        CreatePatientRequest::parse(&json(VALID), today())
+            .unwrap()
+            .into_patient(Timestamp::from_millis(0))
+    }
+
+    #[test]
+    fn update_detects_changes_and_clears() {
+        let mut p = sample();
+        let same = UpdatePatientRequest::parse(
+            &json(r#"{"firstName": "Amara", "gender": null}"#),
+            today(),
+        )
+        .unwrap();
+        assert!(!same.apply(&mut p));
+        let change = UpdatePatientRequest::parse(
+            &json(r#"{"gender": "female", "allergies": null, "address": {"city": "X"}}"#),
+            today(),
+        )
+        .unwrap();
+        assert!(change.apply(&mut p));
+        assert_eq!(p.gender, Some(Gender::Female));
+        assert_eq!(
+            p.address.as_ref().and_then(|a| a.city.as_deref()),
+            Some("X")
+        );
+        let clear = UpdatePatientRequest::parse(&json(r#"{"gender": "", "address": {}}"#), today())
+            .unwrap();
+        assert!(clear.apply(&mut p));
+        assert_eq!(p.gender, None);
+        assert_eq!(p.address, None);
+    }
+
+    #[test]
+    fn update_refuses_null_on_required_fields() {
+        let d = details(
+            UpdatePatientRequest::parse(
+                &json(r#"{"lastName": null, "email": "", "status": "gone"}"#),
+                today(),
+            )
+            .unwrap_err(),
+        );
+        assert_eq!(d.len(), 3, "{d:?}");
+    }
+
+    #[test]
+    fn pagination_counts_pages() {
+        let page = Page {
+            items: vec![1, 2],
+            total: 41,
+        };
+        let r = PageResponse::new(page, PageRequest { page: 3, limit: 20 });
+        assert_eq!(r.pagination.total_pages, 3);
+        let empty: PageResponse<i32> = PageResponse::new(
+            Page {
+                items: vec![],
+                total: 0,
+            },
+            PageRequest { page: 1, limit: 20 },
+        );
+        assert_eq!(empty.pagination.total_pages, 0);
+    }
 }

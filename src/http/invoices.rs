@@ -1,15 +1,848 @@
-//! Handlers for invoices (placeholder until implemented).
+//! Billing (API.md §3.6 #27–#29) and a patient's invoices (§3.1 #10).
+//!
+//! Amounts are computed exactly by `domain::invoice::totals`; clients never send them. Invoices change only
+//! through the payment route, whose rules (§3.6 #29, §4.4) live in the pure [`plan_payment`].
 
 use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::docs::ErrorEnvelope;
+use super::extract::{JsonBody, QueryParams, cursor};
+use super::json::{Field, Json, Obj, Patch, Validator, rules};
+use super::medical_records::{
+    CLOCK_SKEW_MS, WRITE_ATTEMPTS, find_appointment_reference, find_patient, object_array,
+};
+use super::{created, ok};
+use crate::domain::formats::{Date, Timestamp};
+use crate::domain::ids::{InvoiceId, PatientId};
+use crate::domain::invoice::{Invoice, InvoiceItem, PaymentMethod, PaymentStatus, totals};
+use crate::domain::money::Money;
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
+use crate::store::StoreError;
+
+const MAX_ITEMS: usize = 100;
+
+/// One line of an invoice as a client sends it; `amount` is computed by the server (a sent one is ignored).
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct InvoiceItemRequest {
+    /// 1–500 characters.
+    pub description: String,
+    /// Integer 1–10000.
+    pub quantity: i64,
+    /// Money 0.00–1000000.00, at most two decimals.
+    #[schema(value_type = f64, example = 150.00)]
+    pub unit_price: Money,
+}
+
+/// Body of `POST /api/v1/billing/invoices` (API.md §2.7).
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CreateInvoiceRequest {
+    /// An existing patient, any status.
+    #[schema(example = "PAT-01M88ZQHVRM9S346Q3D25VT4F5")]
+    pub patient_id: String,
+    /// An existing appointment of the same patient.
+    #[schema(example = "APT-01M88ZX1MRF5KZNWJ47TAN9ZT2")]
+    pub appointment_id: Option<String>,
+    pub invoice_date: Date,
+    /// On or after `invoiceDate`.
+    pub due_date: Date,
+    /// 1–100 items.
+    pub items: Vec<InvoiceItemRequest>,
+    /// 1–2000 characters.
+    pub notes: Option<String>,
+}
+
+/// Body of `PUT /api/v1/billing/invoices/{invoiceId}/payment` (API.md §2.7 PaymentUpdate).
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PaymentUpdateRequest {
+    /// `pending`, `paid`, `overdue` or `cancelled`; another value → 400 INVALID_PAYMENT_DATA.
+    #[schema(example = "paid")]
+    pub payment_status: String,
+    /// `null` clears it.
+    #[schema(value_type = Option<PaymentMethod>)]
+    pub payment_method: Patch<PaymentMethod>,
+    /// The total paid so far (replaces, does not add); 0 ≤ amountPaid ≤ total.
+    #[schema(value_type = Option<f64>, example = 378.00)]
+    pub amount_paid: Option<Money>,
+    /// ≤ now + 5 minutes.
+    pub payment_date: Option<Timestamp>,
+    /// 1–2000 characters; replaces the invoice's notes; `null` clears them.
+    #[schema(value_type = Option<String>)]
+    pub notes: Patch<String>,
+}
+
+/// `GET /api/v1/patients/{patientId}/invoices` response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientInvoicesResponse {
+    pub patient_id: PatientId,
+    pub invoices: Vec<Invoice>,
+    /// `null` on the last page.
+    pub next_cursor: Option<String>,
+}
 
 /// OpenAPI fragment of this module.
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(create_invoice, get_invoice, update_payment, list_patient_invoices),
+    components(schemas(
+        Invoice,
+        InvoiceItem,
+        PaymentStatus,
+        PaymentMethod,
+        InvoiceItemRequest,
+        CreateInvoiceRequest,
+        PaymentUpdateRequest,
+        PatientInvoicesResponse,
+        ErrorEnvelope
+    ))
+)]
 pub struct Api;
 
 /// This module's `/api/v1` routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/billing/invoices", post(create_invoice))
+        .route("/api/v1/billing/invoices/{invoiceId}", get(get_invoice))
+        .route(
+            "/api/v1/billing/invoices/{invoiceId}/payment",
+            put(update_payment),
+        )
+        .route(
+            "/api/v1/patients/{patientId}/invoices",
+            get(list_patient_invoices),
+        )
+}
+
+// ---- handlers ---------------------------------------------------------------------------------------
+
+/// Creates an invoice (#27).
+#[utoipa::path(
+    post,
+    path = "/api/v1/billing/invoices",
+    tag = "billing",
+    request_body = CreateInvoiceRequest,
+    responses(
+        (status = 201, description = "Invoice created", body = Invoice,
+            headers(("Location" = String, description = "Path of the new invoice"))),
+        (status = 400, description = "Invalid body or appointment reference", body = ErrorEnvelope),
+        (status = 404, description = "PATIENT_NOT_FOUND", body = ErrorEnvelope),
+        (status = 503, description = "A store is unavailable", body = ErrorEnvelope),
+    )
+)]
+async fn create_invoice(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let req = parse_create(&body)?;
+    let patient = find_patient(&state, &req.patient_id).await?;
+    let appointment_id = match &req.appointment_id {
+        Some(raw) => {
+            let apt = find_appointment_reference(&state, raw).await?;
+            if apt.patient_id != patient.patient_id {
+                return Err(ApiError::invalid(
+                    "appointmentId",
+                    "belongs to another patient",
+                ));
+            }
+            Some(apt.appointment_id)
+        }
+        None => None,
+    };
+    let items: Vec<InvoiceItem> = req
+        .items
+        .into_iter()
+        .map(|i| InvoiceItem {
+            amount: i.unit_price.times(i.quantity),
+            description: i.description,
+            quantity: i.quantity,
+            unit_price: i.unit_price,
+        })
+        .collect();
+    let rate = state.settings.tax_rate;
+    let sums = totals(&items, rate);
+    let now = state.clock.timestamp();
+    let invoice = Invoice {
+        invoice_id: InvoiceId::generate(),
+        patient_name: patient.full_name(),
+        patient_id: patient.patient_id,
+        appointment_id,
+        invoice_date: req.invoice_date,
+        due_date: req.due_date,
+        items,
+        subtotal: sums.subtotal,
+        tax_rate: rate,
+        tax: sums.tax,
+        total: sums.total,
+        // Not `Money::ZERO`: that constant has scale 0 and would print `0` instead of `0.00`.
+        amount_paid: Money::from_decimal(Decimal::ZERO),
+        amount_due: sums.total,
+        payment_status: PaymentStatus::Pending,
+        payment_method: None,
+        payment_date: None,
+        notes: req.notes,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    state.records.insert_invoice(&invoice).await?;
+    Ok(created(
+        &format!("/api/v1/billing/invoices/{}", invoice.invoice_id),
+        &invoice,
+    ))
+}
+
+/// Reads one invoice (#28).
+#[utoipa::path(
+    get,
+    path = "/api/v1/billing/invoices/{invoiceId}",
+    tag = "billing",
+    params(("invoiceId" = String, Path, description = "`INV-` + ULID")),
+    responses(
+        (status = 200, description = "The invoice", body = Invoice),
+        (status = 404, description = "INVOICE_NOT_FOUND", body = ErrorEnvelope),
+        (status = 503, description = "The records store is unavailable", body = ErrorEnvelope),
+    )
+)]
+async fn get_invoice(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+) -> ApiResult<Response> {
+    let id = InvoiceId::parse(&raw_id).ok_or_else(invoice_not_found)?;
+    Ok(ok(&load_invoice(&state, &id).await?))
+}
+
+/// Records a payment or a status change (#29).
+#[utoipa::path(
+    put,
+    path = "/api/v1/billing/invoices/{invoiceId}/payment",
+    tag = "billing",
+    params(("invoiceId" = String, Path, description = "`INV-` + ULID")),
+    request_body = PaymentUpdateRequest,
+    responses(
+        (status = 200, description = "The updated (or unchanged) invoice", body = Invoice),
+        (status = 400, description = "VALIDATION_ERROR (body shape) or INVALID_PAYMENT_DATA (status, amounts)",
+            body = ErrorEnvelope),
+        (status = 404, description = "INVOICE_NOT_FOUND", body = ErrorEnvelope),
+        (status = 409, description = "INVALID_PAYMENT_TRANSITION", body = ErrorEnvelope),
+        (status = 503, description = "The records store is unavailable", body = ErrorEnvelope),
+    )
+)]
+async fn update_payment(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let req = parse_payment(&body, state.clock.timestamp())?;
+    let id = InvoiceId::parse(&raw_id).ok_or_else(invoice_not_found)?;
+    for attempt in 1..=WRITE_ATTEMPTS {
+        let current = load_invoice(&state, &id).await?;
+        let now = state.clock.timestamp();
+        let today = state.clock.now().date_naive();
+        let Some(mut next) = plan_payment(&current, &req, now, today)? else {
+            return Ok(ok(&current));
+        };
+        next.version = current.version + 1;
+        next.updated_at = now;
+        match state.records.update_invoice(&next, current.version).await {
+            Ok(()) => {
+                let fresh = state.records.get_invoice(&id).await?.unwrap_or(next);
+                return Ok(ok(&fresh));
+            }
+            Err(StoreError::Stale) if attempt < WRITE_ATTEMPTS => {}
+            Err(StoreError::NotFound) => return Err(invoice_not_found()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Stale.into())
+}
+
+/// Lists a patient's invoices, newest invoiceDate first (#10).
+#[utoipa::path(
+    get,
+    path = "/api/v1/patients/{patientId}/invoices",
+    tag = "patients",
+    params(
+        ("patientId" = String, Path, description = "`PAT-` + ULID"),
+        ("status" = Option<PaymentStatus>, Query, description = "Only invoices with this payment status"),
+        ("limit" = Option<u32>, Query, description = "Page size, default 50, capped to 100"),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "One page of invoices", body = PatientInvoicesResponse),
+        (status = 400, description = "Invalid query parameter", body = ErrorEnvelope),
+        (status = 404, description = "PATIENT_NOT_FOUND", body = ErrorEnvelope),
+        (status = 503, description = "A store is unavailable", body = ErrorEnvelope),
+    )
+)]
+async fn list_patient_invoices(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    q: QueryParams,
+) -> ApiResult<Response> {
+    let mut v = q.validator();
+    let status = q.one_of(
+        &mut v,
+        "status",
+        PaymentStatus::parse,
+        PaymentStatus::VALUES,
+    );
+    let limit = q.limit(&mut v, 50);
+    let scope = format!(
+        "/api/v1/patients/{raw_id}/invoices?status={}",
+        status.map(PaymentStatus::as_str).unwrap_or_default()
+    );
+    let after = cursor::from_query(&q, &mut v, &scope);
+    v.finish()?;
+    let patient = find_patient(&state, &raw_id).await?;
+    let page = state
+        .records
+        .list_patient_invoices(&patient.patient_id, status, limit, after.as_ref())
+        .await?;
+    Ok(ok(&PatientInvoicesResponse {
+        patient_id: patient.patient_id,
+        invoices: page.items,
+        next_cursor: page.next.map(|k| cursor::encode(&scope, &k)),
+    }))
+}
+
+fn invoice_not_found() -> ApiError {
+    ApiError::new(ErrorCode::INVOICE_NOT_FOUND)
+}
+
+async fn load_invoice(state: &AppState, id: &InvoiceId) -> ApiResult<Invoice> {
+    state
+        .records
+        .get_invoice(id)
+        .await?
+        .ok_or_else(invoice_not_found)
+}
+
+// ---- payment rules ------------------------------------------------------------------------------------
+
+fn invalid_payment(details: Vec<String>) -> ApiError {
+    ApiError::new(ErrorCode::INVALID_PAYMENT_DATA).with_details(details)
+}
+
+/// Steps 4–7 of #29 against the invoice as read: `Ok(None)` when the request changes nothing, otherwise the
+/// invoice to write (version and updatedAt still to be set by the caller).
+fn plan_payment(
+    current: &Invoice,
+    req: &PaymentUpdateRequest,
+    now: Timestamp,
+    today: NaiveDate,
+) -> ApiResult<Option<Invoice>> {
+    // Step 4.
+    let Some(to) = PaymentStatus::parse(&req.payment_status) else {
+        return Err(invalid_payment(vec![format!(
+            "paymentStatus: must be one of: {}",
+            PaymentStatus::VALUES.join(", ")
+        )]));
+    };
+    let from = current.payment_status;
+    let total = current.total;
+    let paid = match req.amount_paid {
+        Some(a) => a,
+        None if to == PaymentStatus::Paid => total,
+        None => current.amount_paid,
+    };
+    let mut next = current.clone();
+    next.payment_status = to;
+    next.amount_paid = paid;
+    next.amount_due = total.minus(paid);
+    req.payment_method
+        .clone()
+        .apply_opt(&mut next.payment_method);
+    req.notes.clone().apply_opt(&mut next.notes);
+    if let Some(date) = req.payment_date {
+        next.payment_date = Some(date);
+    } else if to == PaymentStatus::Paid
+        && from != PaymentStatus::Paid
+        && next.payment_date.is_none()
+    {
+        next.payment_date = Some(now);
+    }
+    // Step 5: compare what the client controls; amountDue follows amountPaid.
+    let unchanged = next.payment_status == from
+        && next.amount_paid == current.amount_paid
+        && next.payment_method == current.payment_method
+        && next.notes == current.notes
+        && next.payment_date == current.payment_date;
+    if unchanged {
+        return Ok(None);
+    }
+    // Step 6.
+    if !from.can_become(to) {
+        return Err(ApiError::new(ErrorCode::INVALID_PAYMENT_TRANSITION)
+            .with_detail(format!("paymentStatus: cannot change from {from} to {to}")));
+    }
+    // Step 7.
+    let mut problems = Vec::new();
+    if paid > total {
+        problems.push(format!("amountPaid: must not exceed the total ({total})"));
+    } else {
+        match to {
+            PaymentStatus::Paid if paid < total => {
+                problems.push(format!(
+                    "amountPaid: must equal the total ({total}) when paid"
+                ));
+            }
+            PaymentStatus::Pending | PaymentStatus::Overdue
+                if paid >= total && !total.decimal().is_zero() =>
+            {
+                problems.push(format!(
+                    "amountPaid: must be less than the total ({total}) while {to}"
+                ));
+            }
+            _ => {}
+        }
+    }
+    if to == PaymentStatus::Overdue && current.due_date.0 >= today {
+        problems.push(format!(
+            "dueDate: {} is not before today, so the invoice cannot be overdue",
+            current.due_date
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(invalid_payment(problems));
+    }
+    Ok(Some(next))
+}
+
+// ---- body parsing -------------------------------------------------------------------------------------
+
+fn id_text(s: String) -> Result<String, String> {
+    Ok(s)
+}
+
+fn invoice_item(o: &Obj<'_>, v: &mut Validator) -> ApiResult<Option<InvoiceItemRequest>> {
+    let description = o.string("description")?;
+    let quantity = o.number("quantity")?;
+    let unit_price = o.number("unitPrice")?;
+    let description = v.required(&o.path("description"), description, rules::text(500));
+    let quantity = v.required(&o.path("quantity"), quantity, rules::int(1, 10_000));
+    let unit_price = v.required(
+        &o.path("unitPrice"),
+        unit_price,
+        rules::money(Some("1000000.00")),
+    );
+    Ok(match (description, quantity, unit_price) {
+        (Some(description), Some(quantity), Some(unit_price)) => Some(InvoiceItemRequest {
+            description,
+            quantity,
+            unit_price,
+        }),
+        _ => None,
+    })
+}
+
+/// Parses and validates a create body (API.md §3.6 #27 step 1).
+fn parse_create(body: &Json) -> ApiResult<CreateInvoiceRequest> {
+    let o = Obj::root(body)?;
+    let mut v = Validator::new();
+    let patient_id = o.string("patientId")?;
+    let appointment_id = o.string("appointmentId")?;
+    let invoice_date = o.string("invoiceDate")?;
+    let due_date = o.string("dueDate")?;
+    let notes = o.string("notes")?;
+    let sent_items = match o.array("items")? {
+        Field::Value(raw) => Some(raw.len()),
+        Field::Absent | Field::Null => None,
+    };
+    // The item count is checked here, on the raw array, so the message names both bounds.
+    let items = object_array(&o, &mut v, "items", usize::MAX, invoice_item)?;
+
+    let patient_id = v.required("patientId", patient_id, id_text);
+    let appointment_id = v.optional("appointmentId", appointment_id, id_text);
+    let invoice_date = v.required("invoiceDate", invoice_date, rules::date);
+    let due_date = v.required("dueDate", due_date, rules::date);
+    let notes = v.optional("notes", notes, rules::text(2000));
+    match sent_items {
+        None => v.fail("items", "is required"),
+        Some(n) if !(1..=MAX_ITEMS).contains(&n) => {
+            v.fail(
+                "items",
+                format!("must have between 1 and {MAX_ITEMS} items"),
+            );
+        }
+        Some(_) => {}
+    }
+    let items = match items {
+        Field::Value(items) => items,
+        Field::Absent | Field::Null => Vec::new(),
+    };
+    if let (Some(invoice), Some(due)) = (invoice_date, due_date)
+        && due < invoice
+    {
+        v.fail("dueDate", "must not be before invoiceDate");
+    }
+    v.finish()?;
+    let (Some(patient_id), Some(invoice_date), Some(due_date)) =
+        (patient_id, invoice_date, due_date)
+    else {
+        return Err(ApiError::internal(
+            "validated create body lost a required field",
+        ));
+    };
+    Ok(CreateInvoiceRequest {
+        patient_id,
+        appointment_id,
+        invoice_date: Date(invoice_date),
+        due_date: Date(due_date),
+        items,
+        notes,
+    })
+}
+
+/// Parses a payment body (API.md §3.6 #29 step 1): shapes only; `paymentStatus` must be present and a string,
+/// its value is judged after the 404 check.
+fn parse_payment(body: &Json, now: Timestamp) -> ApiResult<PaymentUpdateRequest> {
+    let o = Obj::root(body)?;
+    let mut v = Validator::new();
+    let status = o.string("paymentStatus")?;
+    let method = o.string("paymentMethod")?;
+    let amount = o.number("amountPaid")?;
+    let date = o.string("paymentDate")?;
+    let notes = o.string("notes")?;
+
+    let payment_status = v.required("paymentStatus", status, id_text);
+    let payment_method = v.patch(
+        "paymentMethod",
+        method,
+        true,
+        rules::one_of(PaymentMethod::parse, PaymentMethod::VALUES),
+    );
+    let amount_paid = v.patch("amountPaid", amount, false, rules::money(None));
+    let payment_date = v.patch("paymentDate", date, false, |s| {
+        let t = rules::timestamp(s)?;
+        if t.millis() > now.millis() + CLOCK_SKEW_MS {
+            Err("must not be in the future".to_owned())
+        } else {
+            Ok(t)
+        }
+    });
+    let notes = v.patch("notes", notes, true, rules::text(2000));
+    v.finish()?;
+    let Some(payment_status) = payment_status else {
+        return Err(ApiError::internal(
+            "validated payment body lost paymentStatus",
+        ));
+    };
+    Ok(PaymentUpdateRequest {
+        payment_status,
+        payment_method,
+        amount_paid: match amount_paid {
+            Patch::Set(a) => Some(a),
+            Patch::Keep | Patch::Clear => None,
+        },
+        payment_date: match payment_date {
+            Patch::Set(t) => Some(t),
+            Patch::Keep | Patch::Clear => None,
+        },
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::money::TaxRate;
+
+    fn ts(s: &str) -> Timestamp {
+        crate::domain::formats::parse_timestamp(s).unwrap()
+    }
+
+    fn now() -> Timestamp {
+        ts("2026-11-25T10:00:00Z")
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+    }
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    fn create(body: &str) -> ApiResult<CreateInvoiceRequest> {
+        parse_create(&Json::parse(body.as_bytes()).unwrap())
+    }
+
+    fn payment(body: &str) -> PaymentUpdateRequest {
+        parse_payment(&Json::parse(body.as_bytes()).unwrap(), now()).unwrap()
+    }
+
+    fn invoice(total: &str, status: PaymentStatus, paid: &str, due: &str) -> Invoice {
+        Invoice {
+            invoice_id: InvoiceId::generate(),
+            patient_id: PatientId::generate(),
+            patient_name: "A B".into(),
+            appointment_id: None,
+            invoice_date: Date(NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()),
+            due_date: Date(crate::domain::formats::parse_date(due).unwrap()),
+            items: vec![],
+            subtotal: m(total),
+            tax_rate: TaxRate::parse("0").unwrap(),
+            tax: Money::ZERO,
+            total: m(total),
+            amount_paid: m(paid),
+            amount_due: m(total).minus(m(paid)),
+            payment_status: status,
+            payment_method: None,
+            payment_date: None,
+            notes: None,
+            version: 1,
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    fn plan(inv: &Invoice, body: &str) -> ApiResult<Option<Invoice>> {
+        plan_payment(inv, &payment(body), now(), today())
+    }
+
+    fn code(r: ApiResult<Option<Invoice>>) -> ErrorCode {
+        r.expect_err("should fail").code
+    }
+
+    #[test]
+    fn create_validates_items_dates_and_money() {
+        let ok = create(
+            r#"{"patientId": "PAT-x", "invoiceDate": "2026-11-25", "dueDate": "2026-11-25",
+                "items": [{"description": "ECG", "quantity": 2, "unitPrice": 100, "amount": 999}]}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.items[0].unit_price, m("100.00"));
+        let e = create(
+            r#"{"invoiceDate": "2026-11-25", "dueDate": "2026-11-24",
+                "items": [{"description": "", "quantity": 0, "unitPrice": 150.505},
+                          {"description": "x", "quantity": 1.5, "unitPrice": 1000000.01}]}"#,
+        )
+        .unwrap_err();
+        for prefix in [
+            "patientId: ",
+            "dueDate: ",
+            "items[0].description: ",
+            "items[0].quantity: ",
+            "items[0].unitPrice: ",
+            "items[1].quantity: ",
+            "items[1].unitPrice: ",
+        ] {
+            assert!(
+                e.details.iter().any(|d| d.starts_with(prefix)),
+                "{prefix} missing in {:?}",
+                e.details
+            );
+        }
+        let empty = create(
+            r#"{"patientId": "PAT-x", "invoiceDate": "2026-11-25", "dueDate": "2026-11-25", "items": []}"#,
+        );
+        assert_eq!(
+            empty.unwrap_err().details,
+            vec!["items: must have between 1 and 100 items"]
+        );
+        let missing = create(
+            r#"{"patientId": "PAT-x", "invoiceDate": "2026-11-25", "dueDate": "2026-11-25"}"#,
+        );
+        assert_eq!(missing.unwrap_err().details, vec!["items: is required"]);
+        assert!(
+            create(r#"{"items": [{"unitPrice": "150"}]}"#)
+                .unwrap_err()
+                .details[0]
+                .starts_with("items[0].unitPrice: ")
+        );
+    }
+
+    #[test]
+    fn payment_shape_errors_are_validation_errors() {
+        let parse = |b: &str| parse_payment(&Json::parse(b.as_bytes()).unwrap(), now());
+        assert_eq!(
+            parse("{}").unwrap_err().details,
+            vec!["paymentStatus: is required"]
+        );
+        assert_eq!(
+            parse(r#"{"paymentStatus": 1}"#).unwrap_err().code,
+            ErrorCode::VALIDATION_ERROR
+        );
+        // An unknown status is not a shape error: it is judged after the 404 check.
+        assert!(parse(r#"{"paymentStatus": "refunded"}"#).is_ok());
+        let e = parse(
+            r#"{"paymentStatus": "paid", "paymentMethod": "bitcoin", "amountPaid": -1,
+                          "paymentDate": "2026-11-25T10:06:00Z", "notes": 5}"#,
+        );
+        assert!(e.unwrap_err().details[0].starts_with("notes: "));
+        let e = parse(
+            r#"{"paymentStatus": "paid", "paymentMethod": "bitcoin", "amountPaid": 1.001,
+                          "paymentDate": "2026-11-25T10:06:00Z"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.details.len(), 3, "{:?}", e.details);
+        assert!(parse(r#"{"paymentStatus": "paid", "amountPaid": null}"#).is_err());
+    }
+
+    #[test]
+    fn paying_in_full_fills_amount_and_date_and_repeating_is_a_no_op() {
+        let inv = invoice("378.00", PaymentStatus::Pending, "0", "2026-12-25");
+        let next = plan(
+            &inv,
+            r#"{"paymentStatus": "paid", "paymentMethod": "credit_card"}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((next.amount_paid, next.amount_due), (m("378"), Money::ZERO));
+        assert_eq!(next.payment_date, Some(now()));
+        assert!(
+            plan(
+                &next,
+                r#"{"paymentStatus": "paid", "paymentMethod": "credit_card"}"#
+            )
+            .unwrap()
+            .is_none()
+        );
+        assert!(
+            plan(&next, r#"{"paymentStatus": "paid", "amountPaid": 378}"#)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            code(plan(&next, r#"{"paymentStatus": "pending"}"#)),
+            ErrorCode::INVALID_PAYMENT_TRANSITION
+        );
+        assert_eq!(
+            code(plan(&next, r#"{"paymentStatus": "paid", "notes": "x"}"#)),
+            ErrorCode::INVALID_PAYMENT_TRANSITION
+        );
+    }
+
+    #[test]
+    fn unknown_status_is_invalid_payment_data() {
+        let inv = invoice("10", PaymentStatus::Pending, "0", "2026-12-25");
+        assert_eq!(
+            code(plan(&inv, r#"{"paymentStatus": "refunded"}"#)),
+            ErrorCode::INVALID_PAYMENT_DATA
+        );
+    }
+
+    #[test]
+    fn amount_rules() {
+        let inv = invoice("100", PaymentStatus::Pending, "0", "2026-11-24");
+        assert_eq!(
+            code(plan(
+                &inv,
+                r#"{"paymentStatus": "paid", "amountPaid": 99.99}"#
+            )),
+            ErrorCode::INVALID_PAYMENT_DATA
+        );
+        assert_eq!(
+            code(plan(
+                &inv,
+                r#"{"paymentStatus": "pending", "amountPaid": 100}"#
+            )),
+            ErrorCode::INVALID_PAYMENT_DATA
+        );
+        assert_eq!(
+            code(plan(
+                &inv,
+                r#"{"paymentStatus": "cancelled", "amountPaid": 100.01}"#
+            )),
+            ErrorCode::INVALID_PAYMENT_DATA
+        );
+        let partial = plan(&inv, r#"{"paymentStatus": "pending", "amountPaid": 40}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                partial.amount_paid,
+                partial.amount_due,
+                partial.payment_date
+            ),
+            (m("40"), m("60"), None)
+        );
+        assert!(
+            plan(&inv, r#"{"paymentStatus": "overdue"}"#)
+                .unwrap()
+                .is_some()
+        );
+        let not_due = invoice("100", PaymentStatus::Pending, "0", "2026-11-25");
+        assert_eq!(
+            code(plan(&not_due, r#"{"paymentStatus": "overdue"}"#)),
+            ErrorCode::INVALID_PAYMENT_DATA
+        );
+        // A zero total may stay pending at 0.00.
+        let zero = invoice("0", PaymentStatus::Pending, "0", "2026-12-25");
+        assert!(
+            plan(&zero, r#"{"paymentStatus": "pending", "notes": "free"}"#)
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn nulls_clear_method_and_notes() {
+        let mut inv = invoice("100", PaymentStatus::Pending, "0", "2026-12-25");
+        inv.payment_method = Some(PaymentMethod::Cash);
+        inv.notes = Some("n".into());
+        let next = plan(
+            &inv,
+            r#"{"paymentStatus": "pending", "paymentMethod": null, "notes": null}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((next.payment_method, next.notes), (None, None));
+        assert!(
+            plan(
+                &inv,
+                r#"{"paymentStatus": "pending", "paymentMethod": "cash", "notes": "n"}"#
+            )
+            .unwrap()
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn openapi_fragments_name_every_route() {
+        use utoipa::OpenApi as _;
+        let doc = serde_json::to_string(&Api::openapi()).unwrap()
+            + &serde_json::to_string(&crate::http::medical_records::Api::openapi()).unwrap();
+        for path in [
+            "/api/v1/billing/invoices",
+            "/api/v1/billing/invoices/{invoiceId}/payment",
+            "/api/v1/patients/{patientId}/invoices",
+            "/api/v1/medical-records/{recordId}",
+            "/api/v1/patients/{patientId}/medical-records",
+            "PaymentUpdateRequest",
+            "UpdateMedicalRecordRequest",
+        ] {
+            assert!(doc.contains(path), "{path} missing");
+        }
+    }
+
+    #[test]
+    fn final_statuses_accept_only_no_ops() {
+        let inv = invoice("100", PaymentStatus::Cancelled, "0", "2026-12-25");
+        assert!(
+            plan(&inv, r#"{"paymentStatus": "cancelled"}"#)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            code(plan(&inv, r#"{"paymentStatus": "paid"}"#)),
+            ErrorCode::INVALID_PAYMENT_TRANSITION
+        );
+        let overdue = invoice("100", PaymentStatus::Overdue, "0", "2026-11-01");
+        assert_eq!(
+            code(plan(&overdue, r#"{"paymentStatus": "pending"}"#)),
+            ErrorCode::INVALID_PAYMENT_TRANSITION
+        );
+    }
 }

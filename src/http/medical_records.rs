@@ -1,15 +1,892 @@
-//! Handlers for medical_records (placeholder until implemented).
+//! Medical records (API.md §3.5 #24–#26) and a patient's records (§3.1 #9).
+//!
+//! References (patient, doctor, appointment) are checked against R; the record document lives in D. A [core]
+//! build keeps no history, so an amendment rewrites the record in place with a version-conditional write.
 
 use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use chrono::NaiveDate;
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::docs::ErrorEnvelope;
+use super::extract::{JsonBody, QueryParams, cursor};
+use super::json::{Field, Json, Obj, Patch, Validator, rules, string_array};
+use super::{created, ok};
+use crate::domain::appointment::Appointment;
+use crate::domain::formats::{Date, Timestamp};
+use crate::domain::ids::{AppointmentId, DoctorId, PatientId, RecordId};
+use crate::domain::medical_record::{LabResult, MedicalRecord, Prescription, VitalSigns};
+use crate::domain::patient::{Patient, PatientStatus};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
+use crate::store::{DateRange, StoreError};
+
+/// How often a read–modify–write is retried after losing a version race before answering 503.
+pub(super) const WRITE_ATTEMPTS: u32 = 3;
+
+/// How far in the future a client clock may run ahead of ours for `visitDate` and `paymentDate`.
+pub(super) const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+
+const MAX_SYMPTOMS: usize = 50;
+const MAX_PRESCRIPTIONS: usize = 50;
+const MAX_LAB_RESULTS: usize = 100;
+
+/// Body of `POST /api/v1/medical-records` (API.md §2.6, Create column).
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CreateMedicalRecordRequest {
+    /// An existing patient with status `active`.
+    #[schema(example = "PAT-01M88ZQHVRM9S346Q3D25VT4F5")]
+    pub patient_id: String,
+    /// An existing doctor, any status.
+    #[schema(example = "DOC-01M88ZSCERV37E3S3E28JT97KB")]
+    pub doctor_id: String,
+    /// An existing appointment of the same patient and doctor.
+    #[schema(example = "APT-01M88ZX1MRF5KZNWJ47TAN9ZT2")]
+    pub appointment_id: Option<String>,
+    /// ≥ 1900-01-01 and ≤ now + 5 minutes.
+    pub visit_date: Timestamp,
+    /// 1–1000 characters.
+    pub chief_complaint: String,
+    /// 1–2000 characters.
+    pub diagnosis: Option<String>,
+    /// At most 50 items, each 1–200 characters.
+    #[schema(required = false)]
+    pub symptoms: Vec<String>,
+    /// 1–2000 characters.
+    pub treatment: Option<String>,
+    /// At most 50 items.
+    #[schema(required = false)]
+    pub prescriptions: Vec<Prescription>,
+    /// At most 100 items.
+    #[schema(required = false)]
+    pub lab_results: Vec<LabResult>,
+    pub vital_signs: Option<VitalSigns>,
+    /// 1–10000 characters.
+    pub notes: Option<String>,
+    /// On or after the UTC date of `visitDate`.
+    pub follow_up_date: Option<Date>,
+}
+
+/// Body of `PUT /api/v1/medical-records/{recordId}`: a partial amendment (API.md §2.6, Update column).
+///
+/// Absent fields stay unchanged; `null` clears `diagnosis`, `treatment`, `notes`, `followUpDate` and
+/// `vitalSigns`; arrays are replaced whole and `null` empties them. Other fields are ignored.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct UpdateMedicalRecordRequest {
+    #[schema(value_type = Option<String>)]
+    pub diagnosis: Patch<String>,
+    #[schema(value_type = Option<String>)]
+    pub treatment: Patch<String>,
+    #[schema(value_type = Option<String>)]
+    pub notes: Patch<String>,
+    #[schema(value_type = Option<Date>)]
+    pub follow_up_date: Patch<Date>,
+    #[schema(value_type = Option<VitalSigns>)]
+    pub vital_signs: Patch<VitalSigns>,
+    pub symptoms: Option<Vec<String>>,
+    pub prescriptions: Option<Vec<Prescription>>,
+    pub lab_results: Option<Vec<LabResult>>,
+}
+
+/// `GET /api/v1/patients/{patientId}/medical-records` response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientRecordsResponse {
+    pub patient_id: PatientId,
+    pub records: Vec<MedicalRecord>,
+    /// `null` on the last page.
+    pub next_cursor: Option<String>,
+}
 
 /// OpenAPI fragment of this module.
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(create_record, get_record, amend_record, list_patient_records),
+    components(schemas(
+        MedicalRecord,
+        Prescription,
+        LabResult,
+        VitalSigns,
+        CreateMedicalRecordRequest,
+        UpdateMedicalRecordRequest,
+        PatientRecordsResponse,
+        ErrorEnvelope
+    ))
+)]
 pub struct Api;
 
 /// This module's `/api/v1` routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/medical-records", post(create_record))
+        .route(
+            "/api/v1/medical-records/{recordId}",
+            get(get_record).put(amend_record),
+        )
+        .route(
+            "/api/v1/patients/{patientId}/medical-records",
+            get(list_patient_records),
+        )
+}
+
+// ---- handlers ---------------------------------------------------------------------------------------
+
+/// Creates a medical record (#24).
+#[utoipa::path(
+    post,
+    path = "/api/v1/medical-records",
+    tag = "medical-records",
+    request_body = CreateMedicalRecordRequest,
+    responses(
+        (status = 201, description = "Record created", body = MedicalRecord,
+            headers(("Location" = String, description = "Path of the new record"))),
+        (status = 400, description = "Invalid body or appointment reference", body = ErrorEnvelope),
+        (status = 404, description = "PATIENT_NOT_FOUND or DOCTOR_NOT_FOUND", body = ErrorEnvelope),
+        (status = 409, description = "PATIENT_INACTIVE", body = ErrorEnvelope),
+        (status = 503, description = "A store is unavailable", body = ErrorEnvelope),
+    )
+)]
+async fn create_record(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let now = state.clock.timestamp();
+    let req = parse_create(&body, now)?;
+    let patient = find_patient(&state, &req.patient_id).await?;
+    let doctor = match DoctorId::parse(&req.doctor_id) {
+        Some(id) => state.clinic.get_doctor(&id).await?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::new(ErrorCode::DOCTOR_NOT_FOUND))?;
+    let appointment_id = match &req.appointment_id {
+        Some(raw) => {
+            let apt = find_appointment_reference(&state, raw).await?;
+            if apt.patient_id != patient.patient_id || apt.doctor_id != doctor.doctor_id {
+                return Err(ApiError::invalid(
+                    "appointmentId",
+                    "belongs to another patient or doctor",
+                ));
+            }
+            Some(apt.appointment_id)
+        }
+        None => None,
+    };
+    if patient.status != PatientStatus::Active {
+        return Err(ApiError::new(ErrorCode::PATIENT_INACTIVE));
+    }
+    let record = MedicalRecord {
+        record_id: RecordId::generate(),
+        patient_id: patient.patient_id,
+        doctor_id: doctor.doctor_id.clone(),
+        doctor_name: doctor.display_name(),
+        appointment_id,
+        visit_date: req.visit_date,
+        chief_complaint: req.chief_complaint,
+        diagnosis: req.diagnosis,
+        symptoms: req.symptoms,
+        treatment: req.treatment,
+        prescriptions: req.prescriptions,
+        lab_results: req.lab_results,
+        vital_signs: req.vital_signs,
+        notes: req.notes,
+        follow_up_date: req.follow_up_date,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    state.records.insert_record(&record).await?;
+    Ok(created(
+        &format!("/api/v1/medical-records/{}", record.record_id),
+        &record,
+    ))
+}
+
+/// Reads one medical record (#25).
+#[utoipa::path(
+    get,
+    path = "/api/v1/medical-records/{recordId}",
+    tag = "medical-records",
+    params(("recordId" = String, Path, description = "`REC-` + ULID")),
+    responses(
+        (status = 200, description = "The record", body = MedicalRecord),
+        (status = 404, description = "MEDICAL_RECORD_NOT_FOUND", body = ErrorEnvelope),
+        (status = 503, description = "The records store is unavailable", body = ErrorEnvelope),
+    )
+)]
+async fn get_record(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+) -> ApiResult<Response> {
+    let id = RecordId::parse(&raw_id).ok_or_else(record_not_found)?;
+    Ok(ok(&load_record(&state, &id).await?))
+}
+
+/// Amends a medical record in place (#26, [core]).
+#[utoipa::path(
+    put,
+    path = "/api/v1/medical-records/{recordId}",
+    tag = "medical-records",
+    params(("recordId" = String, Path, description = "`REC-` + ULID")),
+    request_body = UpdateMedicalRecordRequest,
+    responses(
+        (status = 200, description = "The amended (or unchanged) record", body = MedicalRecord),
+        (status = 400, description = "Invalid body, or followUpDate before the visit", body = ErrorEnvelope),
+        (status = 404, description = "MEDICAL_RECORD_NOT_FOUND", body = ErrorEnvelope),
+        (status = 503, description = "The records store is unavailable", body = ErrorEnvelope),
+    )
+)]
+async fn amend_record(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let req = parse_update(&body)?;
+    let id = RecordId::parse(&raw_id).ok_or_else(record_not_found)?;
+    for attempt in 1..=WRITE_ATTEMPTS {
+        let current = load_record(&state, &id).await?;
+        let mut next = current.clone();
+        if !req.apply(&mut next) {
+            return Ok(ok(&current));
+        }
+        // Only a newly sent date is checked: a stored one was valid when written (or predates the rule).
+        if let Patch::Set(follow_up) = req.follow_up_date
+            && follow_up.0 < current.visit_date.date()
+        {
+            return Err(ApiError::invalid(
+                "followUpDate",
+                "must not be before the date of visitDate",
+            ));
+        }
+        next.version = current.version + 1;
+        next.updated_at = state.clock.timestamp();
+        match state.records.update_record(&next, current.version).await {
+            Ok(()) => {
+                let fresh = state.records.get_record(&id).await?.unwrap_or(next);
+                return Ok(ok(&fresh));
+            }
+            Err(StoreError::Stale) if attempt < WRITE_ATTEMPTS => {}
+            Err(StoreError::NotFound) => return Err(record_not_found()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Stale.into())
+}
+
+/// Lists a patient's records, newest visit first (#9).
+#[utoipa::path(
+    get,
+    path = "/api/v1/patients/{patientId}/medical-records",
+    tag = "patients",
+    params(
+        ("patientId" = String, Path, description = "`PAT-` + ULID"),
+        ("startDate" = Option<String>, Query, description = "Inclusive lower bound on the UTC date of visitDate (YYYY-MM-DD)"),
+        ("endDate" = Option<String>, Query, description = "Inclusive upper bound (YYYY-MM-DD); ≥ startDate"),
+        ("limit" = Option<u32>, Query, description = "Page size, default 50, capped to 100"),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "One page of records", body = PatientRecordsResponse),
+        (status = 400, description = "Invalid query parameter", body = ErrorEnvelope),
+        (status = 404, description = "PATIENT_NOT_FOUND", body = ErrorEnvelope),
+        (status = 503, description = "A store is unavailable", body = ErrorEnvelope),
+    )
+)]
+async fn list_patient_records(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    q: QueryParams,
+) -> ApiResult<Response> {
+    let mut v = q.validator();
+    let from = q.date(&mut v, "startDate");
+    let to = q.date(&mut v, "endDate");
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        v.fail("endDate", "must not be before startDate");
+    }
+    let limit = q.limit(&mut v, 50);
+    let scope = records_scope(&raw_id, from, to);
+    let after = cursor::from_query(&q, &mut v, &scope);
+    v.finish()?;
+    let patient = find_patient(&state, &raw_id).await?;
+    let page = state
+        .records
+        .list_patient_records(
+            &patient.patient_id,
+            DateRange { from, to },
+            limit,
+            after.as_ref(),
+        )
+        .await?;
+    Ok(ok(&PatientRecordsResponse {
+        patient_id: patient.patient_id,
+        records: page.items,
+        next_cursor: page.next.map(|k| cursor::encode(&scope, &k)),
+    }))
+}
+
+// ---- use cases shared with billing --------------------------------------------------------------------
+
+/// The patient a path or body names, any status; a malformed ID is simply not found.
+pub(super) async fn find_patient(state: &AppState, raw: &str) -> ApiResult<Patient> {
+    let found = match PatientId::parse(raw) {
+        Some(id) => state.clinic.get_patient(&id).await?,
+        None => None,
+    };
+    found.ok_or_else(|| ApiError::new(ErrorCode::PATIENT_NOT_FOUND))
+}
+
+/// The appointment a body's `appointmentId` names; missing or malformed → 400 `appointmentId: not found`
+/// (a body reference that does not fit is a validation failure, API.md §3.5 step 4, §3.6 step 3).
+pub(super) async fn find_appointment_reference(
+    state: &AppState,
+    raw: &str,
+) -> ApiResult<Appointment> {
+    let found = match AppointmentId::parse(raw) {
+        Some(id) => state.clinic.get_appointment(&id).await?,
+        None => None,
+    };
+    found.ok_or_else(|| ApiError::invalid("appointmentId", "not found"))
+}
+
+fn record_not_found() -> ApiError {
+    ApiError::new(ErrorCode::MEDICAL_RECORD_NOT_FOUND)
+}
+
+async fn load_record(state: &AppState, id: &RecordId) -> ApiResult<MedicalRecord> {
+    state
+        .records
+        .get_record(id)
+        .await?
+        .ok_or_else(record_not_found)
+}
+
+/// Cursor scope: the list's path plus its normalised filters, so a cursor only pages the list it came from.
+fn records_scope(raw_patient: &str, from: Option<NaiveDate>, to: Option<NaiveDate>) -> String {
+    let day = |d: Option<NaiveDate>| d.map(|d| Date(d).to_string()).unwrap_or_default();
+    format!(
+        "/api/v1/patients/{raw_patient}/medical-records?startDate={}&endDate={}",
+        day(from),
+        day(to)
+    )
+}
+
+// ---- body parsing -------------------------------------------------------------------------------------
+
+impl UpdateMedicalRecordRequest {
+    /// Applies the amendment; `true` when anything actually changed (a value equal to the stored one is no change).
+    fn apply(&self, rec: &mut MedicalRecord) -> bool {
+        let mut changed = false;
+        changed |= self.diagnosis.clone().apply_opt(&mut rec.diagnosis);
+        changed |= self.treatment.clone().apply_opt(&mut rec.treatment);
+        changed |= self.notes.clone().apply_opt(&mut rec.notes);
+        changed |= self
+            .follow_up_date
+            .clone()
+            .apply_opt(&mut rec.follow_up_date);
+        changed |= self.vital_signs.clone().apply_opt(&mut rec.vital_signs);
+        changed |= replace(&mut rec.symptoms, &self.symptoms);
+        changed |= replace(&mut rec.prescriptions, &self.prescriptions);
+        changed |= replace(&mut rec.lab_results, &self.lab_results);
+        changed
+    }
+}
+
+/// Replaces a whole array when one was sent; `true` when it differs from the stored one.
+fn replace<T: PartialEq + Clone>(target: &mut T, new: &Option<T>) -> bool {
+    match new {
+        Some(v) if target != v => {
+            *target = v.clone();
+            true
+        }
+        _ => false,
+    }
+}
+
+fn id_text(s: String) -> Result<String, String> {
+    Ok(s)
+}
+
+/// `visitDate`: a timestamp from 1900-01-01 up to five minutes past `now`.
+fn visit_date(now: Timestamp) -> impl Fn(String) -> Result<Timestamp, String> {
+    move |s| {
+        let t = rules::timestamp(s)?;
+        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+        if t.date() < earliest {
+            Err("must not be before 1900-01-01".into())
+        } else if t.millis() > now.millis() + CLOCK_SKEW_MS {
+            Err("must not be in the future".into())
+        } else {
+            Ok(t)
+        }
+    }
+}
+
+/// `"SYS/DIA"` in whole mmHg: SYS 40–300, DIA 20–200, SYS > DIA. Stored in canonical form (`"120/80"`).
+fn blood_pressure(s: String) -> Result<String, String> {
+    const RULE: &str = "must be \"SYS/DIA\" with integers SYS 40-300, DIA 20-200 and SYS > DIA";
+    let number = |p: &str| {
+        let digits = !p.is_empty() && p.len() <= 6 && p.bytes().all(|b| b.is_ascii_digit());
+        digits.then(|| p.parse::<u32>().ok()).flatten()
+    };
+    let Some((sys, dia)) = s.split_once('/') else {
+        return Err(RULE.into());
+    };
+    match (number(sys), number(dia)) {
+        (Some(sys), Some(dia))
+            if (40..=300).contains(&sys) && (20..=200).contains(&dia) && sys > dia =>
+        {
+            Ok(format!("{sys}/{dia}"))
+        }
+        _ => Err(RULE.into()),
+    }
+}
+
+/// Reads a `vitalSigns` object; `None` members are unset.
+fn vital_signs(o: &Obj<'_>, v: &mut Validator) -> ApiResult<VitalSigns> {
+    let bp = o.string("bloodPressure")?;
+    let hr = o.number("heartRate")?;
+    let temperature = o.number("temperature")?;
+    let weight = o.number("weight")?;
+    let height = o.number("height")?;
+    Ok(VitalSigns {
+        blood_pressure: v.optional(&o.path("bloodPressure"), bp, blood_pressure),
+        heart_rate: v.optional(&o.path("heartRate"), hr, rules::int(20, 300)),
+        temperature: v.optional(
+            &o.path("temperature"),
+            temperature,
+            rules::number(25.0, 45.0),
+        ),
+        weight: v.optional(&o.path("weight"), weight, rules::number(0.2, 700.0)),
+        height: v.optional(&o.path("height"), height, rules::number(20.0, 300.0)),
+    })
+}
+
+/// The `vitalSigns` member: `null`, `{}` or an object whose members are all unset means "no vital signs".
+fn vital_signs_field(o: &Obj<'_>, v: &mut Validator) -> ApiResult<Field<VitalSigns>> {
+    let path = o.path("vitalSigns");
+    Ok(match o.object("vitalSigns", &path)? {
+        Field::Absent => Field::Absent,
+        Field::Null => Field::Null,
+        Field::Value(obj) => {
+            let vs = vital_signs(&obj, v)?;
+            if vs.is_empty() {
+                Field::Null
+            } else {
+                Field::Value(vs)
+            }
+        }
+    })
+}
+
+/// Reads an array of objects, at most `max_items` long, parsing each element with `item`
+/// (which returns `None` when the element broke a rule already recorded in the validator).
+pub(super) fn object_array<T>(
+    o: &Obj<'_>,
+    v: &mut Validator,
+    field: &str,
+    max_items: usize,
+    mut item: impl FnMut(&Obj<'_>, &mut Validator) -> ApiResult<Option<T>>,
+) -> ApiResult<Field<Vec<T>>> {
+    let path = o.path(field);
+    let items = match o.array(field)? {
+        Field::Value(items) => items,
+        Field::Null => return Ok(Field::Null),
+        Field::Absent => return Ok(Field::Absent),
+    };
+    if items.len() > max_items {
+        v.fail(&path, format!("must have at most {max_items} items"));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, json) in items.iter().enumerate() {
+        let item_path = format!("{path}[{i}]");
+        let element = Obj::element(json, &item_path)?;
+        if let Some(parsed) = item(&element, v)? {
+            out.push(parsed);
+        }
+    }
+    Ok(Field::Value(out))
+}
+
+fn prescription(o: &Obj<'_>, v: &mut Validator) -> ApiResult<Option<Prescription>> {
+    let medication = o.string("medication")?;
+    let dosage = o.string("dosage")?;
+    let frequency = o.string("frequency")?;
+    let duration = o.string("duration")?;
+    let medication = v.required(&o.path("medication"), medication, rules::text(200));
+    let dosage = v.required(&o.path("dosage"), dosage, rules::text(100));
+    let frequency = v.required(&o.path("frequency"), frequency, rules::text(100));
+    let duration = v.required(&o.path("duration"), duration, rules::text(100));
+    Ok(match (medication, dosage, frequency, duration) {
+        (Some(medication), Some(dosage), Some(frequency), Some(duration)) => Some(Prescription {
+            medication,
+            dosage,
+            frequency,
+            duration,
+        }),
+        _ => None,
+    })
+}
+
+fn lab_result(o: &Obj<'_>, v: &mut Validator) -> ApiResult<Option<LabResult>> {
+    let test_name = o.string("testName")?;
+    let result = o.string("result")?;
+    let normal_range = o.string("normalRange")?;
+    let test_name = v.required(&o.path("testName"), test_name, rules::text(200));
+    let result = v.required(&o.path("result"), result, rules::text(500));
+    let normal_range = v.optional(&o.path("normalRange"), normal_range, rules::text(200));
+    Ok(match (test_name, result) {
+        (Some(test_name), Some(result)) => Some(LabResult {
+            test_name,
+            result,
+            normal_range,
+        }),
+        _ => None,
+    })
+}
+
+/// The three replace-whole arrays of a record, shared by create and update.
+struct RecordArrays {
+    symptoms: Field<Vec<String>>,
+    prescriptions: Field<Vec<Prescription>>,
+    lab_results: Field<Vec<LabResult>>,
+}
+
+fn record_arrays(o: &Obj<'_>, v: &mut Validator) -> ApiResult<RecordArrays> {
+    Ok(RecordArrays {
+        symptoms: string_array(o, v, "symptoms", MAX_SYMPTOMS, 200)?,
+        prescriptions: object_array(o, v, "prescriptions", MAX_PRESCRIPTIONS, prescription)?,
+        lab_results: object_array(o, v, "labResults", MAX_LAB_RESULTS, lab_result)?,
+    })
+}
+
+/// An array on create: absent or `null` is `[]`.
+fn or_empty<T>(f: Field<Vec<T>>) -> Vec<T> {
+    match f {
+        Field::Value(items) => items,
+        Field::Absent | Field::Null => Vec::new(),
+    }
+}
+
+/// An array on update: absent keeps, `null` empties, a value replaces.
+fn replacement<T>(f: Field<Vec<T>>) -> Option<Vec<T>> {
+    match f {
+        Field::Absent => None,
+        Field::Null => Some(Vec::new()),
+        Field::Value(items) => Some(items),
+    }
+}
+
+/// Parses and validates a create body (API.md §3.5 #24 step 1).
+fn parse_create(body: &Json, now: Timestamp) -> ApiResult<CreateMedicalRecordRequest> {
+    let o = Obj::root(body)?;
+    let mut v = Validator::new();
+    let patient_id = o.string("patientId")?;
+    let doctor_id = o.string("doctorId")?;
+    let appointment_id = o.string("appointmentId")?;
+    let visit = o.string("visitDate")?;
+    let chief_complaint = o.string("chiefComplaint")?;
+    let diagnosis = o.string("diagnosis")?;
+    let treatment = o.string("treatment")?;
+    let notes = o.string("notes")?;
+    let follow_up = o.string("followUpDate")?;
+    let arrays = record_arrays(&o, &mut v)?;
+    let vitals = vital_signs_field(&o, &mut v)?;
+
+    let patient_id = v.required("patientId", patient_id, id_text);
+    let doctor_id = v.required("doctorId", doctor_id, id_text);
+    let appointment_id = v.optional("appointmentId", appointment_id, id_text);
+    let visit_date = v.required("visitDate", visit, visit_date(now));
+    let chief_complaint = v.required("chiefComplaint", chief_complaint, rules::text(1000));
+    let diagnosis = v.optional("diagnosis", diagnosis, rules::text(2000));
+    let treatment = v.optional("treatment", treatment, rules::text(2000));
+    let notes = v.optional("notes", notes, rules::text(10_000));
+    let follow_up_date = v.optional("followUpDate", follow_up, rules::date);
+    if let (Some(visit), Some(follow_up)) = (visit_date, follow_up_date)
+        && follow_up < visit.date()
+    {
+        v.fail("followUpDate", "must not be before the date of visitDate");
+    }
+    v.finish()?;
+    let (Some(patient_id), Some(doctor_id), Some(visit_date), Some(chief_complaint)) =
+        (patient_id, doctor_id, visit_date, chief_complaint)
+    else {
+        return Err(ApiError::internal(
+            "validated create body lost a required field",
+        ));
+    };
+    Ok(CreateMedicalRecordRequest {
+        patient_id,
+        doctor_id,
+        appointment_id,
+        visit_date,
+        chief_complaint,
+        diagnosis,
+        symptoms: or_empty(arrays.symptoms),
+        treatment,
+        prescriptions: or_empty(arrays.prescriptions),
+        lab_results: or_empty(arrays.lab_results),
+        vital_signs: match vitals {
+            Field::Value(vs) => Some(vs),
+            Field::Absent | Field::Null => None,
+        },
+        notes,
+        follow_up_date: follow_up_date.map(Date),
+    })
+}
+
+/// Parses and validates an amendment body (API.md §3.5 #26 step 1). Fields the Update column marks `—`
+/// (patientId, doctorId, appointmentId, visitDate, chiefComplaint) are ignored.
+fn parse_update(body: &Json) -> ApiResult<UpdateMedicalRecordRequest> {
+    let o = Obj::root(body)?;
+    let mut v = Validator::new();
+    let diagnosis = o.string("diagnosis")?;
+    let treatment = o.string("treatment")?;
+    let notes = o.string("notes")?;
+    let follow_up = o.string("followUpDate")?;
+    let arrays = record_arrays(&o, &mut v)?;
+    let vitals = vital_signs_field(&o, &mut v)?;
+
+    let req = UpdateMedicalRecordRequest {
+        diagnosis: v.patch("diagnosis", diagnosis, true, rules::text(2000)),
+        treatment: v.patch("treatment", treatment, true, rules::text(2000)),
+        notes: v.patch("notes", notes, true, rules::text(10_000)),
+        follow_up_date: v.patch("followUpDate", follow_up, true, |s| {
+            rules::date(s).map(Date)
+        }),
+        vital_signs: match vitals {
+            Field::Absent => Patch::Keep,
+            Field::Null => Patch::Clear,
+            Field::Value(vs) => Patch::Set(vs),
+        },
+        symptoms: replacement(arrays.symptoms),
+        prescriptions: replacement(arrays.prescriptions),
+        lab_results: replacement(arrays.lab_results),
+    };
+    v.finish()?;
+    Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        crate::domain::formats::parse_timestamp("2026-11-25T10:00:00Z").unwrap()
+    }
+
+    fn details(r: ApiResult<impl std::fmt::Debug>) -> Vec<String> {
+        let e = r.expect_err("should fail");
+        assert_eq!(e.code, ErrorCode::VALIDATION_ERROR);
+        e.details
+    }
+
+    fn create(body: &str) -> ApiResult<CreateMedicalRecordRequest> {
+        parse_create(&Json::parse(body.as_bytes()).unwrap(), now())
+    }
+
+    const MINIMAL: &str = r#"{"patientId": "PAT-x", "doctorId": "DOC-y", "visitDate": "2026-11-25T09:00:00+01:00",
+        "chiefComplaint": " Chest pain "}"#;
+
+    #[test]
+    fn minimal_create_defaults_arrays_and_keeps_ids_raw() {
+        let r = create(MINIMAL).unwrap();
+        assert_eq!(r.patient_id, "PAT-x");
+        assert_eq!(r.chief_complaint, "Chest pain");
+        assert_eq!(r.visit_date.to_string(), "2026-11-25T08:00:00.000Z");
+        assert!(r.symptoms.is_empty() && r.prescriptions.is_empty() && r.lab_results.is_empty());
+        assert_eq!(r.vital_signs, None);
+    }
+
+    #[test]
+    fn every_rule_failure_is_reported_together() {
+        let d = details(create(
+            r#"{"visitDate": "2026-11-25T10:06:00Z", "followUpDate": "2026-11-24",
+                "vitalSigns": {"bloodPressure": "80/120", "heartRate": 301, "temperature": 24.9},
+                "prescriptions": [{"medication": "A"}], "labResults": [{"testName": "x", "result": ""}],
+                "symptoms": [" "]}"#,
+        ));
+        for prefix in [
+            "patientId: ",
+            "doctorId: ",
+            "chiefComplaint: ",
+            "visitDate: ",
+            "vitalSigns.bloodPressure: ",
+            "vitalSigns.heartRate: ",
+            "vitalSigns.temperature: ",
+            "prescriptions[0].dosage: ",
+            "prescriptions[0].frequency: ",
+            "prescriptions[0].duration: ",
+            "labResults[0].result: ",
+            "symptoms[0]: ",
+        ] {
+            assert!(
+                d.iter().any(|x| x.starts_with(prefix)),
+                "{prefix} missing in {d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn follow_up_is_compared_with_the_utc_date_of_the_visit() {
+        // 00:30+01:00 is still the previous day in UTC, so that day is allowed.
+        let ok = MINIMAL
+            .replace("2026-11-25T09:00:00+01:00", "2026-11-25T00:30:00+01:00")
+            .replace("}", r#", "followUpDate": "2026-11-24"}"#);
+        assert!(create(&ok).is_ok());
+        let bad = MINIMAL.replace("}", r#", "followUpDate": "2026-11-24"}"#);
+        assert_eq!(
+            details(create(&bad)),
+            vec!["followUpDate: must not be before the date of visitDate"]
+        );
+    }
+
+    #[test]
+    fn visit_date_bounds() {
+        assert!(
+            create(&MINIMAL.replace("2026-11-25T09:00:00+01:00", "2026-11-25T10:05:00Z")).is_ok()
+        );
+        assert!(
+            create(&MINIMAL.replace("2026-11-25T09:00:00+01:00", "2026-11-25T10:05:00.001Z"))
+                .is_err()
+        );
+        assert!(
+            create(&MINIMAL.replace("2026-11-25T09:00:00+01:00", "1900-01-01T00:00:00Z")).is_ok()
+        );
+        assert!(
+            create(&MINIMAL.replace("2026-11-25T09:00:00+01:00", "1899-12-31T23:59:59Z")).is_err()
+        );
+    }
+
+    #[test]
+    fn type_errors_stop_at_once() {
+        let e = create(r#"{"patientId": 5, "doctorId": []}"#).unwrap_err();
+        assert_eq!(e.details.len(), 1);
+        assert!(e.details[0].starts_with("patientId: "));
+        assert!(
+            create(r#"{"prescriptions": ["x"]}"#).unwrap_err().details[0]
+                .starts_with("prescriptions[0]: ")
+        );
+        assert!(
+            create(r#"{"vitalSigns": {"heartRate": "80"}}"#)
+                .unwrap_err()
+                .details[0]
+                .starts_with("vitalSigns.heartRate: ")
+        );
+    }
+
+    #[test]
+    fn blood_pressure_rule() {
+        assert_eq!(blood_pressure("120/80".into()), Ok("120/80".into()));
+        assert_eq!(blood_pressure("300/200".into()), Ok("300/200".into()));
+        assert_eq!(blood_pressure("40/20".into()), Ok("40/20".into()));
+        for bad in [
+            "80/80",
+            "39/20",
+            "301/100",
+            "120/19",
+            "120/201",
+            "120",
+            "120/80/60",
+            "12a/80",
+            "120.5/80",
+            "/80",
+            "-120/80",
+            "120 /80",
+        ] {
+            assert!(blood_pressure(bad.into()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn vital_sign_ranges() {
+        let ok = r#"{"vitalSigns": {"heartRate": 20, "temperature": 45.0, "weight": 0.2, "height": 300}}"#;
+        assert!(parse_update(&Json::parse(ok.as_bytes()).unwrap()).is_ok());
+        for bad in [
+            r#"{"heartRate": 19}"#,
+            r#"{"heartRate": 80.5}"#,
+            r#"{"weight": 0.1}"#,
+            r#"{"height": 301}"#,
+            r#"{"temperature": 45.1}"#,
+        ] {
+            let body = format!(r#"{{"vitalSigns": {bad}}}"#);
+            assert!(
+                parse_update(&Json::parse(body.as_bytes()).unwrap()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    fn stored() -> MedicalRecord {
+        let r = create(
+            r#"{"patientId": "PAT-x", "doctorId": "DOC-y", "visitDate": "2026-11-20T09:00:00Z",
+                "chiefComplaint": "Cough", "diagnosis": "Cold", "symptoms": ["cough"],
+                "vitalSigns": {"heartRate": 80, "temperature": 36.6}}"#,
+        )
+        .unwrap();
+        MedicalRecord {
+            record_id: RecordId::generate(),
+            patient_id: PatientId::generate(),
+            doctor_id: DoctorId::generate(),
+            doctor_name: "Dr. A B".into(),
+            appointment_id: None,
+            visit_date: r.visit_date,
+            chief_complaint: r.chief_complaint,
+            diagnosis: r.diagnosis,
+            symptoms: r.symptoms,
+            treatment: None,
+            prescriptions: vec![],
+            lab_results: vec![],
+            vital_signs: r.vital_signs,
+            notes: None,
+            follow_up_date: None,
+            version: 1,
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    fn amend(rec: &mut MedicalRecord, body: &str) -> bool {
+        parse_update(&Json::parse(body.as_bytes()).unwrap())
+            .unwrap()
+            .apply(rec)
+    }
+
+    #[test]
+    fn sending_stored_values_is_no_change() {
+        let mut rec = stored();
+        let before = rec.clone();
+        let body = r#"{"diagnosis": " Cold ", "symptoms": ["cough"], "vitalSigns": {"temperature": 36.6, "heartRate": 80},
+            "chiefComplaint": "ignored", "visitDate": "2020-01-01T00:00:00Z", "treatment": null, "labResults": null}"#;
+        assert!(!amend(&mut rec, body));
+        assert!(!amend(&mut rec, "{}"));
+        assert_eq!(rec, before);
+    }
+
+    #[test]
+    fn nulls_clear_and_arrays_replace() {
+        let mut rec = stored();
+        assert!(amend(
+            &mut rec,
+            r#"{"diagnosis": null, "vitalSigns": {}, "symptoms": null}"#
+        ));
+        assert_eq!(
+            (
+                rec.diagnosis.clone(),
+                rec.vital_signs.clone(),
+                rec.symptoms.len()
+            ),
+            (None, None, 0)
+        );
+        assert!(amend(
+            &mut rec,
+            r#"{"prescriptions": [{"medication": "A", "dosage": "1", "frequency": "d", "duration": "5d"}]}"#
+        ));
+        assert_eq!(rec.prescriptions.len(), 1);
+    }
 }

@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -185,7 +184,7 @@ async fn create_invoice(
         tax: sums.tax,
         total: sums.total,
         // Not `Money::ZERO`: that constant has scale 0 and would print `0` instead of `0.00`.
-        amount_paid: Money::from_decimal(Decimal::ZERO),
+        amount_paid: Money::ZERO,
         amount_due: sums.total,
         payment_status: PaymentStatus::Pending,
         payment_method: None,

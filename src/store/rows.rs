@@ -346,7 +346,8 @@ mod tests {
 
     #[test]
     fn corrupt_stored_dates_are_internal_errors_not_panics() {
-        let row = BusyRow { appointment_date: "2026-13-01".into(), start_time: "10:00:00".into(), end_time: "x".into() };
+        let row =
+            BusyRow { appointment_date: "2026-13-01".into(), start_time: "10:00:00".into(), end_time: "x".into() };
         assert!(matches!(row.into_domain(), Err(StoreError::Internal(_))));
     }
 }

@@ -4,10 +4,16 @@
 //! (bookings above all) serialise; reads use a separate pool. Every write transaction starts with
 //! `BEGIN IMMEDIATE` on the writer, so check-then-write sequences are atomic.
 
+mod clinic;
+
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteTransactionManager,
+};
+use sqlx::{Connection, TransactionManager};
 
 use super::StoreError;
 
@@ -42,6 +48,7 @@ impl SqliteDb {
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(opts.acquire_timeout)
+            .after_release(|conn, _| Box::pin(end_abandoned_transaction(conn)))
             .connect_with(connect.clone())
             .await?;
         let read = SqlitePoolOptions::new()
@@ -56,6 +63,19 @@ impl SqliteDb {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.write).await.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
     }
+}
+
+/// Rolls back a transaction that a cancelled caller left open, so the next `BEGIN IMMEDIATE` can start.
+///
+/// A dropped `Transaction` queues its own rollback, but sqlx's `begin_with` has a gap: cancelled after the
+/// worker ran `BEGIN` and before the `Transaction` exists, it returns the connection to the pool still inside
+/// that transaction, and every later `begin_with` on it fails. The ping first flushes any queued rollback.
+async fn end_abandoned_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        SqliteTransactionManager::rollback(conn).await?;
+    }
+    Ok(true)
 }
 
 /// The relational store on SQLite.

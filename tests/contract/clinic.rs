@@ -1,1 +1,931 @@
 //! Contract suite of the relational store port (R).
+//!
+//! Every case is an `async fn` over `&dyn ClinicStore`; `backend_tests!` stamps them out once per adapter, each
+//! run on a fresh store holding only the seeded departments. Only SQLite exists today; MySQL gets its own
+//! `backend_tests!` line with the same case list.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use gospital::domain::appointment::{Appointment, AppointmentStatus};
+use gospital::domain::department::Department;
+use gospital::domain::doctor::{Doctor, DoctorStatus};
+use gospital::domain::formats::{Date, Time, Timestamp, parse_date, parse_time, parse_timestamp};
+use gospital::domain::ids::{AppointmentId, DepartmentId, DoctorId, PatientId};
+use gospital::domain::patient::{Address, BloodType, EmergencyContact, Gender, Patient, PatientStatus};
+use gospital::store::sqlite::{SqliteClinicStore, SqliteDb, SqliteOptions};
+use gospital::store::{
+    AppointmentFilter, BusyInterval, ClinicStore, DoctorFilter, PageRequest, PatientFilter, Rule, StoreError,
+};
+
+/// Stamps one `#[tokio::test]` per case into `mod $backend`, each over a store from `$open`.
+macro_rules! backend_tests {
+    ($backend:ident, $open:path; $($case:ident),+ $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let backend = $open().await;
+                    super::$case(backend.store()).await;
+                }
+            )+
+        }
+    };
+}
+
+backend_tests!(sqlite, super::open_sqlite;
+    the_backend_names_itself_and_answers_pings,
+    writes_cancelled_at_any_point_leave_the_store_usable,
+    the_six_seeded_departments_are_listed_by_name,
+    a_seeded_department_carries_the_contract_values,
+    an_inserted_patient_reads_back_unchanged,
+    reading_unknown_ids_returns_none,
+    a_duplicate_patient_key_conflicts_whatever_the_case,
+    the_patient_name_filter_matches_substrings_of_first_last_literally,
+    the_patient_filters_combine_with_and,
+    patients_are_newest_first_with_ties_broken_by_id_descending,
+    a_patient_page_past_the_end_is_empty_but_keeps_the_total,
+    a_patient_update_at_the_expected_version_replaces_it,
+    a_patient_update_with_a_wrong_version_is_stale_and_a_missing_one_not_found,
+    a_patient_update_onto_a_taken_duplicate_key_conflicts,
+    deactivation_cancels_only_future_scheduled_appointments_and_counts_them,
+    a_duplicate_licence_conflicts_whatever_the_case,
+    a_doctor_reads_back_with_its_department_name_joined_live,
+    the_doctor_filters_combine_with_and,
+    doctors_are_newest_first_with_ties_broken_by_id_descending,
+    department_doctors_are_ordered_by_last_then_first_name_in_any_status,
+    a_doctor_update_with_a_wrong_version_is_stale,
+    a_duplicate_department_name_conflicts_whatever_the_case,
+    a_department_counts_only_active_doctors_and_names_its_head,
+    a_head_doctor_from_another_department_is_rejected,
+    a_head_doctor_cannot_move_to_another_department,
+    a_department_update_with_a_wrong_version_is_stale,
+    touching_appointments_of_one_doctor_do_not_clash,
+    an_overlapping_appointment_of_the_same_doctor_clashes_on_the_doctor_side,
+    the_same_patient_with_another_doctor_clashes_on_the_patient_side,
+    a_clash_on_both_sides_reports_both,
+    cancelled_appointments_do_not_block_their_slot,
+    concurrent_bookings_of_one_slot_have_exactly_one_winner,
+    booking_needs_an_existing_active_patient_and_an_active_doctor,
+    rescheduling_ignores_the_appointment_itself_but_not_the_others,
+    a_plain_appointment_update_skips_the_booking_checks_but_not_the_version,
+    an_appointment_reads_back_with_names_and_the_doctors_current_department,
+    appointments_filter_by_patient_doctor_date_and_status_newest_first,
+    busy_intervals_are_the_non_cancelled_appointments_of_the_inclusive_range,
+);
+
+/// A SQLite store on its own temporary file, deleted when dropped.
+struct SqliteBackend {
+    store: SqliteClinicStore,
+    _dir: tempfile::TempDir,
+}
+
+impl SqliteBackend {
+    fn store(&self) -> &dyn ClinicStore {
+        &self.store
+    }
+}
+
+async fn open_sqlite() -> SqliteBackend {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("clinic.db").display());
+    let opts = SqliteOptions {
+        busy_timeout: Duration::from_secs(5),
+        read_connections: 4,
+        acquire_timeout: Duration::from_secs(5),
+    };
+    let db = SqliteDb::open(&url, opts).await.expect("open SQLite");
+    db.migrate().await.expect("migrate SQLite");
+    SqliteBackend { store: SqliteClinicStore::new(db), _dir: dir }
+}
+
+// ---- fixtures ----
+
+const ALL: PageRequest = PageRequest { page: 1, limit: 100 };
+const CARDIOLOGY: &str = "DEPT-001";
+const EMERGENCY: &str = "DEPT-002";
+
+fn ts(s: &str) -> Timestamp {
+    parse_timestamp(s).expect("valid timestamp")
+}
+
+fn date(s: &str) -> Date {
+    Date(parse_date(s).expect("valid date"))
+}
+
+fn time(s: &str) -> Time {
+    Time(parse_time(s).expect("valid time"))
+}
+
+fn dept(id: &str) -> DepartmentId {
+    DepartmentId::parse(id).expect("valid department ID")
+}
+
+fn patient(first: &str, last: &str, email: &str) -> Patient {
+    Patient {
+        patient_id: PatientId::generate(),
+        first_name: first.into(),
+        last_name: last.into(),
+        date_of_birth: date("1985-03-15"),
+        gender: None,
+        email: email.into(),
+        phone: "+1 555 0100".into(),
+        address: None,
+        emergency_contact: None,
+        blood_type: None,
+        allergies: vec![],
+        status: PatientStatus::Active,
+        version: 1,
+        created_at: ts("2026-11-20T09:00:00.000Z"),
+        updated_at: ts("2026-11-20T09:00:00.000Z"),
+    }
+}
+
+/// A doctor of Cardiology; `department_name` is what a read should join.
+fn doctor(first: &str, last: &str, licence: &str) -> Doctor {
+    Doctor {
+        doctor_id: DoctorId::generate(),
+        first_name: first.into(),
+        last_name: last.into(),
+        email: "doc@example.org".into(),
+        phone: "+1 555 0200".into(),
+        specialty: "Cardiology".into(),
+        license_number: licence.into(),
+        department_id: dept(CARDIOLOGY),
+        department_name: "Cardiology".into(),
+        years_of_experience: 10,
+        qualifications: vec!["MD".into(), "FACC".into()],
+        status: DoctorStatus::Active,
+        version: 1,
+        created_at: ts("2026-11-20T09:00:00.000Z"),
+        updated_at: ts("2026-11-20T09:00:00.000Z"),
+    }
+}
+
+/// A scheduled appointment; the joined fields hold what a read should return.
+fn appointment(p: &Patient, d: &Doctor, day: &str, start: &str, end: &str) -> Appointment {
+    Appointment {
+        appointment_id: AppointmentId::generate(),
+        patient_id: p.patient_id.clone(),
+        patient_name: p.full_name(),
+        doctor_id: d.doctor_id.clone(),
+        doctor_name: d.display_name(),
+        department_id: d.department_id.clone(),
+        appointment_date: date(day),
+        start_time: time(start),
+        end_time: time(end),
+        reason: "Check-up".into(),
+        status: AppointmentStatus::Scheduled,
+        notes: None,
+        version: 1,
+        created_at: ts("2026-11-20T09:00:00.000Z"),
+        updated_at: ts("2026-11-20T09:00:00.000Z"),
+    }
+}
+
+fn new_department(name: &str) -> Department {
+    Department {
+        department_id: DepartmentId::generate(),
+        name: name.into(),
+        description: None,
+        floor: Some(0),
+        extension: None,
+        head_doctor_id: None,
+        head_doctor_name: None,
+        number_of_doctors: 0,
+        version: 1,
+        created_at: ts("2026-11-20T09:00:00.000Z"),
+        updated_at: ts("2026-11-20T09:00:00.000Z"),
+    }
+}
+
+async fn add_patient(store: &dyn ClinicStore, first: &str, last: &str, email: &str) -> Patient {
+    let p = patient(first, last, email);
+    store.insert_patient(&p).await.expect("insert patient");
+    p
+}
+
+async fn add_doctor(store: &dyn ClinicStore, first: &str, last: &str) -> Doctor {
+    let d = doctor(first, last, &format!("LIC-{first}-{last}"));
+    store.insert_doctor(&d).await.expect("insert doctor");
+    d
+}
+
+async fn book(store: &dyn ClinicStore, p: &Patient, d: &Doctor, day: &str, start: &str, end: &str) -> Appointment {
+    let a = appointment(p, d, day, start, end);
+    store.book_appointment(&a).await.expect("book appointment");
+    a
+}
+
+async fn department(store: &dyn ClinicStore, id: &str) -> Department {
+    store.get_department(&dept(id)).await.expect("get department").expect("department exists")
+}
+
+/// When the `next_*` versions below were written.
+const LATER: &str = "2026-11-25T10:00:00.000Z";
+
+fn next_patient(p: &Patient) -> Patient {
+    Patient { version: p.version + 1, updated_at: ts(LATER), ..p.clone() }
+}
+
+fn next_doctor(d: &Doctor) -> Doctor {
+    Doctor { version: d.version + 1, updated_at: ts(LATER), ..d.clone() }
+}
+
+fn next_department(d: &Department) -> Department {
+    Department { version: d.version + 1, updated_at: ts(LATER), ..d.clone() }
+}
+
+fn next_appointment(a: &Appointment) -> Appointment {
+    Appointment { version: a.version + 1, updated_at: ts(LATER), ..a.clone() }
+}
+
+fn ids<T, I: ToString>(items: &[T], id: impl Fn(&T) -> &I) -> Vec<String> {
+    items.iter().map(|item| id(item).to_string()).collect()
+}
+
+fn clash(doctor: bool, patient: bool) -> Rule {
+    Rule::TimeSlot { doctor, patient }
+}
+
+// ---- store ----
+
+async fn the_backend_names_itself_and_answers_pings(store: &dyn ClinicStore) {
+    assert!(["sqlite", "mysql"].contains(&store.backend()));
+    store.ping().await.expect("ping");
+}
+
+/// A request deadline drops the store future wherever it is; whatever it had done must roll back cleanly.
+async fn writes_cancelled_at_any_point_leave_the_store_usable(store: &dyn ClinicStore) {
+    for n in 0..300u64 {
+        let dropped = patient("Cut", "Off", &format!("cut{n}@example.org"));
+        let _ = tokio::time::timeout(Duration::from_micros(n * 7), store.insert_patient(&dropped)).await;
+        let kept = patient("Kept", "On", &format!("kept{n}@example.org"));
+        store.insert_patient(&kept).await.unwrap_or_else(|e| panic!("after a cut at {n}: {e:?}"));
+    }
+}
+
+// ---- departments ----
+
+async fn the_six_seeded_departments_are_listed_by_name(store: &dyn ClinicStore) {
+    let departments = store.list_departments().await.expect("list");
+
+    let listed: Vec<(String, String)> =
+        departments.iter().map(|d| (d.department_id.to_string(), d.name.clone())).collect();
+    let expected = [
+        ("DEPT-001", "Cardiology"),
+        ("DEPT-002", "Emergency"),
+        ("DEPT-006", "Oncology"),
+        ("DEPT-004", "Orthopedics"),
+        ("DEPT-003", "Pediatrics"),
+        ("DEPT-005", "Radiology"),
+    ];
+    assert_eq!(listed, expected.map(|(id, name)| (id.to_owned(), name.to_owned())));
+}
+
+async fn a_seeded_department_carries_the_contract_values(store: &dyn ClinicStore) {
+    let pediatrics = department(store, "DEPT-003").await;
+
+    assert_eq!(pediatrics.description.as_deref(), Some("Medical care for infants, children, and adolescents"));
+    assert_eq!((pediatrics.floor, pediatrics.extension.as_deref()), (Some(2), Some("2001")));
+    assert_eq!((pediatrics.head_doctor_id, pediatrics.head_doctor_name), (None, None));
+    assert_eq!((pediatrics.number_of_doctors, pediatrics.version), (0, 1));
+    assert!(pediatrics.created_at > ts("2024-01-01T00:00:00Z"));
+    assert_eq!(pediatrics.created_at, pediatrics.updated_at);
+}
+
+async fn a_duplicate_department_name_conflicts_whatever_the_case(store: &dyn ClinicStore) {
+    let taken = store.insert_department(&new_department("cARDIOLOGY")).await;
+    let renamed = store
+        .update_department(
+            &Department { name: "ONCOLOGY".into(), ..next_department(&department(store, EMERGENCY).await) },
+            1,
+        )
+        .await;
+    let fresh = new_department("Neurology");
+    store.insert_department(&fresh).await.expect("insert new name");
+
+    assert!(matches!(taken, Err(StoreError::Conflict)), "{taken:?}");
+    assert!(matches!(renamed, Err(StoreError::Conflict)), "{renamed:?}");
+    let read = store.get_department(&fresh.department_id).await.expect("get").expect("exists");
+    assert_eq!(read, fresh);
+}
+
+async fn a_department_counts_only_active_doctors_and_names_its_head(store: &dyn ClinicStore) {
+    let head = add_doctor(store, "Meredith", "Grey").await;
+    add_doctor(store, "Derek", "Shepherd").await;
+    let away = add_doctor(store, "Cristina", "Yang").await;
+    store.update_doctor(&Doctor { status: DoctorStatus::OnLeave, ..next_doctor(&away) }, 1).await.expect("leave");
+    let cardiology = department(store, CARDIOLOGY).await;
+
+    store
+        .update_department(
+            &Department { head_doctor_id: Some(head.doctor_id.clone()), ..next_department(&cardiology) },
+            1,
+        )
+        .await
+        .expect("set head");
+
+    let cardiology = department(store, CARDIOLOGY).await;
+    assert_eq!(cardiology.number_of_doctors, 2);
+    assert_eq!(cardiology.head_doctor_id, Some(head.doctor_id));
+    assert_eq!(cardiology.head_doctor_name.as_deref(), Some("Dr. Meredith Grey"));
+    assert_eq!(cardiology.version, 2);
+    assert_eq!(department(store, EMERGENCY).await.number_of_doctors, 0);
+}
+
+async fn a_head_doctor_from_another_department_is_rejected(store: &dyn ClinicStore) {
+    let cardiologist = add_doctor(store, "Meredith", "Grey").await;
+    let emergency = department(store, EMERGENCY).await;
+
+    let foreign = store
+        .update_department(
+            &Department { head_doctor_id: Some(cardiologist.doctor_id), ..next_department(&emergency) },
+            1,
+        )
+        .await;
+    let unknown = store
+        .update_department(&Department { head_doctor_id: Some(DoctorId::generate()), ..next_department(&emergency) }, 1)
+        .await;
+
+    assert!(matches!(foreign, Err(StoreError::Rejected(Rule::HeadDoctorConflict))), "{foreign:?}");
+    assert!(matches!(unknown, Err(StoreError::Rejected(Rule::HeadDoctorConflict))), "{unknown:?}");
+    assert_eq!(department(store, EMERGENCY).await, emergency);
+}
+
+async fn a_head_doctor_cannot_move_to_another_department(store: &dyn ClinicStore) {
+    let head = add_doctor(store, "Meredith", "Grey").await;
+    let other = add_doctor(store, "Derek", "Shepherd").await;
+    let cardiology = department(store, CARDIOLOGY).await;
+    let headed = Department { head_doctor_id: Some(head.doctor_id.clone()), ..next_department(&cardiology) };
+    store.update_department(&headed, 1).await.expect("set head");
+    let to_emergency = |d: &Doctor| Doctor { department_id: dept(EMERGENCY), ..next_doctor(d) };
+
+    let head_moves = store.update_doctor(&to_emergency(&head), 1).await;
+    store.update_doctor(&to_emergency(&other), 1).await.expect("a non-head moves");
+    store
+        .update_department(&Department { head_doctor_id: None, ..next_department(&headed) }, 2)
+        .await
+        .expect("clear head");
+    store.update_doctor(&to_emergency(&head), 1).await.expect("a former head moves");
+
+    assert!(matches!(head_moves, Err(StoreError::Rejected(Rule::HeadDoctorConflict))), "{head_moves:?}");
+    let moved = store.get_doctor(&head.doctor_id).await.expect("get").expect("exists");
+    assert_eq!((moved.department_id.as_str(), moved.department_name.as_str()), (EMERGENCY, "Emergency"));
+}
+
+async fn a_department_update_with_a_wrong_version_is_stale(store: &dyn ClinicStore) {
+    let oncology = department(store, "DEPT-006").await;
+    let renamed = Department { name: "Cancer Centre".into(), ..next_department(&oncology) };
+
+    let stale = store.update_department(&renamed, 7).await;
+    let missing =
+        store.update_department(&Department { department_id: DepartmentId::generate(), ..renamed.clone() }, 1).await;
+
+    assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert_eq!(department(store, "DEPT-006").await, oncology);
+}
+
+// ---- patients ----
+
+async fn an_inserted_patient_reads_back_unchanged(store: &dyn ClinicStore) {
+    let p = Patient {
+        gender: Some(Gender::Female),
+        address: Some(Address {
+            street: Some("1 Main St".into()),
+            zip_code: Some("12345".into()),
+            ..Address::default()
+        }),
+        emergency_contact: Some(EmergencyContact {
+            name: "Jo March".into(),
+            relationship: None,
+            phone: "+1 555 0199".into(),
+        }),
+        blood_type: Some(BloodType::AbNeg),
+        allergies: vec!["penicillin".into(), "ünïcödé \"nuts\"".into()],
+        created_at: ts("2026-11-20T09:00:00.123Z"),
+        ..patient("Amy", "March", "Amy.March@Example.org")
+    };
+
+    store.insert_patient(&p).await.expect("insert");
+
+    assert_eq!(store.get_patient(&p.patient_id).await.expect("get"), Some(p));
+}
+
+async fn reading_unknown_ids_returns_none(store: &dyn ClinicStore) {
+    assert_eq!(store.get_patient(&PatientId::generate()).await.expect("patient"), None);
+    assert_eq!(store.get_doctor(&DoctorId::generate()).await.expect("doctor"), None);
+    assert_eq!(store.get_department(&DepartmentId::generate()).await.expect("department"), None);
+    assert_eq!(store.get_appointment(&AppointmentId::generate()).await.expect("appointment"), None);
+}
+
+async fn a_duplicate_patient_key_conflicts_whatever_the_case(store: &dyn ClinicStore) {
+    add_patient(store, "Amy", "March", "amy@example.org").await;
+
+    let twin = store.insert_patient(&patient("Amelia", "MARCH", "AMY@Example.ORG")).await;
+    let other_birthday = Patient { date_of_birth: date("1990-01-01"), ..patient("Amy", "March", "amy@example.org") };
+    store.insert_patient(&other_birthday).await.expect("another birth date is another key");
+
+    assert!(matches!(twin, Err(StoreError::Conflict)), "{twin:?}");
+    assert_eq!(store.list_patients(&PatientFilter::default(), ALL).await.expect("list").total, 2);
+}
+
+async fn the_patient_name_filter_matches_substrings_of_first_last_literally(store: &dyn ClinicStore) {
+    let ann = add_patient(store, "Ann", "Lee", "a@example.org").await;
+    let annabel = add_patient(store, "Annabel", "Smith", "b@example.org").await;
+    let percent = add_patient(store, "Zed", "Fifty%Off", "c@example.org").await;
+    let underscore = add_patient(store, "Una", "Snake_Case", "d@example.org").await;
+    let names = |name: &str| PatientFilter { name: Some(name.into()), ..PatientFilter::default() };
+    let found = async |name: &str| {
+        let mut found = ids(&store.list_patients(&names(name), ALL).await.expect("list").items, |p| &p.patient_id);
+        found.sort();
+        found
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+
+    assert_eq!(found("ann").await, sorted(vec![ann.patient_id.to_string(), annabel.patient_id.to_string()]));
+    assert_eq!(found("n l").await, vec![ann.patient_id.to_string()]);
+    assert_eq!(found("smith").await, vec![annabel.patient_id.to_string()]);
+    assert_eq!(found("%").await, vec![percent.patient_id.to_string()]);
+    assert_eq!(found("e_c").await, vec![underscore.patient_id.to_string()]);
+    assert_eq!(found("s_ith").await, Vec::<String>::new());
+}
+
+async fn the_patient_filters_combine_with_and(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let jo = Patient {
+        phone: "+1 555 0111".into(),
+        date_of_birth: date("1990-06-01"),
+        ..patient("Jo", "March", "jo@example.org")
+    };
+    store.insert_patient(&jo).await.expect("insert");
+    let gone = Patient { status: PatientStatus::Inactive, ..patient("Beth", "March", "beth@example.org") };
+    store.insert_patient(&gone).await.expect("insert");
+    let found = async |filter: PatientFilter| {
+        let mut found = ids(&store.list_patients(&filter, ALL).await.expect("list").items, |p| &p.patient_id);
+        found.sort();
+        found
+    };
+    let none = PatientFilter::default();
+
+    assert_eq!(
+        found(PatientFilter { email: Some("amy@example.org".into()), ..none.clone() }).await,
+        vec![amy.patient_id.to_string()]
+    );
+    assert_eq!(
+        found(PatientFilter { phone: Some("+1 555 0111".into()), ..none.clone() }).await,
+        vec![jo.patient_id.to_string()]
+    );
+    assert_eq!(
+        found(PatientFilter { date_of_birth: Some(date("1990-06-01").0), ..none.clone() }).await,
+        vec![jo.patient_id.to_string()]
+    );
+    assert_eq!(
+        found(PatientFilter { status: Some(PatientStatus::Inactive), ..none.clone() }).await,
+        vec![gone.patient_id.to_string()]
+    );
+    let both = PatientFilter { email: Some("amy@example.org".into()), status: Some(PatientStatus::Inactive), ..none };
+    assert_eq!(found(both).await, Vec::<String>::new());
+}
+
+async fn patients_are_newest_first_with_ties_broken_by_id_descending(store: &dyn ClinicStore) {
+    let older = add_patient(store, "A", "One", "1@example.org").await;
+    let tie_a = add_patient(store, "B", "Two", "2@example.org").await;
+    let tie_b = add_patient(store, "C", "Three", "3@example.org").await;
+    let newest = Patient { created_at: ts("2026-11-21T09:00:00.000Z"), ..patient("D", "Four", "4@example.org") };
+    store.insert_patient(&newest).await.expect("insert");
+    let mut ties = [tie_a.patient_id.to_string(), tie_b.patient_id.to_string(), older.patient_id.to_string()];
+    ties.sort();
+    ties.reverse();
+
+    let first =
+        store.list_patients(&PatientFilter::default(), PageRequest { page: 1, limit: 2 }).await.expect("page 1");
+    let second =
+        store.list_patients(&PatientFilter::default(), PageRequest { page: 2, limit: 2 }).await.expect("page 2");
+
+    assert_eq!((first.total, second.total), (4, 4));
+    let order: Vec<String> = [first.items, second.items].concat().iter().map(|p| p.patient_id.to_string()).collect();
+    assert_eq!(order, [vec![newest.patient_id.to_string()], ties.to_vec()].concat());
+}
+
+async fn a_patient_page_past_the_end_is_empty_but_keeps_the_total(store: &dyn ClinicStore) {
+    add_patient(store, "Amy", "March", "amy@example.org").await;
+
+    let page = store.list_patients(&PatientFilter::default(), PageRequest { page: 3, limit: 1 }).await.expect("list");
+
+    assert_eq!((page.items.len(), page.total), (0, 1));
+}
+
+async fn a_patient_update_at_the_expected_version_replaces_it(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let changed = Patient { phone: "+1 555 0999".into(), allergies: vec!["latex".into()], ..next_patient(&amy) };
+
+    let cancelled = store.update_patient(&changed, 1, None).await.expect("update");
+
+    assert_eq!(cancelled, 0);
+    assert_eq!(store.get_patient(&amy.patient_id).await.expect("get"), Some(changed));
+}
+
+async fn a_patient_update_with_a_wrong_version_is_stale_and_a_missing_one_not_found(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let changed = Patient { first_name: "Amelia".into(), ..next_patient(&amy) };
+
+    let stale = store.update_patient(&changed, 2, None).await;
+    let missing = store.update_patient(&Patient { patient_id: PatientId::generate(), ..changed }, 1, None).await;
+
+    assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert_eq!(store.get_patient(&amy.patient_id).await.expect("get"), Some(amy));
+}
+
+async fn a_patient_update_onto_a_taken_duplicate_key_conflicts(store: &dyn ClinicStore) {
+    add_patient(store, "Amy", "March", "amy@example.org").await;
+    let jo = add_patient(store, "Jo", "March", "jo@example.org").await;
+
+    let taken = store.update_patient(&Patient { email: "AMY@example.org".into(), ..next_patient(&jo) }, 1, None).await;
+
+    assert!(matches!(taken, Err(StoreError::Conflict)), "{taken:?}");
+    assert_eq!(store.get_patient(&jo.patient_id).await.expect("get"), Some(jo));
+}
+
+async fn deactivation_cancels_only_future_scheduled_appointments_and_counts_them(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let other = add_patient(store, "Jo", "March", "jo@example.org").await;
+    let doc = add_doctor(store, "Meredith", "Grey").await;
+    let yesterday = book(store, &amy, &doc, "2026-11-24", "10:00", "10:30").await;
+    let earlier_today = book(store, &amy, &doc, "2026-11-25", "09:00", "09:30").await;
+    let starting_now = book(store, &amy, &doc, "2026-11-25", "10:00", "10:15").await;
+    let later_today = book(store, &amy, &doc, "2026-11-25", "10:30", "11:00").await;
+    let tomorrow = book(store, &amy, &doc, "2026-11-26", "10:00", "10:30").await;
+    let completed = book(store, &amy, &doc, "2026-11-27", "10:00", "10:30").await;
+    let completed_done = Appointment { status: AppointmentStatus::Completed, ..next_appointment(&completed) };
+    store.update_appointment(&completed_done, 1, false).await.expect("complete");
+    let someone_elses = book(store, &other, &doc, "2026-11-28", "10:00", "10:30").await;
+    let inactive = Patient { status: PatientStatus::Inactive, ..next_patient(&amy) };
+
+    let count = store.update_patient(&inactive, 1, Some(ts("2026-11-25T10:00:00.400Z"))).await.expect("deactivate");
+
+    assert_eq!(count, 2);
+    for (a, status, version) in [
+        (&yesterday, AppointmentStatus::Scheduled, 1),
+        (&earlier_today, AppointmentStatus::Scheduled, 1),
+        (&starting_now, AppointmentStatus::Scheduled, 1),
+        (&later_today, AppointmentStatus::Cancelled, 2),
+        (&tomorrow, AppointmentStatus::Cancelled, 2),
+        (&completed, AppointmentStatus::Completed, 2),
+        (&someone_elses, AppointmentStatus::Scheduled, 1),
+    ] {
+        let read = store.get_appointment(&a.appointment_id).await.expect("get").expect("exists");
+        assert_eq!((read.status, read.version), (status, version), "{} {}", a.appointment_date, a.start_time);
+        if status == AppointmentStatus::Cancelled {
+            assert_eq!(read.updated_at, inactive.updated_at);
+        }
+    }
+    let read = store.get_patient(&amy.patient_id).await.expect("get").expect("exists");
+    assert_eq!((read.status, read.version), (PatientStatus::Inactive, 2));
+}
+
+// ---- doctors ----
+
+async fn a_duplicate_licence_conflicts_whatever_the_case(store: &dyn ClinicStore) {
+    store.insert_doctor(&doctor("Meredith", "Grey", "md-123")).await.expect("insert");
+
+    let twin = store.insert_doctor(&doctor("Derek", "Shepherd", "MD-123")).await;
+
+    assert!(matches!(twin, Err(StoreError::Conflict)), "{twin:?}");
+}
+
+async fn a_doctor_reads_back_with_its_department_name_joined_live(store: &dyn ClinicStore) {
+    let doc = add_doctor(store, "Meredith", "Grey").await;
+    assert_eq!(store.get_doctor(&doc.doctor_id).await.expect("get"), Some(doc.clone()));
+    let cardiology = department(store, CARDIOLOGY).await;
+
+    store
+        .update_department(&Department { name: "Heart Centre".into(), ..next_department(&cardiology) }, 1)
+        .await
+        .expect("rename");
+
+    let read = store.get_doctor(&doc.doctor_id).await.expect("get").expect("exists");
+    assert_eq!((read.department_name.as_str(), read.version), ("Heart Centre", 1));
+}
+
+async fn the_doctor_filters_combine_with_and(store: &dyn ClinicStore) {
+    let grey = add_doctor(store, "Meredith", "Grey").await;
+    let yang = Doctor { specialty: "Cardiothoracic Surgery".into(), ..doctor("Cristina", "Yang", "L-2") };
+    store.insert_doctor(&yang).await.expect("insert");
+    let bailey = Doctor {
+        department_id: dept(EMERGENCY),
+        department_name: "Emergency".into(),
+        ..doctor("Miranda", "Bailey", "L-3")
+    };
+    store.insert_doctor(&bailey).await.expect("insert");
+    store
+        .update_doctor(&Doctor { status: DoctorStatus::Inactive, ..next_doctor(&bailey) }, 1)
+        .await
+        .expect("deactivate");
+    let found = async |filter: DoctorFilter| {
+        let mut found = ids(&store.list_doctors(&filter, ALL).await.expect("list").items, |d| &d.doctor_id);
+        found.sort();
+        found
+    };
+    let none = DoctorFilter::default();
+    let cardiology_ids = {
+        let mut v = vec![grey.doctor_id.to_string(), yang.doctor_id.to_string()];
+        v.sort();
+        v
+    };
+
+    assert_eq!(found(DoctorFilter { department_id: Some(CARDIOLOGY.into()), ..none.clone() }).await, cardiology_ids);
+    assert_eq!(
+        found(DoctorFilter { specialty: Some("cardiothoracic surgery".into()), ..none.clone() }).await,
+        vec![yang.doctor_id.to_string()]
+    );
+    assert_eq!(
+        found(DoctorFilter { status: Some(DoctorStatus::Inactive), ..none.clone() }).await,
+        vec![bailey.doctor_id.to_string()]
+    );
+    assert_eq!(found(DoctorFilter { available: Some(true), ..none.clone() }).await, cardiology_ids);
+    assert_eq!(
+        found(DoctorFilter { available: Some(false), ..none.clone() }).await,
+        vec![bailey.doctor_id.to_string()]
+    );
+    let both = DoctorFilter { department_id: Some(EMERGENCY.into()), available: Some(true), ..none.clone() };
+    assert_eq!(found(both).await, Vec::<String>::new());
+    assert_eq!(found(DoctorFilter { department_id: Some("DEPT-nope".into()), ..none }).await, Vec::<String>::new());
+}
+
+async fn doctors_are_newest_first_with_ties_broken_by_id_descending(store: &dyn ClinicStore) {
+    let tie_a = add_doctor(store, "A", "One").await;
+    let tie_b = add_doctor(store, "B", "Two").await;
+    let newest = Doctor { created_at: ts("2026-11-21T09:00:00.000Z"), ..doctor("C", "Three", "L-3") };
+    store.insert_doctor(&newest).await.expect("insert");
+    let mut ties = vec![tie_a.doctor_id.to_string(), tie_b.doctor_id.to_string()];
+    ties.sort();
+    ties.reverse();
+
+    let page = store.list_doctors(&DoctorFilter::default(), ALL).await.expect("list");
+
+    assert_eq!(page.total, 3);
+    assert_eq!(ids(&page.items, |d| &d.doctor_id), [vec![newest.doctor_id.to_string()], ties].concat());
+}
+
+async fn department_doctors_are_ordered_by_last_then_first_name_in_any_status(store: &dyn ClinicStore) {
+    let zoe = add_doctor(store, "Zoe", "Adams").await;
+    let amy = add_doctor(store, "Amy", "Baker").await;
+    let abe = add_doctor(store, "Abe", "Baker").await;
+    let abe_again = add_doctor(store, "Abe", "Baker2").await;
+    store.update_doctor(&Doctor { status: DoctorStatus::Inactive, ..next_doctor(&amy) }, 1).await.expect("deactivate");
+    let elsewhere =
+        Doctor { department_id: dept(EMERGENCY), department_name: "Emergency".into(), ..doctor("Al", "Aaron", "L-9") };
+    store.insert_doctor(&elsewhere).await.expect("insert");
+
+    let doctors = store.list_department_doctors(&dept(CARDIOLOGY)).await.expect("list");
+
+    let expected = [&zoe, &abe, &amy, &abe_again].map(|d| d.doctor_id.to_string());
+    assert_eq!(ids(&doctors, |d| &d.doctor_id), expected);
+}
+
+async fn a_doctor_update_with_a_wrong_version_is_stale(store: &dyn ClinicStore) {
+    let doc = add_doctor(store, "Meredith", "Grey").await;
+
+    let stale = store.update_doctor(&Doctor { phone: "+1 555 0777".into(), ..next_doctor(&doc) }, 3).await;
+    let missing = store.update_doctor(&doctor("No", "Body", "L-0"), 1).await;
+
+    assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert_eq!(store.get_doctor(&doc.doctor_id).await.expect("get"), Some(doc));
+}
+
+// ---- appointments ----
+
+async fn touching_appointments_of_one_doctor_do_not_clash(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let jo = add_patient(store, "Jo", "March", "jo@example.org").await;
+    let doc = add_doctor(store, "Meredith", "Grey").await;
+    book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
+
+    store.book_appointment(&appointment(&jo, &doc, "2026-12-01", "10:30", "11:00")).await.expect("after");
+    store.book_appointment(&appointment(&jo, &doc, "2026-12-01", "09:30", "10:00")).await.expect("before");
+    store.book_appointment(&appointment(&jo, &doc, "2026-12-02", "10:00", "10:30")).await.expect("next day");
+}
+
+async fn an_overlapping_appointment_of_the_same_doctor_clashes_on_the_doctor_side(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let jo = add_patient(store, "Jo", "March", "jo@example.org").await;
+    let doc = add_doctor(store, "Meredith", "Grey").await;
+    book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
+
+    for (start, end) in [("10:15", "10:45"), ("09:45", "10:15"), ("10:05", "10:10"), ("09:00", "12:00")] {
+        let result = store.book_appointment(&appointment(&jo, &doc, "2026-12-01", start, end)).await;
+        assert!(matches!(result, Err(StoreError::Rejected(r)) if r == clash(true, false)), "{start}-{end}: {result:?}");
+    }
+    let page = store.list_appointments(&AppointmentFilter::default(), ALL).await.expect("list");
+    assert_eq!(page.total, 1);
+}
+
+async fn the_same_patient_with_another_doctor_clashes_on_the_patient_side(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let grey = add_doctor(store, "Meredith", "Grey").await;
+    let yang = add_doctor(store, "Cristina", "Yang").await;
+    book(store, &amy, &grey, "2026-12-01", "10:00", "10:30").await;
+
+    let result = store.book_appointment(&appointment(&amy, &yang, "2026-12-01", "10:15", "10:45")).await;
+
+    assert!(matches!(result, Err(StoreError::Rejected(r)) if r == clash(false, true)), "{result:?}");
+}
+
+async fn a_clash_on_both_sides_reports_both(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let doc = add_doctor(store, "Meredith", "Grey").await;
+    book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
+
+    let result = store.book_appointment(&appointment(&amy, &doc, "2026-12-01", "10:00", "10:30")).await;
+
+    assert!(matches!(result, Err(StoreError::Rejected(r)) if r == clash(true, true)), "{result:?}");
+}
+
+async fn cancelled_appointments_do_not_block_their_slot(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let doc = add_doctor(store, "Meredith", "Grey").await;
+    let first = book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
+    let cancelled = Appointment { status: AppointmentStatus::Cancelled, ..next_appointment(&first) };
+    store.update_appointment(&cancelled, 1, false).await.expect("cancel");
+
+    store.book_appointment(&appointment(&amy, &doc, "2026-12-01", "10:00", "10:30")).await.expect("rebook");
+}
+
+async fn concurrent_bookings_of_one_slot_have_exactly_one_winner(store: &dyn ClinicStore) {
+    let doc = add_doctor(store, "Meredith", "Grey").await;
+    let mut patients = Vec::new();
+    for n in 0..8 {
+        patients.push(add_patient(store, "Amy", "March", &format!("amy{n}@example.org")).await);
+    }
+    let bookings: Vec<Appointment> =
+        patients.iter().map(|p| appointment(p, &doc, "2026-12-01", "10:00", "10:30")).collect();
+
+    let results = join_all(bookings.iter().map(|a| store.book_appointment(a))).await;
+
+    let winners = results.iter().filter(|r| r.is_ok()).count();
+    let clashes =
+        results.iter().filter(|r| matches!(r, Err(StoreError::Rejected(c)) if *c == clash(true, false))).count();
+    assert_eq!((winners, clashes), (1, 7), "{results:?}");
+}
+
+async fn booking_needs_an_existing_active_patient_and_an_active_doctor(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let gone = add_patient(store, "Beth", "March", "beth@example.org").await;
+    store
+        .update_patient(&Patient { status: PatientStatus::Inactive, ..next_patient(&gone) }, 1, None)
+        .await
+        .expect("deactivate");
+    let doc = add_doctor(store, "Meredith", "Grey").await;
+    let away = add_doctor(store, "Cristina", "Yang").await;
+    store.update_doctor(&Doctor { status: DoctorStatus::OnLeave, ..next_doctor(&away) }, 1).await.expect("leave");
+    let try_book = async |p: &Patient, d: &Doctor| {
+        store.book_appointment(&appointment(p, d, "2026-12-01", "10:00", "10:30")).await
+    };
+
+    let inactive = try_book(&gone, &doc).await;
+    let on_leave = try_book(&amy, &away).await;
+    let no_patient = try_book(&patient("No", "Body", "nobody@example.org"), &doc).await;
+    let no_doctor = try_book(&amy, &doctor("No", "Body", "L-0")).await;
+
+    assert!(matches!(inactive, Err(StoreError::Rejected(Rule::PatientInactive))), "{inactive:?}");
+    assert!(matches!(on_leave, Err(StoreError::Rejected(Rule::DoctorUnavailable))), "{on_leave:?}");
+    assert!(matches!(no_patient, Err(StoreError::NotFound)), "{no_patient:?}");
+    assert!(matches!(no_doctor, Err(StoreError::NotFound)), "{no_doctor:?}");
+}
+
+async fn rescheduling_ignores_the_appointment_itself_but_not_the_others(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let jo = add_patient(store, "Jo", "March", "jo@example.org").await;
+    let doc = add_doctor(store, "Meredith", "Grey").await;
+    let mine = book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
+    book(store, &jo, &doc, "2026-12-01", "11:00", "11:30").await;
+
+    let later = Appointment { start_time: time("10:15"), end_time: time("10:45"), ..next_appointment(&mine) };
+    store.update_appointment(&later, 1, true).await.expect("shift onto its own slot");
+    let onto_jo = Appointment { start_time: time("10:45"), end_time: time("11:15"), ..next_appointment(&later) };
+    let clashing = store.update_appointment(&onto_jo, 2, true).await;
+
+    assert!(matches!(clashing, Err(StoreError::Rejected(r)) if r == clash(true, false)), "{clashing:?}");
+    assert_eq!(store.get_appointment(&mine.appointment_id).await.expect("get"), Some(later));
+}
+
+async fn a_plain_appointment_update_skips_the_booking_checks_but_not_the_version(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let doc = add_doctor(store, "Meredith", "Grey").await;
+    let visit = book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
+    store
+        .update_patient(&Patient { status: PatientStatus::Inactive, ..next_patient(&amy) }, 1, None)
+        .await
+        .expect("deactivate");
+    let done =
+        Appointment { status: AppointmentStatus::Completed, notes: Some("Fine".into()), ..next_appointment(&visit) };
+
+    let stale = store.update_appointment(&done, 5, false).await;
+    store.update_appointment(&done, 1, false).await.expect("complete");
+    let missing = store
+        .update_appointment(&Appointment { appointment_id: AppointmentId::generate(), ..done.clone() }, 1, false)
+        .await;
+
+    assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert_eq!(store.get_appointment(&visit.appointment_id).await.expect("get"), Some(done));
+}
+
+async fn an_appointment_reads_back_with_names_and_the_doctors_current_department(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let doc = add_doctor(store, "Meredith", "Grey").await;
+    let visit =
+        Appointment { notes: Some("Bring ECG".into()), ..appointment(&amy, &doc, "2026-12-01", "10:00", "10:30") };
+    store.book_appointment(&visit).await.expect("book");
+    assert_eq!(store.get_appointment(&visit.appointment_id).await.expect("get"), Some(visit.clone()));
+
+    store.update_doctor(&Doctor { department_id: dept(EMERGENCY), ..next_doctor(&doc) }, 1).await.expect("move");
+    store
+        .update_patient(&Patient { last_name: "Laurence".into(), ..next_patient(&amy) }, 1, None)
+        .await
+        .expect("rename");
+
+    let read = store.get_appointment(&visit.appointment_id).await.expect("get").expect("exists");
+    assert_eq!(read.department_id.as_str(), EMERGENCY);
+    assert_eq!((read.patient_name.as_str(), read.doctor_name.as_str()), ("Amy Laurence", "Dr. Meredith Grey"));
+    assert_eq!(read.version, 1);
+}
+
+async fn appointments_filter_by_patient_doctor_date_and_status_newest_first(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let jo = add_patient(store, "Jo", "March", "jo@example.org").await;
+    let grey = add_doctor(store, "Meredith", "Grey").await;
+    let yang = add_doctor(store, "Cristina", "Yang").await;
+    let a1 = book(store, &amy, &grey, "2026-12-01", "09:00", "09:30").await;
+    let a2 = book(store, &amy, &grey, "2026-12-01", "14:00", "14:30").await;
+    let a3 = book(store, &amy, &yang, "2026-12-02", "09:00", "09:30").await;
+    let j1 = book(store, &jo, &grey, "2026-12-03", "09:00", "09:30").await;
+    store
+        .update_appointment(&Appointment { status: AppointmentStatus::NoShow, ..next_appointment(&j1) }, 1, false)
+        .await
+        .expect("no-show");
+    let listed = async |filter: AppointmentFilter| {
+        ids(&store.list_appointments(&filter, ALL).await.expect("list").items, |a| &a.appointment_id)
+    };
+    let id = |a: &Appointment| a.appointment_id.to_string();
+    let none = AppointmentFilter::default();
+
+    assert_eq!(listed(none.clone()).await, [&j1, &a3, &a2, &a1].map(id));
+    assert_eq!(
+        listed(AppointmentFilter { patient_id: Some(amy.patient_id.to_string()), ..none.clone() }).await,
+        [&a3, &a2, &a1].map(id)
+    );
+    assert_eq!(
+        listed(AppointmentFilter { doctor_id: Some(grey.doctor_id.to_string()), ..none.clone() }).await,
+        [&j1, &a2, &a1].map(id)
+    );
+    assert_eq!(
+        listed(AppointmentFilter { date: Some(date("2026-12-01").0), ..none.clone() }).await,
+        [&a2, &a1].map(id)
+    );
+    assert_eq!(
+        listed(AppointmentFilter { status: Some(AppointmentStatus::NoShow), ..none.clone() }).await,
+        [&j1].map(id)
+    );
+    let page = store.list_appointments(&none, PageRequest { page: 2, limit: 3 }).await.expect("page 2");
+    assert_eq!((ids(&page.items, |a| &a.appointment_id), page.total), (vec![id(&a1)], 4));
+}
+
+async fn busy_intervals_are_the_non_cancelled_appointments_of_the_inclusive_range(store: &dyn ClinicStore) {
+    let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
+    let grey = add_doctor(store, "Meredith", "Grey").await;
+    let yang = add_doctor(store, "Cristina", "Yang").await;
+    book(store, &amy, &grey, "2026-11-30", "09:00", "09:30").await;
+    book(store, &amy, &grey, "2026-12-01", "14:00", "14:30").await;
+    let cancelled = book(store, &amy, &grey, "2026-12-01", "15:00", "15:30").await;
+    store
+        .update_appointment(
+            &Appointment { status: AppointmentStatus::Cancelled, ..next_appointment(&cancelled) },
+            1,
+            false,
+        )
+        .await
+        .expect("cancel");
+    book(store, &amy, &grey, "2026-12-02", "09:00", "09:45").await;
+    book(store, &amy, &grey, "2026-12-03", "09:00", "09:30").await;
+    book(store, &amy, &yang, "2026-12-02", "11:00", "11:30").await;
+
+    let mut busy =
+        store.doctor_busy_intervals(&grey.doctor_id, date("2026-12-01").0, date("2026-12-02").0).await.expect("busy");
+
+    let expected = [("2026-12-01", "14:00", "14:30"), ("2026-12-02", "09:00", "09:45")].map(|(d, s, e)| BusyInterval {
+        date: date(d),
+        start: time(s),
+        end: time(e),
+    });
+    busy.sort_by_key(|b| (b.date, b.start));
+    assert_eq!(busy, expected);
+}

@@ -238,10 +238,20 @@ mod tests {
     fn each_code_has_its_contract_status() {
         use ErrorCode::*;
         let table = [
-            (VALIDATION_ERROR, 400), (INVALID_PAYMENT_DATA, 400), (NOT_FOUND, 404), (PATIENT_NOT_FOUND, 404),
-            (METHOD_NOT_ALLOWED, 405), (PATIENT_ALREADY_EXISTS, 409), (TIME_SLOT_NOT_AVAILABLE, 409),
-            (INVALID_PAYMENT_TRANSITION, 409), (PAYLOAD_TOO_LARGE, 413), (UNSUPPORTED_MEDIA_TYPE, 415),
-            (INTERNAL_ERROR, 500), (SERVICE_UNAVAILABLE, 503), (SERVICE_OVERLOADED, 503), (REQUEST_TIMEOUT, 504),
+            (VALIDATION_ERROR, 400),
+            (INVALID_PAYMENT_DATA, 400),
+            (NOT_FOUND, 404),
+            (PATIENT_NOT_FOUND, 404),
+            (METHOD_NOT_ALLOWED, 405),
+            (PATIENT_ALREADY_EXISTS, 409),
+            (TIME_SLOT_NOT_AVAILABLE, 409),
+            (INVALID_PAYMENT_TRANSITION, 409),
+            (PAYLOAD_TOO_LARGE, 413),
+            (UNSUPPORTED_MEDIA_TYPE, 415),
+            (INTERNAL_ERROR, 500),
+            (SERVICE_UNAVAILABLE, 503),
+            (SERVICE_OVERLOADED, 503),
+            (REQUEST_TIMEOUT, 504),
         ];
         for (code, status) in table {
             assert_eq!(code.status().as_u16(), status, "{}", code.as_str());

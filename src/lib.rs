@@ -4,10 +4,10 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod store;
-pub mod state;
 pub mod http;
 pub mod middleware;
+pub mod state;
+pub mod store;
 
 use std::sync::Arc;
 
@@ -37,7 +37,10 @@ pub async fn build_state(config: &Config, clock: Arc<dyn Clock>, migrate: bool) 
         read_connections: config.db_pool_size,
         acquire_timeout: std::time::Duration::from_millis(config.db_acquire_timeout_ms),
     };
-    let db = SqliteDb::open(url, opts).await.map_err(|e| anyhow::anyhow!("{e}")).context("DATABASE_URL: cannot open SQLite database")?;
+    let db = SqliteDb::open(url, opts)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("DATABASE_URL: cannot open SQLite database")?;
     // SQLite is embedded, so it is always brought up to date (DESIGN.md §2).
     let _ = migrate;
     db.migrate().await.map_err(|e| anyhow::anyhow!("{e}")).context("DATABASE_URL: migrations failed")?;

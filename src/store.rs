@@ -27,7 +27,10 @@ pub enum Rule {
     PatientInactive,
     DoctorUnavailable,
     /// Which sides clash: the same doctor, the same patient, or both.
-    TimeSlot { doctor: bool, patient: bool },
+    TimeSlot {
+        doctor: bool,
+        patient: bool,
+    },
     HeadDoctorConflict,
 }
 
@@ -195,8 +198,7 @@ pub trait AppointmentStore: Send + Sync {
     /// With patientName, doctorName and departmentId joined live.
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>>;
     /// Ordered by appointmentDate desc, startTime desc, appointmentId desc.
-    async fn list_appointments(&self, filter: &AppointmentFilter, page: PageRequest)
-    -> StoreResult<Page<Appointment>>;
+    async fn list_appointments(&self, filter: &AppointmentFilter, page: PageRequest) -> StoreResult<Page<Appointment>>;
     /// Replaces the appointment if still at `expected_version`. With `reschedule`, first re-checks in the same
     /// transaction what `book_appointment` checks, excluding this appointment from the overlap test.
     async fn update_appointment(

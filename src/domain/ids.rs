@@ -19,7 +19,8 @@ pub fn is_ulid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 26
         && (b'0'..=b'7').contains(&b[0])
-        && b.iter().all(|c| matches!(c, b'0'..=b'9' | b'A'..=b'H' | b'J' | b'K' | b'M' | b'N' | b'P'..=b'T' | b'V'..=b'Z'))
+        && b.iter()
+            .all(|c| matches!(c, b'0'..=b'9' | b'A'..=b'H' | b'J' | b'K' | b'M' | b'N' | b'P'..=b'T' | b'V'..=b'Z'))
 }
 
 macro_rules! prefixed_id {
@@ -131,11 +132,11 @@ mod tests {
     #[test]
     fn malformed_ids_are_rejected() {
         for bad in [
-            "PAT-01M88ZQHVRM9S346Q3D25VT4F",   // 25 chars
-            "PAT-81M88ZQHVRM9S346Q3D25VT4F5",  // first char above 7
-            "PAT-01m88zqhvrm9s346q3d25vt4f5",  // lower case
-            "PAT-01M88ZQHVRM9S346Q3D25VT4FU",  // U is not Crockford
-            "DOC-01M88ZQHVRM9S346Q3D25VT4F5",  // wrong prefix
+            "PAT-01M88ZQHVRM9S346Q3D25VT4F",  // 25 chars
+            "PAT-81M88ZQHVRM9S346Q3D25VT4F5", // first char above 7
+            "PAT-01m88zqhvrm9s346q3d25vt4f5", // lower case
+            "PAT-01M88ZQHVRM9S346Q3D25VT4FU", // U is not Crockford
+            "DOC-01M88ZQHVRM9S346Q3D25VT4F5", // wrong prefix
             "",
         ] {
             assert_eq!(PatientId::parse(bad), None, "{bad}");

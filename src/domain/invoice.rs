@@ -11,19 +11,16 @@ use super::money::{Money, TaxRate};
 wire_enum!(/// Payment status of an invoice.
     PaymentStatus { Pending = "pending", Paid = "paid", Overdue = "overdue", Cancelled = "cancelled" });
 wire_enum!(/// How an invoice was paid.
-    PaymentMethod {
-        Cash = "cash", CreditCard = "credit_card", DebitCard = "debit_card", BankTransfer = "bank_transfer",
-        Check = "check", Insurance = "insurance", Other = "other",
-    });
+PaymentMethod {
+    Cash = "cash", CreditCard = "credit_card", DebitCard = "debit_card", BankTransfer = "bank_transfer",
+    Check = "check", Insurance = "insurance", Other = "other",
+});
 
 impl PaymentStatus {
     /// §4.4 for a request that changes something: `from → to` allowed? (No-ops are handled before.)
     pub fn can_become(self, to: Self) -> bool {
         use PaymentStatus::*;
-        matches!(
-            (self, to),
-            (Pending, Pending | Paid | Overdue | Cancelled) | (Overdue, Paid | Overdue | Cancelled)
-        )
+        matches!((self, to), (Pending, Pending | Paid | Overdue | Cancelled) | (Overdue, Paid | Overdue | Cancelled))
     }
 }
 
@@ -97,8 +94,13 @@ mod tests {
     #[test]
     fn payment_transitions_follow_the_table() {
         let allowed = [
-            (Pending, Pending), (Pending, Paid), (Pending, Overdue), (Pending, Cancelled),
-            (Overdue, Paid), (Overdue, Overdue), (Overdue, Cancelled),
+            (Pending, Pending),
+            (Pending, Paid),
+            (Pending, Overdue),
+            (Pending, Cancelled),
+            (Overdue, Paid),
+            (Overdue, Overdue),
+            (Overdue, Cancelled),
         ];
         for from in [Pending, Paid, Overdue, Cancelled] {
             for to in [Pending, Paid, Overdue, Cancelled] {

@@ -173,8 +173,10 @@ mod tests {
         let rate = TaxRate::parse("0.08").unwrap();
         let subtotal = m("150.00").times(1).plus(m("100").times(2));
         let tax = subtotal.times_rate(rate);
-        assert_eq!((subtotal.to_string(), tax.to_string(), subtotal.plus(tax).to_string()),
-            ("350.00".into(), "28.00".into(), "378.00".into()));
+        assert_eq!(
+            (subtotal.to_string(), tax.to_string(), subtotal.plus(tax).to_string()),
+            ("350.00".into(), "28.00".into(), "378.00".into())
+        );
         let small = m("19.99");
         assert_eq!(small.times_rate(rate).to_string(), "1.60");
         assert_eq!(small.plus(small.times_rate(rate)).to_string(), "21.59");

@@ -116,10 +116,7 @@ fn check_interval(
         if end <= start {
             v.fail("endTime", "must be after startTime");
         } else if !(MIN_MINUTES * 60..=MAX_MINUTES * 60).contains(&(end - start).num_seconds()) {
-            v.fail(
-                "endTime",
-                format!("duration must be between {MIN_MINUTES} and {MAX_MINUTES} minutes"),
-            );
+            v.fail("endTime", format!("duration must be between {MIN_MINUTES} and {MAX_MINUTES} minutes"));
         }
     }
 }
@@ -135,22 +132,14 @@ impl CreateAppointmentRequest {
         let mut v = Validator::new();
         let patient_id = v.required("patientId", o.string("patientId")?, any_text);
         let doctor_id = v.required("doctorId", o.string("doctorId")?, any_text);
-        let appointment_date =
-            v.required("appointmentDate", o.string("appointmentDate")?, rules::date);
+        let appointment_date = v.required("appointmentDate", o.string("appointmentDate")?, rules::date);
         let start_time = v.required("startTime", o.string("startTime")?, rules::time);
         let end_time = v.required("endTime", o.string("endTime")?, rules::time);
         let reason = v.required("reason", o.string("reason")?, rules::text(500));
         let notes = v.optional("notes", o.string("notes")?, rules::text(2000));
         check_interval(&mut v, appointment_date, start_time, end_time, today);
         v.finish()?;
-        match (
-            patient_id,
-            doctor_id,
-            appointment_date,
-            start_time,
-            end_time,
-            reason,
-        ) {
+        match (patient_id, doctor_id, appointment_date, start_time, end_time, reason) {
             (
                 Some(patient_id),
                 Some(doctor_id),
@@ -158,18 +147,8 @@ impl CreateAppointmentRequest {
                 Some(start_time),
                 Some(end_time),
                 Some(reason),
-            ) => Ok(Self {
-                patient_id,
-                doctor_id,
-                appointment_date,
-                start_time,
-                end_time,
-                reason,
-                notes,
-            }),
-            _ => Err(ApiError::internal(
-                "appointment validation passed with a missing field",
-            )),
+            ) => Ok(Self { patient_id, doctor_id, appointment_date, start_time, end_time, reason, notes }),
+            _ => Err(ApiError::internal("appointment validation passed with a missing field")),
         }
     }
 }
@@ -181,12 +160,7 @@ impl UpdateAppointmentRequest {
         let o = Obj::root(body)?;
         let mut v = Validator::new();
         let req = Self {
-            appointment_date: v.patch(
-                "appointmentDate",
-                o.string("appointmentDate")?,
-                false,
-                rules::date,
-            ),
+            appointment_date: v.patch("appointmentDate", o.string("appointmentDate")?, false, rules::date),
             start_time: v.patch("startTime", o.string("startTime")?, false, rules::time),
             end_time: v.patch("endTime", o.string("endTime")?, false, rules::time),
             reason: v.patch("reason", o.string("reason")?, false, rules::text(500)),
@@ -204,16 +178,9 @@ impl UpdateAppointmentRequest {
 
     /// Steps 4–7b of #19 against the stored appointment: `None` when nothing changes, else the new state and
     /// whether it is a reschedule (which the store re-checks atomically: patient, doctor, overlap).
-    pub fn plan(
-        &self,
-        current: &Appointment,
-        today: NaiveDate,
-    ) -> ApiResult<Option<(Appointment, bool)>> {
+    pub fn plan(&self, current: &Appointment, today: NaiveDate) -> ApiResult<Option<(Appointment, bool)>> {
         let mut next = current.clone();
-        let date_changed = self
-            .appointment_date
-            .clone()
-            .apply(&mut next.appointment_date.0);
+        let date_changed = self.appointment_date.clone().apply(&mut next.appointment_date.0);
         let start_changed = self.start_time.clone().apply(&mut next.start_time.0);
         let end_changed = self.end_time.clone().apply(&mut next.end_time.0);
         let reason_changed = self.reason.clone().apply(&mut next.reason);
@@ -253,22 +220,13 @@ impl UpdateAppointmentRequest {
 
 /// Reads an appointment for a path ID; a malformed ID is simply not found.
 async fn load(state: &AppState, raw_id: &str) -> ApiResult<Appointment> {
-    let id = AppointmentId::parse(raw_id)
-        .ok_or_else(|| ApiError::new(ErrorCode::APPOINTMENT_NOT_FOUND))?;
-    state
-        .clinic
-        .get_appointment(&id)
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::APPOINTMENT_NOT_FOUND))
+    let id = AppointmentId::parse(raw_id).ok_or_else(|| ApiError::new(ErrorCode::APPOINTMENT_NOT_FOUND))?;
+    state.clinic.get_appointment(&id).await?.ok_or_else(|| ApiError::new(ErrorCode::APPOINTMENT_NOT_FOUND))
 }
 
 /// The representation after a write, so live joins and stored values are what the client sees.
 async fn reread(state: &AppState, id: &AppointmentId) -> ApiResult<Appointment> {
-    state
-        .clinic
-        .get_appointment(id)
-        .await?
-        .ok_or_else(|| ApiError::internal("appointment missing after its write"))
+    state.clinic.get_appointment(id).await?.ok_or_else(|| ApiError::internal("appointment missing after its write"))
 }
 
 /// Book an appointment.
@@ -289,27 +247,16 @@ async fn reread(state: &AppState, id: &AppointmentId) -> ApiResult<Appointment> 
         (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
-async fn create_appointment(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> ApiResult<Response> {
+async fn create_appointment(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
     let today = state.clock.now().date_naive();
     let req = CreateAppointmentRequest::from_json(&body, today)?;
 
     let patient_missing = || ApiError::new(ErrorCode::PATIENT_NOT_FOUND);
     let patient_id = PatientId::parse(&req.patient_id).ok_or_else(patient_missing)?;
-    let patient = state
-        .clinic
-        .get_patient(&patient_id)
-        .await?
-        .ok_or_else(patient_missing)?;
+    let patient = state.clinic.get_patient(&patient_id).await?.ok_or_else(patient_missing)?;
     let doctor_missing = || ApiError::new(ErrorCode::DOCTOR_NOT_FOUND);
     let doctor_id = DoctorId::parse(&req.doctor_id).ok_or_else(doctor_missing)?;
-    let doctor = state
-        .clinic
-        .get_doctor(&doctor_id)
-        .await?
-        .ok_or_else(doctor_missing)?;
+    let doctor = state.clinic.get_doctor(&doctor_id).await?.ok_or_else(doctor_missing)?;
 
     let now = state.clock.timestamp();
     let appointment = Appointment {
@@ -332,10 +279,7 @@ async fn create_appointment(
     // Patient and doctor were just read, so a NotFound here means a store inconsistency (From → 500).
     state.clinic.book_appointment(&appointment).await?;
     let stored = reread(&state, &appointment.appointment_id).await?;
-    Ok(created(
-        &format!("/api/v1/appointments/{}", stored.appointment_id),
-        &stored,
-    ))
+    Ok(created(&format!("/api/v1/appointments/{}", stored.appointment_id), &stored))
 }
 
 /// List appointments.
@@ -364,12 +308,7 @@ async fn list_appointments(State(state): State<AppState>, q: QueryParams) -> Api
         patient_id: q.get("patientId").map(str::to_owned),
         doctor_id: q.get("doctorId").map(str::to_owned),
         date: q.date(&mut v, "date"),
-        status: q.one_of(
-            &mut v,
-            "status",
-            AppointmentStatus::parse,
-            AppointmentStatus::VALUES,
-        ),
+        status: q.one_of(&mut v, "status", AppointmentStatus::parse, AppointmentStatus::VALUES),
     };
     let page = q.page(&mut v);
     v.finish()?;
@@ -390,10 +329,7 @@ async fn list_appointments(State(state): State<AppState>, q: QueryParams) -> Api
         (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
-async fn get_appointment(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn get_appointment(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     Ok(ok(&load(&state, &id).await?))
 }
 
@@ -429,19 +365,11 @@ async fn update_appointment(
         };
         next.version = current.version + 1;
         next.updated_at = state.clock.timestamp();
-        match state
-            .clinic
-            .update_appointment(&next, current.version, reschedule)
-            .await
-        {
+        match state.clinic.update_appointment(&next, current.version, reschedule).await {
             Ok(()) => return Ok(ok(&reread(&state, &next.appointment_id).await?)),
             Err(StoreError::Stale) => continue,
             Err(e) => {
-                return Err(ApiError::from_store(
-                    e,
-                    ErrorCode::APPOINTMENT_NOT_FOUND,
-                    ErrorCode::INTERNAL_ERROR,
-                ));
+                return Err(ApiError::from_store(e, ErrorCode::APPOINTMENT_NOT_FOUND, ErrorCode::INTERNAL_ERROR));
             }
         }
     }
@@ -462,25 +390,19 @@ async fn update_appointment(
         (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
-async fn cancel_appointment(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn cancel_appointment(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     for _ in 0..MAX_ATTEMPTS {
         let current = load(&state, &id).await?;
         if current.status != AppointmentStatus::Scheduled {
-            return Err(ApiError::new(ErrorCode::INVALID_APPOINTMENT_DATA)
-                .with_message("Cannot cancel this appointment"));
+            return Err(
+                ApiError::new(ErrorCode::INVALID_APPOINTMENT_DATA).with_message("Cannot cancel this appointment")
+            );
         }
         let mut next = current.clone();
         next.status = AppointmentStatus::Cancelled;
         next.version = current.version + 1;
         next.updated_at = state.clock.timestamp();
-        match state
-            .clinic
-            .update_appointment(&next, current.version, false)
-            .await
-        {
+        match state.clinic.update_appointment(&next, current.version, false).await {
             Ok(()) => {
                 return Ok(ok(&AppointmentCancelled {
                     message: "Appointment cancelled successfully".into(),
@@ -489,11 +411,7 @@ async fn cancel_appointment(
             }
             Err(StoreError::Stale) => continue,
             Err(e) => {
-                return Err(ApiError::from_store(
-                    e,
-                    ErrorCode::APPOINTMENT_NOT_FOUND,
-                    ErrorCode::INTERNAL_ERROR,
-                ));
+                return Err(ApiError::from_store(e, ErrorCode::APPOINTMENT_NOT_FOUND, ErrorCode::INTERNAL_ERROR));
             }
         }
     }
@@ -529,41 +447,22 @@ async fn doctor_availability(
     let start = q.date(&mut v, "startDate");
     let end = q.date(&mut v, "endDate");
     // A range rule on a date that failed its own format rule would only repeat the problem.
-    let parsed = (q.get("startDate").is_none() || start.is_some())
-        && (q.get("endDate").is_none() || end.is_some());
-    let range = if parsed {
-        v.check("endDate", (start, end), |(s, e)| {
-            slots::resolve_range(s, e, today)
-        })
-    } else {
-        None
-    };
+    let parsed = (q.get("startDate").is_none() || start.is_some()) && (q.get("endDate").is_none() || end.is_some());
+    let range =
+        if parsed { v.check("endDate", (start, end), |(s, e)| slots::resolve_range(s, e, today)) } else { None };
     v.finish()?;
-    let (start, end) =
-        range.ok_or_else(|| ApiError::internal("availability range missing after validation"))?;
+    let (start, end) = range.ok_or_else(|| ApiError::internal("availability range missing after validation"))?;
 
     let doctor_missing = || ApiError::new(ErrorCode::DOCTOR_NOT_FOUND);
     let doctor_id = DoctorId::parse(&id).ok_or_else(doctor_missing)?;
-    let doctor = state
-        .clinic
-        .get_doctor(&doctor_id)
-        .await?
-        .ok_or_else(doctor_missing)?;
+    let doctor = state.clinic.get_doctor(&doctor_id).await?.ok_or_else(doctor_missing)?;
     let availability = if doctor.status == DoctorStatus::Active {
-        let busy = state
-            .clinic
-            .doctor_busy_intervals(&doctor_id, start, end)
-            .await?;
+        let busy = state.clinic.doctor_busy_intervals(&doctor_id, start, end).await?;
         slots::generate(&state.settings.schedule, start, end, today, &busy)
     } else {
         Vec::new()
     };
-    Ok(ok(&Availability {
-        doctor_id,
-        start_date: Date(start),
-        end_date: Date(end),
-        availability,
-    }))
+    Ok(ok(&Availability { doctor_id, start_date: Date(start), end_date: Date(end), availability }))
 }
 
 /// OpenAPI fragment of this module.
@@ -593,20 +492,12 @@ pub struct Api;
 /// This module's `/api/v1` routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/v1/appointments",
-            get(list_appointments).post(create_appointment),
-        )
+        .route("/api/v1/appointments", get(list_appointments).post(create_appointment))
         .route(
             "/api/v1/appointments/{appointmentId}",
-            get(get_appointment)
-                .put(update_appointment)
-                .delete(cancel_appointment),
+            get(get_appointment).put(update_appointment).delete(cancel_appointment),
         )
-        .route(
-            "/api/v1/doctors/{doctorId}/availability",
-            get(doctor_availability),
-        )
+        .route("/api/v1/doctors/{doctorId}/availability", get(doctor_availability))
 }
 
 #[cfg(test)]
@@ -650,42 +541,14 @@ mod tests {
     #[test]
     fn interval_rules_are_reported_on_end_time_and_date() {
         let cases = [
-            (
-                "2026-12-01",
-                "10:00",
-                "10:00",
-                "endTime: must be after startTime",
-            ),
-            (
-                "2026-12-01",
-                "10:00",
-                "09:30",
-                "endTime: must be after startTime",
-            ),
-            (
-                "2026-12-01",
-                "10:00",
-                "10:04:59",
-                "endTime: duration must be between 5 and 480 minutes",
-            ),
-            (
-                "2026-12-01",
-                "08:00",
-                "16:01",
-                "endTime: duration must be between 5 and 480 minutes",
-            ),
-            (
-                "2026-11-24",
-                "10:00",
-                "10:30",
-                "appointmentDate: must not be in the past",
-            ),
+            ("2026-12-01", "10:00", "10:00", "endTime: must be after startTime"),
+            ("2026-12-01", "10:00", "09:30", "endTime: must be after startTime"),
+            ("2026-12-01", "10:00", "10:04:59", "endTime: duration must be between 5 and 480 minutes"),
+            ("2026-12-01", "08:00", "16:01", "endTime: duration must be between 5 and 480 minutes"),
+            ("2026-11-24", "10:00", "10:30", "appointmentDate: must not be in the past"),
         ];
         for (date, start, end, want) in cases {
-            assert_eq!(
-                details(create(&create_body(date, start, end)).unwrap_err()),
-                vec![want.to_owned()]
-            );
+            assert_eq!(details(create(&create_body(date, start, end)).unwrap_err()), vec![want.to_owned()]);
         }
         assert!(create(&create_body("2026-12-01", "10:00", "10:05")).is_ok());
         assert!(create(&create_body("2026-12-01", "08:00", "16:00")).is_ok());
@@ -701,16 +564,7 @@ mod tests {
         let body = r#"{"appointmentDate": "2026-02-30", "startTime": "25:00", "endTime": "10:30", "reason": ""}"#;
         let d = details(create(body).unwrap_err());
         let prefixes: Vec<&str> = d.iter().map(|d| d.split(':').next().unwrap()).collect();
-        assert_eq!(
-            prefixes,
-            vec![
-                "patientId",
-                "doctorId",
-                "appointmentDate",
-                "startTime",
-                "reason"
-            ]
-        );
+        assert_eq!(prefixes, vec!["patientId", "doctorId", "appointmentDate", "startTime", "reason"]);
     }
 
     fn stored(status: AppointmentStatus) -> Appointment {
@@ -735,8 +589,7 @@ mod tests {
     }
 
     fn plan(current: &Appointment, body: &str) -> ApiResult<Option<(Appointment, bool)>> {
-        UpdateAppointmentRequest::from_json(&Json::parse(body.as_bytes()).unwrap())?
-            .plan(current, today())
+        UpdateAppointmentRequest::from_json(&Json::parse(body.as_bytes()).unwrap())?.plan(current, today())
     }
 
     fn code(r: ApiResult<Option<(Appointment, bool)>>) -> ErrorCode {
@@ -753,14 +606,7 @@ mod tests {
         // Clearing notes that are unset is no change either.
         assert!(plan(&a, r#"{"notes": null}"#).unwrap().is_none());
         // A final appointment accepts a repeat of its own status as a no-op.
-        assert!(
-            plan(
-                &stored(AppointmentStatus::Completed),
-                r#"{"status": "completed"}"#
-            )
-            .unwrap()
-            .is_none()
-        );
+        assert!(plan(&stored(AppointmentStatus::Completed), r#"{"status": "completed"}"#).unwrap().is_none());
     }
 
     #[test]
@@ -769,21 +615,14 @@ mod tests {
         for from in [Completed, Cancelled, NoShow] {
             let a = stored(from);
             let (next, reschedule) = plan(&a, r#"{"notes": "x"}"#).unwrap().unwrap();
-            assert_eq!(
-                (next.notes.as_deref(), reschedule, next.status),
-                (Some("x"), false, from)
-            );
+            assert_eq!((next.notes.as_deref(), reschedule, next.status), (Some("x"), false, from));
             for body in [
                 r#"{"reason": "y"}"#,
                 r#"{"status": "scheduled"}"#,
                 r#"{"startTime": "11:00"}"#,
                 r#"{"notes": "x", "reason": "y"}"#,
             ] {
-                assert_eq!(
-                    code(plan(&a, body)),
-                    ErrorCode::INVALID_APPOINTMENT_DATA,
-                    "{from} {body}"
-                );
+                assert_eq!(code(plan(&a, body)), ErrorCode::INVALID_APPOINTMENT_DATA, "{from} {body}");
             }
         }
     }
@@ -792,9 +631,7 @@ mod tests {
     fn scheduled_moves_to_any_status_but_not_while_rescheduling() {
         let a = stored(AppointmentStatus::Scheduled);
         for to in ["completed", "cancelled", "no-show"] {
-            let (next, reschedule) = plan(&a, &format!(r#"{{"status": "{to}"}}"#))
-                .unwrap()
-                .unwrap();
+            let (next, reschedule) = plan(&a, &format!(r#"{{"status": "{to}"}}"#)).unwrap().unwrap();
             assert_eq!((next.status.as_str(), reschedule), (to, false));
         }
         let body = r#"{"startTime": "11:00", "endTime": "11:30", "status": "completed"}"#;
@@ -804,27 +641,13 @@ mod tests {
     #[test]
     fn a_reschedule_is_checked_against_the_merged_values() {
         let a = stored(AppointmentStatus::Scheduled); // 2026-12-01 10:00-10:30
-        let (next, reschedule) = plan(&a, r#"{"startTime": "10:15", "endTime": "10:45"}"#)
-            .unwrap()
-            .unwrap();
+        let (next, reschedule) = plan(&a, r#"{"startTime": "10:15", "endTime": "10:45"}"#).unwrap().unwrap();
         assert!(reschedule);
-        assert_eq!(
-            (next.start_time.to_string(), next.end_time.to_string()),
-            ("10:15:00".into(), "10:45:00".into())
-        );
+        assert_eq!((next.start_time.to_string(), next.end_time.to_string()), ("10:15:00".into(), "10:45:00".into()));
         let bad = |body: &str| details(plan(&a, body).unwrap_err());
-        assert_eq!(
-            bad(r#"{"endTime": "09:30"}"#),
-            vec!["endTime: must be after startTime"]
-        );
-        assert_eq!(
-            bad(r#"{"startTime": "02:29"}"#),
-            vec!["endTime: duration must be between 5 and 480 minutes"]
-        );
-        assert_eq!(
-            bad(r#"{"appointmentDate": "2026-11-20"}"#),
-            vec!["appointmentDate: must not be in the past"]
-        );
+        assert_eq!(bad(r#"{"endTime": "09:30"}"#), vec!["endTime: must be after startTime"]);
+        assert_eq!(bad(r#"{"startTime": "02:29"}"#), vec!["endTime: duration must be between 5 and 480 minutes"]);
+        assert_eq!(bad(r#"{"appointmentDate": "2026-11-20"}"#), vec!["appointmentDate: must not be in the past"]);
         // Only reason changes: not a reschedule, no interval rule.
         let (_, reschedule) = plan(&a, r#"{"reason": "Follow-up"}"#).unwrap().unwrap();
         assert!(!reschedule);
@@ -832,12 +655,8 @@ mod tests {
 
     #[test]
     fn update_fields_are_validated_before_anything_else() {
-        let parse = |body: &str| {
-            UpdateAppointmentRequest::from_json(&Json::parse(body.as_bytes()).unwrap())
-        };
-        let d = details(
-            parse(r#"{"status": "finished", "reason": null, "startTime": "9:00"}"#).unwrap_err(),
-        );
+        let parse = |body: &str| UpdateAppointmentRequest::from_json(&Json::parse(body.as_bytes()).unwrap());
+        let d = details(parse(r#"{"status": "finished", "reason": null, "startTime": "9:00"}"#).unwrap_err());
         let prefixes: Vec<&str> = d.iter().map(|d| d.split(':').next().unwrap()).collect();
         assert_eq!(prefixes, vec!["startTime", "reason", "status"]);
         assert!(parse(r#"{"reason": 5}"#).is_err());

@@ -86,16 +86,9 @@ impl CreateDepartmentRequest {
         }
         v.finish()?;
         let Some(name) = name else {
-            return Err(ApiError::internal(
-                "department validator passed a missing name",
-            ));
+            return Err(ApiError::internal("department validator passed a missing name"));
         };
-        Ok(Self {
-            name,
-            description,
-            floor,
-            extension,
-        })
+        Ok(Self { name, description, floor, extension })
     }
 }
 
@@ -105,29 +98,13 @@ impl UpdateDepartmentRequest {
         let o = Obj::root(body)?;
         let mut v = Validator::new();
         let name = v.patch("name", o.string("name")?, false, rules::text(100));
-        let description = v.patch(
-            "description",
-            o.string("description")?,
-            true,
-            rules::text(1000),
-        );
+        let description = v.patch("description", o.string("description")?, true, rules::text(1000));
         let floor = v.patch("floor", o.number("floor")?, true, rules::int(-10, 200));
         let extension = v.patch("extension", o.string("extension")?, true, rules::text(20));
         // Existence is decided after the department's own 404 (API.md §1.5 step 10), so keep the raw text.
-        let head_doctor_id = v.patch(
-            "headDoctorId",
-            o.string("headDoctorId")?,
-            true,
-            Ok::<String, String>,
-        );
+        let head_doctor_id = v.patch("headDoctorId", o.string("headDoctorId")?, true, Ok::<String, String>);
         v.finish()?;
-        Ok(Self {
-            name,
-            description,
-            floor,
-            extension,
-            head_doctor_id,
-        })
+        Ok(Self { name, description, floor, extension, head_doctor_id })
     }
 
     /// Applies every field except the head; returns whether anything changed.
@@ -156,20 +133,12 @@ fn not_found() -> ApiError {
 }
 
 fn store_error(err: StoreError) -> ApiError {
-    ApiError::from_store(
-        err,
-        ErrorCode::DEPARTMENT_NOT_FOUND,
-        ErrorCode::DEPARTMENT_ALREADY_EXISTS,
-    )
+    ApiError::from_store(err, ErrorCode::DEPARTMENT_NOT_FOUND, ErrorCode::DEPARTMENT_ALREADY_EXISTS)
 }
 
 /// Reads a department back after a write, so the joins (head name, doctor count) reflect it.
 async fn reread(state: &AppState, id: &DepartmentId) -> ApiResult<Department> {
-    state
-        .clinic
-        .get_department(id)
-        .await?
-        .ok_or_else(|| ApiError::internal("department vanished after its write"))
+    state.clinic.get_department(id).await?.ok_or_else(|| ApiError::internal("department vanished after its write"))
 }
 
 /// List every department.
@@ -203,10 +172,7 @@ pub async fn list_departments(State(state): State<AppState>) -> ApiResult<Respon
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn create_department(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> ApiResult<Response> {
+pub async fn create_department(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
     let req = CreateDepartmentRequest::parse(&body)?;
     let now = state.clock.timestamp();
     let department = Department {
@@ -222,16 +188,9 @@ pub async fn create_department(
         created_at: now,
         updated_at: now,
     };
-    state
-        .clinic
-        .insert_department(&department)
-        .await
-        .map_err(store_error)?;
+    state.clinic.insert_department(&department).await.map_err(store_error)?;
     let fresh = reread(&state, &department.department_id).await?;
-    Ok(created(
-        &format!("/api/v1/departments/{}", fresh.department_id),
-        &fresh,
-    ))
+    Ok(created(&format!("/api/v1/departments/{}", fresh.department_id), &fresh))
 }
 
 /// Read one department.
@@ -246,16 +205,9 @@ pub async fn create_department(
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn get_department(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn get_department(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = DepartmentId::parse(&id).ok_or_else(not_found)?;
-    let department = state
-        .clinic
-        .get_department(&id)
-        .await?
-        .ok_or_else(not_found)?;
+    let department = state.clinic.get_department(&id).await?.ok_or_else(not_found)?;
     Ok(ok(&department))
 }
 
@@ -284,11 +236,7 @@ pub async fn update_department(
     let req = UpdateDepartmentRequest::parse(&body)?;
     let id = DepartmentId::parse(&id).ok_or_else(not_found)?;
     for _ in 0..MAX_ATTEMPTS {
-        let current = state
-            .clinic
-            .get_department(&id)
-            .await?
-            .ok_or_else(not_found)?;
+        let current = state.clinic.get_department(&id).await?.ok_or_else(not_found)?;
         let mut next = current.clone();
         let fields_changed = req.apply_fields(&mut next);
         let head = req.head_change(current.head_doctor_id.as_ref());
@@ -336,11 +284,7 @@ async fn name_unused(state: &AppState, id: &DepartmentId, name: &str) -> ApiResu
         .await?
         .iter()
         .any(|d| d.department_id != *id && d.name.to_lowercase() == wanted);
-    if taken {
-        Err(ApiError::new(ErrorCode::DEPARTMENT_ALREADY_EXISTS))
-    } else {
-        Ok(())
-    }
+    if taken { Err(ApiError::new(ErrorCode::DEPARTMENT_ALREADY_EXISTS)) } else { Ok(()) }
 }
 
 /// The doctor named as head; a malformed or unknown ID is 404 DOCTOR_NOT_FOUND.
@@ -362,34 +306,17 @@ async fn head_doctor(state: &AppState, raw: &str) -> ApiResult<Doctor> {
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn department_doctors(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn department_doctors(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = DepartmentId::parse(&id).ok_or_else(not_found)?;
-    let department = state
-        .clinic
-        .get_department(&id)
-        .await?
-        .ok_or_else(not_found)?;
+    let department = state.clinic.get_department(&id).await?.ok_or_else(not_found)?;
     let doctors = state.clinic.list_department_doctors(&id).await?;
-    Ok(ok(&DepartmentDoctors {
-        department_id: department.department_id,
-        department_name: department.name,
-        doctors,
-    }))
+    Ok(ok(&DepartmentDoctors { department_id: department.department_id, department_name: department.name, doctors }))
 }
 
 /// OpenAPI fragment of this module.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(
-        list_departments,
-        create_department,
-        get_department,
-        update_department,
-        department_doctors
-    ),
+    paths(list_departments, create_department, get_department, update_department, department_doctors),
     components(schemas(
         Department,
         DepartmentList,
@@ -403,18 +330,9 @@ pub struct Api;
 /// This module's `/api/v1` routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/v1/departments",
-            get(list_departments).post(create_department),
-        )
-        .route(
-            "/api/v1/departments/{departmentId}",
-            get(get_department).put(update_department),
-        )
-        .route(
-            "/api/v1/departments/{departmentId}/doctors",
-            get(department_doctors),
-        )
+        .route("/api/v1/departments", get(list_departments).post(create_department))
+        .route("/api/v1/departments/{departmentId}", get(get_department).put(update_department))
+        .route("/api/v1/departments/{departmentId}/doctors", get(department_doctors))
 }
 
 #[cfg(test)]
@@ -431,22 +349,11 @@ mod tests {
             r#"{"name": "", "floor": 201, "extension": "123456789012345678901", "headDoctorId": "DOC-1"}"#,
         ))
         .unwrap_err();
-        for prefix in [
-            "name: ",
-            "floor: ",
-            "extension: ",
-            "headDoctorId: cannot be set on create",
-        ] {
-            assert!(
-                err.details.iter().any(|d| d.starts_with(prefix)),
-                "{prefix} in {:?}",
-                err.details
-            );
+        for prefix in ["name: ", "floor: ", "extension: ", "headDoctorId: cannot be set on create"] {
+            assert!(err.details.iter().any(|d| d.starts_with(prefix)), "{prefix} in {:?}", err.details);
         }
-        let ok = CreateDepartmentRequest::parse(&json(
-            r#"{"name": " Neurology ", "floor": 0, "headDoctorId": null}"#,
-        ))
-        .unwrap();
+        let ok = CreateDepartmentRequest::parse(&json(r#"{"name": " Neurology ", "floor": 0, "headDoctorId": null}"#))
+            .unwrap();
         assert_eq!(ok.name, "Neurology");
         assert_eq!(ok.floor, Some(0));
     }
@@ -462,9 +369,7 @@ mod tests {
     #[test]
     fn head_changes_are_relative_to_the_current_head() {
         let current = DoctorId::generate();
-        let same =
-            UpdateDepartmentRequest::parse(&json(&format!(r#"{{"headDoctorId": "{current}"}}"#)))
-                .unwrap();
+        let same = UpdateDepartmentRequest::parse(&json(&format!(r#"{{"headDoctorId": "{current}"}}"#))).unwrap();
         assert_eq!(same.head_change(Some(&current)), None);
         let clear = UpdateDepartmentRequest::parse(&json(r#"{"headDoctorId": null}"#)).unwrap();
         assert_eq!(clear.head_change(Some(&current)), Some(None));

@@ -35,7 +35,10 @@ pub struct ErrorBody {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Gospital", description = "Hospital-management HTTP API: patients, doctors, departments, appointments, medical records and billing."),
+    info(
+        title = "Gospital",
+        description = "Hospital-management HTTP API: patients, doctors, departments, appointments, medical records and billing."
+    ),
     components(schemas(ErrorEnvelope, ErrorBody))
 )]
 struct Base;

@@ -89,16 +89,10 @@ impl CreateDoctorRequest {
         let email = v.required("email", o.string("email")?, rules::email);
         let phone = v.required("phone", o.string("phone")?, rules::phone);
         let specialty = v.required("specialty", o.string("specialty")?, rules::text(100));
-        let license_number =
-            v.required("licenseNumber", o.string("licenseNumber")?, rules::text(50));
+        let license_number = v.required("licenseNumber", o.string("licenseNumber")?, rules::text(50));
         let department_id = v.required("departmentId", o.string("departmentId")?, raw_id);
-        let years_of_experience = v
-            .optional(
-                "yearsOfExperience",
-                o.number("yearsOfExperience")?,
-                rules::int(0, 80),
-            )
-            .unwrap_or(0);
+        let years_of_experience =
+            v.optional("yearsOfExperience", o.number("yearsOfExperience")?, rules::int(0, 80)).unwrap_or(0);
         let qualifications = match string_array(&o, &mut v, "qualifications", 20, 200)? {
             Field::Value(items) => items,
             Field::Absent | Field::Null => Vec::new(),
@@ -112,19 +106,9 @@ impl CreateDoctorRequest {
             Some(specialty),
             Some(license_number),
             Some(department_id),
-        ) = (
-            first_name,
-            last_name,
-            email,
-            phone,
-            specialty,
-            license_number,
-            department_id,
-        )
+        ) = (first_name, last_name, email, phone, specialty, license_number, department_id)
         else {
-            return Err(ApiError::internal(
-                "doctor validator passed a missing required field",
-            ));
+            return Err(ApiError::internal("doctor validator passed a missing required field"));
         };
         Ok(Self {
             first_name,
@@ -149,33 +133,17 @@ impl UpdateDoctorRequest {
         let phone = v.patch("phone", o.string("phone")?, false, rules::phone);
         let specialty = v.patch("specialty", o.string("specialty")?, false, rules::text(100));
         let department_id = v.patch("departmentId", o.string("departmentId")?, false, raw_id);
-        let years_of_experience = v.patch(
-            "yearsOfExperience",
-            o.number("yearsOfExperience")?,
-            false,
-            rules::int(0, 80),
-        );
+        let years_of_experience =
+            v.patch("yearsOfExperience", o.number("yearsOfExperience")?, false, rules::int(0, 80));
         let qualifications = match string_array(&o, &mut v, "qualifications", 20, 200)? {
             Field::Absent => Patch::Keep,
             Field::Null => Patch::Set(Vec::new()),
             Field::Value(items) => Patch::Set(items),
         };
-        let status = v.patch(
-            "status",
-            o.string("status")?,
-            false,
-            rules::one_of(DoctorStatus::parse, DoctorStatus::VALUES),
-        );
+        let status =
+            v.patch("status", o.string("status")?, false, rules::one_of(DoctorStatus::parse, DoctorStatus::VALUES));
         v.finish()?;
-        Ok(Self {
-            email,
-            phone,
-            specialty,
-            department_id,
-            years_of_experience,
-            qualifications,
-            status,
-        })
+        Ok(Self { email, phone, specialty, department_id, years_of_experience, qualifications, status })
     }
 
     /// Applies every field except the department; returns whether anything changed.
@@ -184,10 +152,7 @@ impl UpdateDoctorRequest {
         changed |= self.email.clone().apply(&mut d.email);
         changed |= self.phone.clone().apply(&mut d.phone);
         changed |= self.specialty.clone().apply(&mut d.specialty);
-        changed |= self
-            .years_of_experience
-            .clone()
-            .apply(&mut d.years_of_experience);
+        changed |= self.years_of_experience.clone().apply(&mut d.years_of_experience);
         changed |= self.qualifications.clone().apply(&mut d.qualifications);
         changed |= self.status.clone().apply(&mut d.status);
         changed
@@ -207,18 +172,11 @@ fn not_found() -> ApiError {
 }
 
 fn store_error(err: StoreError) -> ApiError {
-    ApiError::from_store(
-        err,
-        ErrorCode::DOCTOR_NOT_FOUND,
-        ErrorCode::DOCTOR_ALREADY_EXISTS,
-    )
+    ApiError::from_store(err, ErrorCode::DOCTOR_NOT_FOUND, ErrorCode::DOCTOR_ALREADY_EXISTS)
 }
 
 /// Looks up a department named in a body; a malformed or unknown ID is 404 DEPARTMENT_NOT_FOUND.
-async fn department(
-    state: &AppState,
-    raw: &str,
-) -> ApiResult<crate::domain::department::Department> {
+async fn department(state: &AppState, raw: &str) -> ApiResult<crate::domain::department::Department> {
     let missing = || ApiError::new(ErrorCode::DEPARTMENT_NOT_FOUND);
     let id = DepartmentId::parse(raw).ok_or_else(missing)?;
     state.clinic.get_department(&id).await?.ok_or_else(missing)
@@ -226,11 +184,7 @@ async fn department(
 
 /// Reads a doctor back after a write, so the response reflects what was stored (and the live join).
 async fn reread(state: &AppState, id: &DoctorId) -> ApiResult<Doctor> {
-    state
-        .clinic
-        .get_doctor(id)
-        .await?
-        .ok_or_else(|| ApiError::internal("doctor vanished after its write"))
+    state.clinic.get_doctor(id).await?.ok_or_else(|| ApiError::internal("doctor vanished after its write"))
 }
 
 /// Add a doctor.
@@ -250,10 +204,7 @@ async fn reread(state: &AppState, id: &DoctorId) -> ApiResult<Doctor> {
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn create_doctor(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> ApiResult<Response> {
+pub async fn create_doctor(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
     let req = CreateDoctorRequest::parse(&body)?;
     let dept = department(&state, &req.department_id).await?;
     let now: Timestamp = state.clock.timestamp();
@@ -274,16 +225,9 @@ pub async fn create_doctor(
         created_at: now,
         updated_at: now,
     };
-    state
-        .clinic
-        .insert_doctor(&doctor)
-        .await
-        .map_err(store_error)?;
+    state.clinic.insert_doctor(&doctor).await.map_err(store_error)?;
     let fresh = reread(&state, &doctor.doctor_id).await?;
-    Ok(created(
-        &format!("/api/v1/doctors/{}", fresh.doctor_id),
-        &fresh,
-    ))
+    Ok(created(&format!("/api/v1/doctors/{}", fresh.doctor_id), &fresh))
 }
 
 /// Reads the filters of `GET /api/v1/doctors`.
@@ -337,10 +281,7 @@ pub async fn list_doctors(State(state): State<AppState>, q: QueryParams) -> ApiR
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn get_doctor(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn get_doctor(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = DoctorId::parse(&id).ok_or_else(not_found)?;
     let doctor = state.clinic.get_doctor(&id).await?.ok_or_else(not_found)?;
     Ok(ok(&doctor))
@@ -406,10 +347,7 @@ pub struct Api;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/doctors", get(list_doctors).post(create_doctor))
-        .route(
-            "/api/v1/doctors/{doctorId}",
-            get(get_doctor).put(update_doctor),
-        )
+        .route("/api/v1/doctors/{doctorId}", get(get_doctor).put(update_doctor))
 }
 
 #[cfg(test)]
@@ -440,34 +378,18 @@ mod tests {
                 "qualifications": ["MD", ""]}"#,
         ))
         .unwrap_err();
-        for prefix in [
-            "lastName: ",
-            "email: ",
-            "yearsOfExperience: ",
-            "qualifications[1]: ",
-        ] {
-            assert!(
-                err.details.iter().any(|d| d.starts_with(prefix)),
-                "{prefix} in {:?}",
-                err.details
-            );
+        for prefix in ["lastName: ", "email: ", "yearsOfExperience: ", "qualifications[1]: "] {
+            assert!(err.details.iter().any(|d| d.starts_with(prefix)), "{prefix} in {:?}", err.details);
         }
         let err = CreateDoctorRequest::parse(&json(r#"{"yearsOfExperience": 1.5}"#)).unwrap_err();
-        assert!(
-            err.details
-                .iter()
-                .any(|d| d.starts_with("yearsOfExperience: "))
-        );
+        assert!(err.details.iter().any(|d| d.starts_with("yearsOfExperience: ")));
     }
 
     #[test]
     fn update_ignores_identity_fields_and_refuses_nulls() {
-        let req =
-            UpdateDoctorRequest::parse(&json(r#"{"firstName": 5, "licenseNumber": "x"}"#)).unwrap();
+        let req = UpdateDoctorRequest::parse(&json(r#"{"firstName": 5, "licenseNumber": "x"}"#)).unwrap();
         assert_eq!(req.email, Patch::Keep);
-        let err =
-            UpdateDoctorRequest::parse(&json(r#"{"specialty": null, "yearsOfExperience": null}"#))
-                .unwrap_err();
+        let err = UpdateDoctorRequest::parse(&json(r#"{"specialty": null, "yearsOfExperience": null}"#)).unwrap_err();
         assert_eq!(err.details.len(), 2);
         let req = UpdateDoctorRequest::parse(&json(r#"{"qualifications": null}"#)).unwrap();
         assert_eq!(req.qualifications, Patch::Set(Vec::new()));

@@ -34,11 +34,8 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if !is_json_content_type(req.headers().get(header::CONTENT_TYPE)) {
             return Err(ApiError::new(ErrorCode::UNSUPPORTED_MEDIA_TYPE));
         }
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        let declared =
+            req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
             return Err(ApiError::new(ErrorCode::PAYLOAD_TOO_LARGE));
         }
@@ -118,7 +115,13 @@ impl QueryParams {
     }
 
     /// One of an enum's wire values.
-    pub fn one_of<T>(&self, v: &mut Validator, name: &str, parse: fn(&str) -> Option<T>, values: &'static [&'static str]) -> Option<T> {
+    pub fn one_of<T>(
+        &self,
+        v: &mut Validator,
+        name: &str,
+        parse: fn(&str) -> Option<T>,
+        values: &'static [&'static str],
+    ) -> Option<T> {
         self.get(name).and_then(|s| v.check(name, s.to_owned(), rules::one_of(parse, values)))
     }
 

@@ -14,9 +14,7 @@ use utoipa::ToSchema;
 use super::docs::ErrorEnvelope;
 use super::extract::{JsonBody, QueryParams, cursor};
 use super::json::{Field, Json, Obj, Patch, Validator, rules};
-use super::medical_records::{
-    CLOCK_SKEW_MS, WRITE_ATTEMPTS, find_appointment_reference, find_patient, object_array,
-};
+use super::medical_records::{CLOCK_SKEW_MS, WRITE_ATTEMPTS, find_appointment_reference, find_patient, object_array};
 use super::{created, ok};
 use crate::domain::formats::{Date, Timestamp};
 use crate::domain::ids::{InvoiceId, PatientId};
@@ -113,14 +111,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/billing/invoices", post(create_invoice))
         .route("/api/v1/billing/invoices/{invoiceId}", get(get_invoice))
-        .route(
-            "/api/v1/billing/invoices/{invoiceId}/payment",
-            put(update_payment),
-        )
-        .route(
-            "/api/v1/patients/{patientId}/invoices",
-            get(list_patient_invoices),
-        )
+        .route("/api/v1/billing/invoices/{invoiceId}/payment", put(update_payment))
+        .route("/api/v1/patients/{patientId}/invoices", get(list_patient_invoices))
 }
 
 // ---- handlers ---------------------------------------------------------------------------------------
@@ -139,20 +131,14 @@ pub fn routes() -> Router<AppState> {
         (status = 503, description = "A store is unavailable", body = ErrorEnvelope),
     )
 )]
-async fn create_invoice(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> ApiResult<Response> {
+async fn create_invoice(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
     let req = parse_create(&body)?;
     let patient = find_patient(&state, &req.patient_id).await?;
     let appointment_id = match &req.appointment_id {
         Some(raw) => {
             let apt = find_appointment_reference(&state, raw).await?;
             if apt.patient_id != patient.patient_id {
-                return Err(ApiError::invalid(
-                    "appointmentId",
-                    "belongs to another patient",
-                ));
+                return Err(ApiError::invalid("appointmentId", "belongs to another patient"));
             }
             Some(apt.appointment_id)
         }
@@ -195,10 +181,7 @@ async fn create_invoice(
         updated_at: now,
     };
     state.records.insert_invoice(&invoice).await?;
-    Ok(created(
-        &format!("/api/v1/billing/invoices/{}", invoice.invoice_id),
-        &invoice,
-    ))
+    Ok(created(&format!("/api/v1/billing/invoices/{}", invoice.invoice_id), &invoice))
 }
 
 /// Reads one invoice (#28).
@@ -213,10 +196,7 @@ async fn create_invoice(
         (status = 503, description = "The records store is unavailable", body = ErrorEnvelope),
     )
 )]
-async fn get_invoice(
-    State(state): State<AppState>,
-    Path(raw_id): Path<String>,
-) -> ApiResult<Response> {
+async fn get_invoice(State(state): State<AppState>, Path(raw_id): Path<String>) -> ApiResult<Response> {
     let id = InvoiceId::parse(&raw_id).ok_or_else(invoice_not_found)?;
     Ok(ok(&load_invoice(&state, &id).await?))
 }
@@ -290,24 +270,14 @@ async fn list_patient_invoices(
     q: QueryParams,
 ) -> ApiResult<Response> {
     let mut v = q.validator();
-    let status = q.one_of(
-        &mut v,
-        "status",
-        PaymentStatus::parse,
-        PaymentStatus::VALUES,
-    );
+    let status = q.one_of(&mut v, "status", PaymentStatus::parse, PaymentStatus::VALUES);
     let limit = q.limit(&mut v, 50);
-    let scope = format!(
-        "/api/v1/patients/{raw_id}/invoices?status={}",
-        status.map(PaymentStatus::as_str).unwrap_or_default()
-    );
+    let scope =
+        format!("/api/v1/patients/{raw_id}/invoices?status={}", status.map(PaymentStatus::as_str).unwrap_or_default());
     let after = cursor::from_query(&q, &mut v, &scope);
     v.finish()?;
     let patient = find_patient(&state, &raw_id).await?;
-    let page = state
-        .records
-        .list_patient_invoices(&patient.patient_id, status, limit, after.as_ref())
-        .await?;
+    let page = state.records.list_patient_invoices(&patient.patient_id, status, limit, after.as_ref()).await?;
     Ok(ok(&PatientInvoicesResponse {
         patient_id: patient.patient_id,
         invoices: page.items,
@@ -320,11 +290,7 @@ fn invoice_not_found() -> ApiError {
 }
 
 async fn load_invoice(state: &AppState, id: &InvoiceId) -> ApiResult<Invoice> {
-    state
-        .records
-        .get_invoice(id)
-        .await?
-        .ok_or_else(invoice_not_found)
+    state.records.get_invoice(id).await?.ok_or_else(invoice_not_found)
 }
 
 // ---- payment rules ------------------------------------------------------------------------------------
@@ -359,16 +325,11 @@ fn plan_payment(
     next.payment_status = to;
     next.amount_paid = paid;
     next.amount_due = total.minus(paid);
-    req.payment_method
-        .clone()
-        .apply_opt(&mut next.payment_method);
+    req.payment_method.clone().apply_opt(&mut next.payment_method);
     req.notes.clone().apply_opt(&mut next.notes);
     if let Some(date) = req.payment_date {
         next.payment_date = Some(date);
-    } else if to == PaymentStatus::Paid
-        && from != PaymentStatus::Paid
-        && next.payment_date.is_none()
-    {
+    } else if to == PaymentStatus::Paid && from != PaymentStatus::Paid && next.payment_date.is_none() {
         next.payment_date = Some(now);
     }
     // Step 5: compare what the client controls; amountDue follows amountPaid.
@@ -392,25 +353,16 @@ fn plan_payment(
     } else {
         match to {
             PaymentStatus::Paid if paid < total => {
-                problems.push(format!(
-                    "amountPaid: must equal the total ({total}) when paid"
-                ));
+                problems.push(format!("amountPaid: must equal the total ({total}) when paid"));
             }
-            PaymentStatus::Pending | PaymentStatus::Overdue
-                if paid >= total && !total.decimal().is_zero() =>
-            {
-                problems.push(format!(
-                    "amountPaid: must be less than the total ({total}) while {to}"
-                ));
+            PaymentStatus::Pending | PaymentStatus::Overdue if paid >= total && !total.decimal().is_zero() => {
+                problems.push(format!("amountPaid: must be less than the total ({total}) while {to}"));
             }
             _ => {}
         }
     }
     if to == PaymentStatus::Overdue && current.due_date.0 >= today {
-        problems.push(format!(
-            "dueDate: {} is not before today, so the invoice cannot be overdue",
-            current.due_date
-        ));
+        problems.push(format!("dueDate: {} is not before today, so the invoice cannot be overdue", current.due_date));
     }
     if !problems.is_empty() {
         return Err(invalid_payment(problems));
@@ -430,17 +382,11 @@ fn invoice_item(o: &Obj<'_>, v: &mut Validator) -> ApiResult<Option<InvoiceItemR
     let unit_price = o.number("unitPrice")?;
     let description = v.required(&o.path("description"), description, rules::text(500));
     let quantity = v.required(&o.path("quantity"), quantity, rules::int(1, 10_000));
-    let unit_price = v.required(
-        &o.path("unitPrice"),
-        unit_price,
-        rules::money(Some("1000000.00")),
-    );
+    let unit_price = v.required(&o.path("unitPrice"), unit_price, rules::money(Some("1000000.00")));
     Ok(match (description, quantity, unit_price) {
-        (Some(description), Some(quantity), Some(unit_price)) => Some(InvoiceItemRequest {
-            description,
-            quantity,
-            unit_price,
-        }),
+        (Some(description), Some(quantity), Some(unit_price)) => {
+            Some(InvoiceItemRequest { description, quantity, unit_price })
+        }
         _ => None,
     })
 }
@@ -469,10 +415,7 @@ fn parse_create(body: &Json) -> ApiResult<CreateInvoiceRequest> {
     match sent_items {
         None => v.fail("items", "is required"),
         Some(n) if !(1..=MAX_ITEMS).contains(&n) => {
-            v.fail(
-                "items",
-                format!("must have between 1 and {MAX_ITEMS} items"),
-            );
+            v.fail("items", format!("must have between 1 and {MAX_ITEMS} items"));
         }
         Some(_) => {}
     }
@@ -486,12 +429,8 @@ fn parse_create(body: &Json) -> ApiResult<CreateInvoiceRequest> {
         v.fail("dueDate", "must not be before invoiceDate");
     }
     v.finish()?;
-    let (Some(patient_id), Some(invoice_date), Some(due_date)) =
-        (patient_id, invoice_date, due_date)
-    else {
-        return Err(ApiError::internal(
-            "validated create body lost a required field",
-        ));
+    let (Some(patient_id), Some(invoice_date), Some(due_date)) = (patient_id, invoice_date, due_date) else {
+        return Err(ApiError::internal("validated create body lost a required field"));
     };
     Ok(CreateInvoiceRequest {
         patient_id,
@@ -515,27 +454,17 @@ fn parse_payment(body: &Json, now: Timestamp) -> ApiResult<PaymentUpdateRequest>
     let notes = o.string("notes")?;
 
     let payment_status = v.required("paymentStatus", status, id_text);
-    let payment_method = v.patch(
-        "paymentMethod",
-        method,
-        true,
-        rules::one_of(PaymentMethod::parse, PaymentMethod::VALUES),
-    );
+    let payment_method =
+        v.patch("paymentMethod", method, true, rules::one_of(PaymentMethod::parse, PaymentMethod::VALUES));
     let amount_paid = v.patch("amountPaid", amount, false, rules::money(None));
     let payment_date = v.patch("paymentDate", date, false, |s| {
         let t = rules::timestamp(s)?;
-        if t.millis() > now.millis() + CLOCK_SKEW_MS {
-            Err("must not be in the future".to_owned())
-        } else {
-            Ok(t)
-        }
+        if t.millis() > now.millis() + CLOCK_SKEW_MS { Err("must not be in the future".to_owned()) } else { Ok(t) }
     });
     let notes = v.patch("notes", notes, true, rules::text(2000));
     v.finish()?;
     let Some(payment_status) = payment_status else {
-        return Err(ApiError::internal(
-            "validated payment body lost paymentStatus",
-        ));
+        return Err(ApiError::internal("validated payment body lost paymentStatus"));
     };
     Ok(PaymentUpdateRequest {
         payment_status,
@@ -637,42 +566,23 @@ mod tests {
             "items[1].quantity: ",
             "items[1].unitPrice: ",
         ] {
-            assert!(
-                e.details.iter().any(|d| d.starts_with(prefix)),
-                "{prefix} missing in {:?}",
-                e.details
-            );
+            assert!(e.details.iter().any(|d| d.starts_with(prefix)), "{prefix} missing in {:?}", e.details);
         }
-        let empty = create(
-            r#"{"patientId": "PAT-x", "invoiceDate": "2026-11-25", "dueDate": "2026-11-25", "items": []}"#,
-        );
-        assert_eq!(
-            empty.unwrap_err().details,
-            vec!["items: must have between 1 and 100 items"]
-        );
-        let missing = create(
-            r#"{"patientId": "PAT-x", "invoiceDate": "2026-11-25", "dueDate": "2026-11-25"}"#,
-        );
+        let empty =
+            create(r#"{"patientId": "PAT-x", "invoiceDate": "2026-11-25", "dueDate": "2026-11-25", "items": []}"#);
+        assert_eq!(empty.unwrap_err().details, vec!["items: must have between 1 and 100 items"]);
+        let missing = create(r#"{"patientId": "PAT-x", "invoiceDate": "2026-11-25", "dueDate": "2026-11-25"}"#);
         assert_eq!(missing.unwrap_err().details, vec!["items: is required"]);
         assert!(
-            create(r#"{"items": [{"unitPrice": "150"}]}"#)
-                .unwrap_err()
-                .details[0]
-                .starts_with("items[0].unitPrice: ")
+            create(r#"{"items": [{"unitPrice": "150"}]}"#).unwrap_err().details[0].starts_with("items[0].unitPrice: ")
         );
     }
 
     #[test]
     fn payment_shape_errors_are_validation_errors() {
         let parse = |b: &str| parse_payment(&Json::parse(b.as_bytes()).unwrap(), now());
-        assert_eq!(
-            parse("{}").unwrap_err().details,
-            vec!["paymentStatus: is required"]
-        );
-        assert_eq!(
-            parse(r#"{"paymentStatus": 1}"#).unwrap_err().code,
-            ErrorCode::VALIDATION_ERROR
-        );
+        assert_eq!(parse("{}").unwrap_err().details, vec!["paymentStatus: is required"]);
+        assert_eq!(parse(r#"{"paymentStatus": 1}"#).unwrap_err().code, ErrorCode::VALIDATION_ERROR);
         // An unknown status is not a shape error: it is judged after the 404 check.
         assert!(parse(r#"{"paymentStatus": "refunded"}"#).is_ok());
         let e = parse(
@@ -692,31 +602,12 @@ mod tests {
     #[test]
     fn paying_in_full_fills_amount_and_date_and_repeating_is_a_no_op() {
         let inv = invoice("378.00", PaymentStatus::Pending, "0", "2026-12-25");
-        let next = plan(
-            &inv,
-            r#"{"paymentStatus": "paid", "paymentMethod": "credit_card"}"#,
-        )
-        .unwrap()
-        .unwrap();
+        let next = plan(&inv, r#"{"paymentStatus": "paid", "paymentMethod": "credit_card"}"#).unwrap().unwrap();
         assert_eq!((next.amount_paid, next.amount_due), (m("378"), Money::ZERO));
         assert_eq!(next.payment_date, Some(now()));
-        assert!(
-            plan(
-                &next,
-                r#"{"paymentStatus": "paid", "paymentMethod": "credit_card"}"#
-            )
-            .unwrap()
-            .is_none()
-        );
-        assert!(
-            plan(&next, r#"{"paymentStatus": "paid", "amountPaid": 378}"#)
-                .unwrap()
-                .is_none()
-        );
-        assert_eq!(
-            code(plan(&next, r#"{"paymentStatus": "pending"}"#)),
-            ErrorCode::INVALID_PAYMENT_TRANSITION
-        );
+        assert!(plan(&next, r#"{"paymentStatus": "paid", "paymentMethod": "credit_card"}"#).unwrap().is_none());
+        assert!(plan(&next, r#"{"paymentStatus": "paid", "amountPaid": 378}"#).unwrap().is_none());
+        assert_eq!(code(plan(&next, r#"{"paymentStatus": "pending"}"#)), ErrorCode::INVALID_PAYMENT_TRANSITION);
         assert_eq!(
             code(plan(&next, r#"{"paymentStatus": "paid", "notes": "x"}"#)),
             ErrorCode::INVALID_PAYMENT_TRANSITION
@@ -726,64 +617,32 @@ mod tests {
     #[test]
     fn unknown_status_is_invalid_payment_data() {
         let inv = invoice("10", PaymentStatus::Pending, "0", "2026-12-25");
-        assert_eq!(
-            code(plan(&inv, r#"{"paymentStatus": "refunded"}"#)),
-            ErrorCode::INVALID_PAYMENT_DATA
-        );
+        assert_eq!(code(plan(&inv, r#"{"paymentStatus": "refunded"}"#)), ErrorCode::INVALID_PAYMENT_DATA);
     }
 
     #[test]
     fn amount_rules() {
         let inv = invoice("100", PaymentStatus::Pending, "0", "2026-11-24");
         assert_eq!(
-            code(plan(
-                &inv,
-                r#"{"paymentStatus": "paid", "amountPaid": 99.99}"#
-            )),
+            code(plan(&inv, r#"{"paymentStatus": "paid", "amountPaid": 99.99}"#)),
             ErrorCode::INVALID_PAYMENT_DATA
         );
         assert_eq!(
-            code(plan(
-                &inv,
-                r#"{"paymentStatus": "pending", "amountPaid": 100}"#
-            )),
+            code(plan(&inv, r#"{"paymentStatus": "pending", "amountPaid": 100}"#)),
             ErrorCode::INVALID_PAYMENT_DATA
         );
         assert_eq!(
-            code(plan(
-                &inv,
-                r#"{"paymentStatus": "cancelled", "amountPaid": 100.01}"#
-            )),
+            code(plan(&inv, r#"{"paymentStatus": "cancelled", "amountPaid": 100.01}"#)),
             ErrorCode::INVALID_PAYMENT_DATA
         );
-        let partial = plan(&inv, r#"{"paymentStatus": "pending", "amountPaid": 40}"#)
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            (
-                partial.amount_paid,
-                partial.amount_due,
-                partial.payment_date
-            ),
-            (m("40"), m("60"), None)
-        );
-        assert!(
-            plan(&inv, r#"{"paymentStatus": "overdue"}"#)
-                .unwrap()
-                .is_some()
-        );
+        let partial = plan(&inv, r#"{"paymentStatus": "pending", "amountPaid": 40}"#).unwrap().unwrap();
+        assert_eq!((partial.amount_paid, partial.amount_due, partial.payment_date), (m("40"), m("60"), None));
+        assert!(plan(&inv, r#"{"paymentStatus": "overdue"}"#).unwrap().is_some());
         let not_due = invoice("100", PaymentStatus::Pending, "0", "2026-11-25");
-        assert_eq!(
-            code(plan(&not_due, r#"{"paymentStatus": "overdue"}"#)),
-            ErrorCode::INVALID_PAYMENT_DATA
-        );
+        assert_eq!(code(plan(&not_due, r#"{"paymentStatus": "overdue"}"#)), ErrorCode::INVALID_PAYMENT_DATA);
         // A zero total may stay pending at 0.00.
         let zero = invoice("0", PaymentStatus::Pending, "0", "2026-12-25");
-        assert!(
-            plan(&zero, r#"{"paymentStatus": "pending", "notes": "free"}"#)
-                .unwrap()
-                .is_some()
-        );
+        assert!(plan(&zero, r#"{"paymentStatus": "pending", "notes": "free"}"#).unwrap().is_some());
     }
 
     #[test]
@@ -791,20 +650,11 @@ mod tests {
         let mut inv = invoice("100", PaymentStatus::Pending, "0", "2026-12-25");
         inv.payment_method = Some(PaymentMethod::Cash);
         inv.notes = Some("n".into());
-        let next = plan(
-            &inv,
-            r#"{"paymentStatus": "pending", "paymentMethod": null, "notes": null}"#,
-        )
-        .unwrap()
-        .unwrap();
+        let next =
+            plan(&inv, r#"{"paymentStatus": "pending", "paymentMethod": null, "notes": null}"#).unwrap().unwrap();
         assert_eq!((next.payment_method, next.notes), (None, None));
         assert!(
-            plan(
-                &inv,
-                r#"{"paymentStatus": "pending", "paymentMethod": "cash", "notes": "n"}"#
-            )
-            .unwrap()
-            .is_none()
+            plan(&inv, r#"{"paymentStatus": "pending", "paymentMethod": "cash", "notes": "n"}"#).unwrap().is_none()
         );
     }
 
@@ -829,19 +679,9 @@ mod tests {
     #[test]
     fn final_statuses_accept_only_no_ops() {
         let inv = invoice("100", PaymentStatus::Cancelled, "0", "2026-12-25");
-        assert!(
-            plan(&inv, r#"{"paymentStatus": "cancelled"}"#)
-                .unwrap()
-                .is_none()
-        );
-        assert_eq!(
-            code(plan(&inv, r#"{"paymentStatus": "paid"}"#)),
-            ErrorCode::INVALID_PAYMENT_TRANSITION
-        );
+        assert!(plan(&inv, r#"{"paymentStatus": "cancelled"}"#).unwrap().is_none());
+        assert_eq!(code(plan(&inv, r#"{"paymentStatus": "paid"}"#)), ErrorCode::INVALID_PAYMENT_TRANSITION);
         let overdue = invoice("100", PaymentStatus::Overdue, "0", "2026-11-01");
-        assert_eq!(
-            code(plan(&overdue, r#"{"paymentStatus": "pending"}"#)),
-            ErrorCode::INVALID_PAYMENT_TRANSITION
-        );
+        assert_eq!(code(plan(&overdue, r#"{"paymentStatus": "pending"}"#)), ErrorCode::INVALID_PAYMENT_TRANSITION);
     }
 }

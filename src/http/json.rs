@@ -253,7 +253,12 @@ impl Validator {
     }
 
     /// Create semantics for a required field: absent/null/"" → `is required`.
-    pub fn required<T, U>(&mut self, path: &str, field: Field<T>, rule: impl FnOnce(T) -> Result<U, String>) -> Option<U> {
+    pub fn required<T, U>(
+        &mut self,
+        path: &str,
+        field: Field<T>,
+        rule: impl FnOnce(T) -> Result<U, String>,
+    ) -> Option<U> {
         match field {
             Field::Value(v) => self.check(path, v, rule),
             Field::Absent | Field::Null => {
@@ -264,7 +269,12 @@ impl Validator {
     }
 
     /// Create semantics for an optional field: absent/null/"" → unset.
-    pub fn optional<T, U>(&mut self, path: &str, field: Field<T>, rule: impl FnOnce(T) -> Result<U, String>) -> Option<U> {
+    pub fn optional<T, U>(
+        &mut self,
+        path: &str,
+        field: Field<T>,
+        rule: impl FnOnce(T) -> Result<U, String>,
+    ) -> Option<U> {
         match field {
             Field::Value(v) => self.check(path, v, rule),
             Field::Absent | Field::Null => None,
@@ -380,14 +390,23 @@ pub mod rules {
     }
 
     /// One of an enum's wire values.
-    pub fn one_of<T>(parse: fn(&str) -> Option<T>, values: &'static [&'static str]) -> impl Fn(String) -> Result<T, String> {
+    pub fn one_of<T>(
+        parse: fn(&str) -> Option<T>,
+        values: &'static [&'static str],
+    ) -> impl Fn(String) -> Result<T, String> {
         move |s| parse(&s).ok_or_else(|| format!("must be one of: {}", values.join(", ")))
     }
 }
 
 /// Reads an array of strings (each trimmed, 1..=each_max chars), at most `max_items` long.
 /// Returns `Field::Null` for `null` (an array set to null becomes `[]`).
-pub fn string_array(o: &Obj<'_>, v: &mut Validator, field: &str, max_items: usize, each_max: usize) -> ApiResult<Field<Vec<String>>> {
+pub fn string_array(
+    o: &Obj<'_>,
+    v: &mut Validator,
+    field: &str,
+    max_items: usize,
+    each_max: usize,
+) -> ApiResult<Field<Vec<String>>> {
     let path = o.path(field);
     let items = match o.array(field)? {
         Field::Value(items) => items,

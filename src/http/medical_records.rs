@@ -124,14 +124,8 @@ pub struct Api;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/medical-records", post(create_record))
-        .route(
-            "/api/v1/medical-records/{recordId}",
-            get(get_record).put(amend_record),
-        )
-        .route(
-            "/api/v1/patients/{patientId}/medical-records",
-            get(list_patient_records),
-        )
+        .route("/api/v1/medical-records/{recordId}", get(get_record).put(amend_record))
+        .route("/api/v1/patients/{patientId}/medical-records", get(list_patient_records))
 }
 
 // ---- handlers ---------------------------------------------------------------------------------------
@@ -151,10 +145,7 @@ pub fn routes() -> Router<AppState> {
         (status = 503, description = "A store is unavailable", body = ErrorEnvelope),
     )
 )]
-async fn create_record(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> ApiResult<Response> {
+async fn create_record(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
     let now = state.clock.timestamp();
     let req = parse_create(&body, now)?;
     let patient = find_patient(&state, &req.patient_id).await?;
@@ -167,10 +158,7 @@ async fn create_record(
         Some(raw) => {
             let apt = find_appointment_reference(&state, raw).await?;
             if apt.patient_id != patient.patient_id || apt.doctor_id != doctor.doctor_id {
-                return Err(ApiError::invalid(
-                    "appointmentId",
-                    "belongs to another patient or doctor",
-                ));
+                return Err(ApiError::invalid("appointmentId", "belongs to another patient or doctor"));
             }
             Some(apt.appointment_id)
         }
@@ -200,10 +188,7 @@ async fn create_record(
         updated_at: now,
     };
     state.records.insert_record(&record).await?;
-    Ok(created(
-        &format!("/api/v1/medical-records/{}", record.record_id),
-        &record,
-    ))
+    Ok(created(&format!("/api/v1/medical-records/{}", record.record_id), &record))
 }
 
 /// Reads one medical record (#25).
@@ -218,10 +203,7 @@ async fn create_record(
         (status = 503, description = "The records store is unavailable", body = ErrorEnvelope),
     )
 )]
-async fn get_record(
-    State(state): State<AppState>,
-    Path(raw_id): Path<String>,
-) -> ApiResult<Response> {
+async fn get_record(State(state): State<AppState>, Path(raw_id): Path<String>) -> ApiResult<Response> {
     let id = RecordId::parse(&raw_id).ok_or_else(record_not_found)?;
     Ok(ok(&load_record(&state, &id).await?))
 }
@@ -257,10 +239,7 @@ async fn amend_record(
         if let Patch::Set(follow_up) = req.follow_up_date
             && follow_up.0 < current.visit_date.date()
         {
-            return Err(ApiError::invalid(
-                "followUpDate",
-                "must not be before the date of visitDate",
-            ));
+            return Err(ApiError::invalid("followUpDate", "must not be before the date of visitDate"));
         }
         next.version = current.version + 1;
         next.updated_at = state.clock.timestamp();
@@ -314,15 +293,8 @@ async fn list_patient_records(
     let after = cursor::from_query(&q, &mut v, &scope);
     v.finish()?;
     let patient = find_patient(&state, &raw_id).await?;
-    let page = state
-        .records
-        .list_patient_records(
-            &patient.patient_id,
-            DateRange { from, to },
-            limit,
-            after.as_ref(),
-        )
-        .await?;
+    let page =
+        state.records.list_patient_records(&patient.patient_id, DateRange { from, to }, limit, after.as_ref()).await?;
     Ok(ok(&PatientRecordsResponse {
         patient_id: patient.patient_id,
         records: page.items,
@@ -343,10 +315,7 @@ pub(super) async fn find_patient(state: &AppState, raw: &str) -> ApiResult<Patie
 
 /// The appointment a body's `appointmentId` names; missing or malformed → 400 `appointmentId: not found`
 /// (a body reference that does not fit is a validation failure, API.md §3.5 step 4, §3.6 step 3).
-pub(super) async fn find_appointment_reference(
-    state: &AppState,
-    raw: &str,
-) -> ApiResult<Appointment> {
+pub(super) async fn find_appointment_reference(state: &AppState, raw: &str) -> ApiResult<Appointment> {
     let found = match AppointmentId::parse(raw) {
         Some(id) => state.clinic.get_appointment(&id).await?,
         None => None,
@@ -359,21 +328,13 @@ fn record_not_found() -> ApiError {
 }
 
 async fn load_record(state: &AppState, id: &RecordId) -> ApiResult<MedicalRecord> {
-    state
-        .records
-        .get_record(id)
-        .await?
-        .ok_or_else(record_not_found)
+    state.records.get_record(id).await?.ok_or_else(record_not_found)
 }
 
 /// Cursor scope: the list's path plus its normalised filters, so a cursor only pages the list it came from.
 fn records_scope(raw_patient: &str, from: Option<NaiveDate>, to: Option<NaiveDate>) -> String {
     let day = |d: Option<NaiveDate>| d.map(|d| Date(d).to_string()).unwrap_or_default();
-    format!(
-        "/api/v1/patients/{raw_patient}/medical-records?startDate={}&endDate={}",
-        day(from),
-        day(to)
-    )
+    format!("/api/v1/patients/{raw_patient}/medical-records?startDate={}&endDate={}", day(from), day(to))
 }
 
 // ---- body parsing -------------------------------------------------------------------------------------
@@ -385,10 +346,7 @@ impl UpdateMedicalRecordRequest {
         changed |= self.diagnosis.clone().apply_opt(&mut rec.diagnosis);
         changed |= self.treatment.clone().apply_opt(&mut rec.treatment);
         changed |= self.notes.clone().apply_opt(&mut rec.notes);
-        changed |= self
-            .follow_up_date
-            .clone()
-            .apply_opt(&mut rec.follow_up_date);
+        changed |= self.follow_up_date.clone().apply_opt(&mut rec.follow_up_date);
         changed |= self.vital_signs.clone().apply_opt(&mut rec.vital_signs);
         changed |= replace(&mut rec.symptoms, &self.symptoms);
         changed |= replace(&mut rec.prescriptions, &self.prescriptions);
@@ -438,9 +396,7 @@ fn blood_pressure(s: String) -> Result<String, String> {
         return Err(RULE.into());
     };
     match (number(sys), number(dia)) {
-        (Some(sys), Some(dia))
-            if (40..=300).contains(&sys) && (20..=200).contains(&dia) && sys > dia =>
-        {
+        (Some(sys), Some(dia)) if (40..=300).contains(&sys) && (20..=200).contains(&dia) && sys > dia => {
             Ok(format!("{sys}/{dia}"))
         }
         _ => Err(RULE.into()),
@@ -457,11 +413,7 @@ fn vital_signs(o: &Obj<'_>, v: &mut Validator) -> ApiResult<VitalSigns> {
     Ok(VitalSigns {
         blood_pressure: v.optional(&o.path("bloodPressure"), bp, blood_pressure),
         heart_rate: v.optional(&o.path("heartRate"), hr, rules::int(20, 300)),
-        temperature: v.optional(
-            &o.path("temperature"),
-            temperature,
-            rules::number(25.0, 45.0),
-        ),
+        temperature: v.optional(&o.path("temperature"), temperature, rules::number(25.0, 45.0)),
         weight: v.optional(&o.path("weight"), weight, rules::number(0.2, 700.0)),
         height: v.optional(&o.path("height"), height, rules::number(20.0, 300.0)),
     })
@@ -475,11 +427,7 @@ fn vital_signs_field(o: &Obj<'_>, v: &mut Validator) -> ApiResult<Field<VitalSig
         Field::Null => Field::Null,
         Field::Value(obj) => {
             let vs = vital_signs(&obj, v)?;
-            if vs.is_empty() {
-                Field::Null
-            } else {
-                Field::Value(vs)
-            }
+            if vs.is_empty() { Field::Null } else { Field::Value(vs) }
         }
     })
 }
@@ -523,12 +471,9 @@ fn prescription(o: &Obj<'_>, v: &mut Validator) -> ApiResult<Option<Prescription
     let frequency = v.required(&o.path("frequency"), frequency, rules::text(100));
     let duration = v.required(&o.path("duration"), duration, rules::text(100));
     Ok(match (medication, dosage, frequency, duration) {
-        (Some(medication), Some(dosage), Some(frequency), Some(duration)) => Some(Prescription {
-            medication,
-            dosage,
-            frequency,
-            duration,
-        }),
+        (Some(medication), Some(dosage), Some(frequency), Some(duration)) => {
+            Some(Prescription { medication, dosage, frequency, duration })
+        }
         _ => None,
     })
 }
@@ -541,11 +486,7 @@ fn lab_result(o: &Obj<'_>, v: &mut Validator) -> ApiResult<Option<LabResult>> {
     let result = v.required(&o.path("result"), result, rules::text(500));
     let normal_range = v.optional(&o.path("normalRange"), normal_range, rules::text(200));
     Ok(match (test_name, result) {
-        (Some(test_name), Some(result)) => Some(LabResult {
-            test_name,
-            result,
-            normal_range,
-        }),
+        (Some(test_name), Some(result)) => Some(LabResult { test_name, result, normal_range }),
         _ => None,
     })
 }
@@ -616,9 +557,7 @@ fn parse_create(body: &Json, now: Timestamp) -> ApiResult<CreateMedicalRecordReq
     let (Some(patient_id), Some(doctor_id), Some(visit_date), Some(chief_complaint)) =
         (patient_id, doctor_id, visit_date, chief_complaint)
     else {
-        return Err(ApiError::internal(
-            "validated create body lost a required field",
-        ));
+        return Err(ApiError::internal("validated create body lost a required field"));
     };
     Ok(CreateMedicalRecordRequest {
         patient_id,
@@ -656,9 +595,7 @@ fn parse_update(body: &Json) -> ApiResult<UpdateMedicalRecordRequest> {
         diagnosis: v.patch("diagnosis", diagnosis, true, rules::text(2000)),
         treatment: v.patch("treatment", treatment, true, rules::text(2000)),
         notes: v.patch("notes", notes, true, rules::text(10_000)),
-        follow_up_date: v.patch("followUpDate", follow_up, true, |s| {
-            rules::date(s).map(Date)
-        }),
+        follow_up_date: v.patch("followUpDate", follow_up, true, |s| rules::date(s).map(Date)),
         vital_signs: match vitals {
             Field::Absent => Patch::Keep,
             Field::Null => Patch::Clear,
@@ -725,10 +662,7 @@ mod tests {
             "labResults[0].result: ",
             "symptoms[0]: ",
         ] {
-            assert!(
-                d.iter().any(|x| x.starts_with(prefix)),
-                "{prefix} missing in {d:?}"
-            );
+            assert!(d.iter().any(|x| x.starts_with(prefix)), "{prefix} missing in {d:?}");
         }
     }
 
@@ -740,27 +674,15 @@ mod tests {
             .replace("}", r#", "followUpDate": "2026-11-24"}"#);
         assert!(create(&ok).is_ok());
         let bad = MINIMAL.replace("}", r#", "followUpDate": "2026-11-24"}"#);
-        assert_eq!(
-            details(create(&bad)),
-            vec!["followUpDate: must not be before the date of visitDate"]
-        );
+        assert_eq!(details(create(&bad)), vec!["followUpDate: must not be before the date of visitDate"]);
     }
 
     #[test]
     fn visit_date_bounds() {
-        assert!(
-            create(&MINIMAL.replace("2026-11-25T09:00:00+01:00", "2026-11-25T10:05:00Z")).is_ok()
-        );
-        assert!(
-            create(&MINIMAL.replace("2026-11-25T09:00:00+01:00", "2026-11-25T10:05:00.001Z"))
-                .is_err()
-        );
-        assert!(
-            create(&MINIMAL.replace("2026-11-25T09:00:00+01:00", "1900-01-01T00:00:00Z")).is_ok()
-        );
-        assert!(
-            create(&MINIMAL.replace("2026-11-25T09:00:00+01:00", "1899-12-31T23:59:59Z")).is_err()
-        );
+        assert!(create(&MINIMAL.replace("2026-11-25T09:00:00+01:00", "2026-11-25T10:05:00Z")).is_ok());
+        assert!(create(&MINIMAL.replace("2026-11-25T09:00:00+01:00", "2026-11-25T10:05:00.001Z")).is_err());
+        assert!(create(&MINIMAL.replace("2026-11-25T09:00:00+01:00", "1900-01-01T00:00:00Z")).is_ok());
+        assert!(create(&MINIMAL.replace("2026-11-25T09:00:00+01:00", "1899-12-31T23:59:59Z")).is_err());
     }
 
     #[test]
@@ -768,14 +690,9 @@ mod tests {
         let e = create(r#"{"patientId": 5, "doctorId": []}"#).unwrap_err();
         assert_eq!(e.details.len(), 1);
         assert!(e.details[0].starts_with("patientId: "));
+        assert!(create(r#"{"prescriptions": ["x"]}"#).unwrap_err().details[0].starts_with("prescriptions[0]: "));
         assert!(
-            create(r#"{"prescriptions": ["x"]}"#).unwrap_err().details[0]
-                .starts_with("prescriptions[0]: ")
-        );
-        assert!(
-            create(r#"{"vitalSigns": {"heartRate": "80"}}"#)
-                .unwrap_err()
-                .details[0]
+            create(r#"{"vitalSigns": {"heartRate": "80"}}"#).unwrap_err().details[0]
                 .starts_with("vitalSigns.heartRate: ")
         );
     }
@@ -815,10 +732,7 @@ mod tests {
             r#"{"temperature": 45.1}"#,
         ] {
             let body = format!(r#"{{"vitalSigns": {bad}}}"#);
-            assert!(
-                parse_update(&Json::parse(body.as_bytes()).unwrap()).is_err(),
-                "{bad}"
-            );
+            assert!(parse_update(&Json::parse(body.as_bytes()).unwrap()).is_err(), "{bad}");
         }
     }
 
@@ -852,9 +766,7 @@ mod tests {
     }
 
     fn amend(rec: &mut MedicalRecord, body: &str) -> bool {
-        parse_update(&Json::parse(body.as_bytes()).unwrap())
-            .unwrap()
-            .apply(rec)
+        parse_update(&Json::parse(body.as_bytes()).unwrap()).unwrap().apply(rec)
     }
 
     #[test]
@@ -871,18 +783,8 @@ mod tests {
     #[test]
     fn nulls_clear_and_arrays_replace() {
         let mut rec = stored();
-        assert!(amend(
-            &mut rec,
-            r#"{"diagnosis": null, "vitalSigns": {}, "symptoms": null}"#
-        ));
-        assert_eq!(
-            (
-                rec.diagnosis.clone(),
-                rec.vital_signs.clone(),
-                rec.symptoms.len()
-            ),
-            (None, None, 0)
-        );
+        assert!(amend(&mut rec, r#"{"diagnosis": null, "vitalSigns": {}, "symptoms": null}"#));
+        assert_eq!((rec.diagnosis.clone(), rec.vital_signs.clone(), rec.symptoms.len()), (None, None, 0));
         assert!(amend(
             &mut rec,
             r#"{"prescriptions": [{"medication": "A", "dosage": "1", "frequency": "d", "duration": "5d"}]}"#

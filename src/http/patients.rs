@@ -14,9 +14,7 @@ use super::json::{Field, Json, Obj, Patch, Validator, rules, string_array};
 use super::{created, ok};
 use crate::domain::formats::{Date, Timestamp};
 use crate::domain::ids::PatientId;
-use crate::domain::patient::{
-    Address, BloodType, EmergencyContact, Gender, Patient, PatientStatus,
-};
+use crate::domain::patient::{Address, BloodType, EmergencyContact, Gender, Patient, PatientStatus};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::docs::ErrorEnvelope;
 use crate::state::AppState;
@@ -129,11 +127,7 @@ fn birth_date(today: NaiveDate) -> impl Fn(String) -> Result<Date, String> {
     move |s| {
         let d = rules::date(s)?;
         let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
-        if d < earliest || d > today {
-            Err("must be between 1900-01-01 and today".to_owned())
-        } else {
-            Ok(Date(d))
-        }
+        if d < earliest || d > today { Err("must be between 1900-01-01 and today".to_owned()) } else { Ok(Date(d)) }
     }
 }
 
@@ -155,18 +149,10 @@ fn parse_address(o: Obj<'_>, v: &mut Validator) -> ApiResult<Option<Address>> {
 /// Reads an EmergencyContact object (name and phone required).
 fn parse_contact(o: Obj<'_>, v: &mut Validator) -> ApiResult<Option<EmergencyContact>> {
     let name = v.required(&o.path("name"), o.string("name")?, rules::text(100));
-    let relationship = v.optional(
-        &o.path("relationship"),
-        o.string("relationship")?,
-        rules::text(50),
-    );
+    let relationship = v.optional(&o.path("relationship"), o.string("relationship")?, rules::text(50));
     let phone = v.required(&o.path("phone"), o.string("phone")?, rules::phone);
     Ok(match (name, phone) {
-        (Some(name), Some(phone)) => Some(EmergencyContact {
-            name,
-            relationship,
-            phone,
-        }),
+        (Some(name), Some(phone)) => Some(EmergencyContact { name, relationship, phone }),
         _ => None,
     })
 }
@@ -208,11 +194,7 @@ impl CreatePatientRequest {
         let first_name = v.required("firstName", o.string("firstName")?, rules::text(100));
         let last_name = v.required("lastName", o.string("lastName")?, rules::text(100));
         let date_of_birth = v.required("dateOfBirth", o.string("dateOfBirth")?, birth_date(today));
-        let gender = v.optional(
-            "gender",
-            o.string("gender")?,
-            rules::one_of(Gender::parse, Gender::VALUES),
-        );
+        let gender = v.optional("gender", o.string("gender")?, rules::one_of(Gender::parse, Gender::VALUES));
         let email = v.required("email", o.string("email")?, rules::email);
         let phone = v.required("phone", o.string("phone")?, rules::phone);
         let address = match address_field(&o, &mut v)? {
@@ -223,11 +205,8 @@ impl CreatePatientRequest {
             Field::Value(c) => Some(c),
             _ => None,
         };
-        let blood_type = v.optional(
-            "bloodType",
-            o.string("bloodType")?,
-            rules::one_of(BloodType::parse, BloodType::VALUES),
-        );
+        let blood_type =
+            v.optional("bloodType", o.string("bloodType")?, rules::one_of(BloodType::parse, BloodType::VALUES));
         let allergies = match string_array(&o, &mut v, "allergies", 50, 100)? {
             Field::Value(items) => items,
             Field::Absent | Field::Null => Vec::new(),
@@ -236,9 +215,7 @@ impl CreatePatientRequest {
         let (Some(first_name), Some(last_name), Some(date_of_birth), Some(email), Some(phone)) =
             (first_name, last_name, date_of_birth, email, phone)
         else {
-            return Err(ApiError::internal(
-                "patient validator passed a missing required field",
-            ));
+            return Err(ApiError::internal("patient validator passed a missing required field"));
         };
         Ok(Self {
             first_name,
@@ -283,39 +260,21 @@ impl UpdatePatientRequest {
         let mut v = Validator::new();
         let first_name = v.patch("firstName", o.string("firstName")?, false, rules::text(100));
         let last_name = v.patch("lastName", o.string("lastName")?, false, rules::text(100));
-        let date_of_birth = v.patch(
-            "dateOfBirth",
-            o.string("dateOfBirth")?,
-            false,
-            birth_date(today),
-        );
-        let gender = v.patch(
-            "gender",
-            o.string("gender")?,
-            true,
-            rules::one_of(Gender::parse, Gender::VALUES),
-        );
+        let date_of_birth = v.patch("dateOfBirth", o.string("dateOfBirth")?, false, birth_date(today));
+        let gender = v.patch("gender", o.string("gender")?, true, rules::one_of(Gender::parse, Gender::VALUES));
         let email = v.patch("email", o.string("email")?, false, rules::email);
         let phone = v.patch("phone", o.string("phone")?, false, rules::phone);
         let address = object_patch(address_field(&o, &mut v)?);
         let emergency_contact = object_patch(contact_field(&o, &mut v)?);
-        let blood_type = v.patch(
-            "bloodType",
-            o.string("bloodType")?,
-            true,
-            rules::one_of(BloodType::parse, BloodType::VALUES),
-        );
+        let blood_type =
+            v.patch("bloodType", o.string("bloodType")?, true, rules::one_of(BloodType::parse, BloodType::VALUES));
         let allergies = match string_array(&o, &mut v, "allergies", 50, 100)? {
             Field::Absent => Patch::Keep,
             Field::Null => Patch::Set(Vec::new()),
             Field::Value(items) => Patch::Set(items),
         };
-        let status = v.patch(
-            "status",
-            o.string("status")?,
-            false,
-            rules::one_of(PatientStatus::parse, PatientStatus::VALUES),
-        );
+        let status =
+            v.patch("status", o.string("status")?, false, rules::one_of(PatientStatus::parse, PatientStatus::VALUES));
         v.finish()?;
         Ok(Self {
             first_name,
@@ -342,10 +301,7 @@ impl UpdatePatientRequest {
         changed |= self.email.clone().apply(&mut p.email);
         changed |= self.phone.clone().apply(&mut p.phone);
         changed |= self.address.clone().apply_opt(&mut p.address);
-        changed |= self
-            .emergency_contact
-            .clone()
-            .apply_opt(&mut p.emergency_contact);
+        changed |= self.emergency_contact.clone().apply_opt(&mut p.emergency_contact);
         changed |= self.blood_type.clone().apply_opt(&mut p.blood_type);
         changed |= self.allergies.clone().apply(&mut p.allergies);
         changed |= self.status.clone().apply(&mut p.status);
@@ -358,20 +314,12 @@ fn not_found() -> ApiError {
 }
 
 fn store_error(err: StoreError) -> ApiError {
-    ApiError::from_store(
-        err,
-        ErrorCode::PATIENT_NOT_FOUND,
-        ErrorCode::PATIENT_ALREADY_EXISTS,
-    )
+    ApiError::from_store(err, ErrorCode::PATIENT_NOT_FOUND, ErrorCode::PATIENT_ALREADY_EXISTS)
 }
 
 /// Reads a patient back after a write, so the response reflects what was stored.
 async fn reread(state: &AppState, id: &PatientId) -> ApiResult<Patient> {
-    state
-        .clinic
-        .get_patient(id)
-        .await?
-        .ok_or_else(|| ApiError::internal("patient vanished after its write"))
+    state.clinic.get_patient(id).await?.ok_or_else(|| ApiError::internal("patient vanished after its write"))
 }
 
 /// Register a patient.
@@ -390,22 +338,12 @@ async fn reread(state: &AppState, id: &PatientId) -> ApiResult<Patient> {
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn create_patient(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> ApiResult<Response> {
+pub async fn create_patient(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
     let req = CreatePatientRequest::parse(&body, state.clock.now().date_naive())?;
     let patient = req.into_patient(state.clock.timestamp());
-    state
-        .clinic
-        .insert_patient(&patient)
-        .await
-        .map_err(store_error)?;
+    state.clinic.insert_patient(&patient).await.map_err(store_error)?;
     let fresh = reread(&state, &patient.patient_id).await?;
-    Ok(created(
-        &format!("/api/v1/patients/{}", fresh.patient_id),
-        &fresh,
-    ))
+    Ok(created(&format!("/api/v1/patients/{}", fresh.patient_id), &fresh))
 }
 
 /// Reads the search filters of `GET /api/v1/patients`.
@@ -416,12 +354,7 @@ fn patient_filter(q: &QueryParams) -> ApiResult<(PatientFilter, PageRequest)> {
         email: q.get("email").map(str::to_lowercase),
         phone: q.get("phone").map(str::to_owned),
         date_of_birth: q.date(&mut v, "dateOfBirth"),
-        status: q.one_of(
-            &mut v,
-            "status",
-            PatientStatus::parse,
-            PatientStatus::VALUES,
-        ),
+        status: q.one_of(&mut v, "status", PatientStatus::parse, PatientStatus::VALUES),
     };
     let page = q.page(&mut v);
     v.finish()?;
@@ -466,10 +399,7 @@ pub async fn list_patients(State(state): State<AppState>, q: QueryParams) -> Api
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn get_patient(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn get_patient(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = PatientId::parse(&id).ok_or_else(not_found)?;
     let patient = state.clinic.get_patient(&id).await?.ok_or_else(not_found)?;
     Ok(ok(&patient))
@@ -506,15 +436,10 @@ pub async fn update_patient(
             return Ok(ok(&current));
         }
         let now = state.clock.timestamp();
-        let deactivating =
-            current.status == PatientStatus::Active && next.status == PatientStatus::Inactive;
+        let deactivating = current.status == PatientStatus::Active && next.status == PatientStatus::Inactive;
         next.version = current.version + 1;
         next.updated_at = now;
-        match state
-            .clinic
-            .update_patient(&next, current.version, deactivating.then_some(now))
-            .await
-        {
+        match state.clinic.update_patient(&next, current.version, deactivating.then_some(now)).await {
             Ok(_) => return Ok(ok(&reread(&state, &id).await?)),
             Err(StoreError::Stale) => continue,
             Err(e) => return Err(store_error(e)),
@@ -535,10 +460,7 @@ pub async fn update_patient(
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn deactivate_patient(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn deactivate_patient(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = PatientId::parse(&id).ok_or_else(not_found)?;
     let answer = |cancelled: u64| PatientDeactivated {
         message: "Patient deactivated successfully".to_owned(),
@@ -555,11 +477,7 @@ pub async fn deactivate_patient(
         next.status = PatientStatus::Inactive;
         next.version = current.version + 1;
         next.updated_at = now;
-        match state
-            .clinic
-            .update_patient(&next, current.version, Some(now))
-            .await
-        {
+        match state.clinic.update_patient(&next, current.version, Some(now)).await {
             Ok(cancelled) => return Ok(ok(&answer(cancelled))),
             Err(StoreError::Stale) => continue,
             Err(e) => return Err(store_error(e)),
@@ -583,12 +501,7 @@ pub struct Api;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/patients", get(list_patients).post(create_patient))
-        .route(
-            "/api/v1/patients/{patientId}",
-            get(get_patient)
-                .put(update_patient)
-                .delete(deactivate_patient),
-        )
+        .route("/api/v1/patients/{patientId}", get(get_patient).put(update_patient).delete(deactivate_patient))
 }
 
 #[cfg(test)]
@@ -636,10 +549,7 @@ mod tests {
             "emergencyContact.phone: ",
             "allergies[1]: ",
         ] {
-            assert!(
-                d.iter().any(|x| x.starts_with(prefix)),
-                "{prefix} missing in {d:?}"
-            );
+            assert!(d.iter().any(|x| x.starts_with(prefix)), "{prefix} missing in {d:?}");
         }
     }
 
@@ -661,19 +571,13 @@ mod tests {
     }
 
     fn sample() -> Patient {
-        CreatePatientRequest::parse(&json(VALID), today())
-            .unwrap()
-            .into_patient(Timestamp::from_millis(0))
+        CreatePatientRequest::parse(&json(VALID), today()).unwrap().into_patient(Timestamp::from_millis(0))
     }
 
     #[test]
     fn update_detects_changes_and_clears() {
         let mut p = sample();
-        let same = UpdatePatientRequest::parse(
-            &json(r#"{"firstName": "Amara", "gender": null}"#),
-            today(),
-        )
-        .unwrap();
+        let same = UpdatePatientRequest::parse(&json(r#"{"firstName": "Amara", "gender": null}"#), today()).unwrap();
         assert!(!same.apply(&mut p));
         let change = UpdatePatientRequest::parse(
             &json(r#"{"gender": "female", "allergies": null, "address": {"city": "X"}}"#),
@@ -682,12 +586,8 @@ mod tests {
         .unwrap();
         assert!(change.apply(&mut p));
         assert_eq!(p.gender, Some(Gender::Female));
-        assert_eq!(
-            p.address.as_ref().and_then(|a| a.city.as_deref()),
-            Some("X")
-        );
-        let clear = UpdatePatientRequest::parse(&json(r#"{"gender": "", "address": {}}"#), today())
-            .unwrap();
+        assert_eq!(p.address.as_ref().and_then(|a| a.city.as_deref()), Some("X"));
+        let clear = UpdatePatientRequest::parse(&json(r#"{"gender": "", "address": {}}"#), today()).unwrap();
         assert!(clear.apply(&mut p));
         assert_eq!(p.gender, None);
         assert_eq!(p.address, None);
@@ -696,30 +596,19 @@ mod tests {
     #[test]
     fn update_refuses_null_on_required_fields() {
         let d = details(
-            UpdatePatientRequest::parse(
-                &json(r#"{"lastName": null, "email": "", "status": "gone"}"#),
-                today(),
-            )
-            .unwrap_err(),
+            UpdatePatientRequest::parse(&json(r#"{"lastName": null, "email": "", "status": "gone"}"#), today())
+                .unwrap_err(),
         );
         assert_eq!(d.len(), 3, "{d:?}");
     }
 
     #[test]
     fn pagination_counts_pages() {
-        let page = Page {
-            items: vec![1, 2],
-            total: 41,
-        };
+        let page = Page { items: vec![1, 2], total: 41 };
         let r = PageResponse::new(page, PageRequest { page: 3, limit: 20 });
         assert_eq!(r.pagination.total_pages, 3);
-        let empty: PageResponse<i32> = PageResponse::new(
-            Page {
-                items: vec![],
-                total: 0,
-            },
-            PageRequest { page: 1, limit: 20 },
-        );
+        let empty: PageResponse<i32> =
+            PageResponse::new(Page { items: vec![], total: 0 }, PageRequest { page: 1, limit: 20 });
         assert_eq!(empty.pagination.total_pages, 0);
     }
 }

@@ -14,8 +14,10 @@ pub fn map_sqlx(err: sqlx::Error) -> StoreError {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             // SQLite: 5 BUSY, 6 LOCKED (and their extended codes), 10 IOERR, 13 FULL.
             // MySQL: 1205 lock wait timeout, 1213 deadlock, 2006/2013 server gone or lost.
-            let transient = matches!(code.as_str(), "5" | "6" | "10" | "13" | "261" | "262" | "517" | "1205" | "1213" | "2006" | "2013")
-                || code.starts_with("10") && code.len() > 2 && db.message().contains("disk I/O");
+            let transient = matches!(
+                code.as_str(),
+                "5" | "6" | "10" | "13" | "261" | "262" | "517" | "1205" | "1213" | "2006" | "2013"
+            ) || code.starts_with("10") && code.len() > 2 && db.message().contains("disk I/O");
             if transient {
                 StoreError::Unavailable(format!("database error {code}: {}", db.message()))
             } else {

@@ -19,10 +19,7 @@ use serde::de::DeserializeOwned;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::sqlite::SqliteDb;
-use super::{
-    CursorKey, DateRange, InvoiceStore, KeyPage, MedicalRecordStore, RecordStore, StoreError,
-    StoreResult,
-};
+use super::{CursorKey, DateRange, InvoiceStore, KeyPage, MedicalRecordStore, RecordStore, StoreError, StoreResult};
 use crate::domain::formats::format_date;
 use crate::domain::ids::{InvoiceId, PatientId, RecordId};
 use crate::domain::invoice::{Invoice, PaymentStatus};
@@ -71,31 +68,21 @@ impl Document for Invoice {
 }
 
 fn encode<T: Document>(doc: &T) -> StoreResult<String> {
-    serde_json::to_string(doc)
-        .map_err(|e| StoreError::Internal(format!("cannot encode {}: {e}", T::KIND)))
+    serde_json::to_string(doc).map_err(|e| StoreError::Internal(format!("cannot encode {}: {e}", T::KIND)))
 }
 
 /// Decodes a row; a document that no longer parses is corrupt data, reported as `Internal`.
 fn decode<T: Document>(row: DocRow) -> StoreResult<T> {
-    let mut doc: T = serde_json::from_str(&row.doc).map_err(|e| {
-        StoreError::Internal(format!("corrupt {} document {}: {e}", T::KIND, row.id))
-    })?;
+    let mut doc: T = serde_json::from_str(&row.doc)
+        .map_err(|e| StoreError::Internal(format!("corrupt {} document {}: {e}", T::KIND, row.id)))?;
     doc.set_version(row.version);
     Ok(doc)
 }
 
 /// Resolves a conditional update that matched no row: tells a missing row (`NotFound`) from a moved-on version
 /// (`Stale`). Runs on the writer connection that made the update, so no other write can land in between.
-async fn no_row_updated(
-    conn: &mut SqliteConnection,
-    exists_sql: &'static str,
-    id: &str,
-) -> StoreError {
-    match sqlx::query_scalar::<_, i64>(exists_sql)
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-    {
+async fn no_row_updated(conn: &mut SqliteConnection, exists_sql: &'static str, id: &str) -> StoreError {
+    match sqlx::query_scalar::<_, i64>(exists_sql).bind(id).fetch_optional(conn).await {
         Ok(Some(_)) => StoreError::Stale,
         Ok(None) => StoreError::NotFound,
         Err(e) => e.into(),
@@ -104,10 +91,7 @@ async fn no_row_updated(
 
 impl SqliteRecordStore {
     async fn get_doc<T: Document>(&self, sql: &'static str, id: &str) -> StoreResult<Option<T>> {
-        let row: Option<DocRow> = sqlx::query_as(sql)
-            .bind(id)
-            .fetch_optional(&self.db.read)
-            .await?;
+        let row: Option<DocRow> = sqlx::query_as(sql).bind(id).fetch_optional(&self.db.read).await?;
         row.map(decode).transpose()
     }
 
@@ -132,26 +116,16 @@ impl SqliteRecordStore {
                 .push_bind(after.id.as_str())
                 .push(")");
         }
-        query
-            .push(" ORDER BY sort_key DESC, ")
-            .push(id_column)
-            .push(" DESC LIMIT ")
-            .push_bind(i64::from(limit) + 1);
+        query.push(" ORDER BY sort_key DESC, ").push(id_column).push(" DESC LIMIT ").push_bind(i64::from(limit) + 1);
         let mut rows: Vec<DocRow> = query.build_query_as().fetch_all(&self.db.read).await?;
         let page_len = limit as usize;
         let next = if rows.len() > page_len {
             rows.truncate(page_len);
-            rows.last().map(|r| CursorKey {
-                sort: r.sort_key.clone(),
-                id: r.id.clone(),
-            })
+            rows.last().map(|r| CursorKey { sort: r.sort_key.clone(), id: r.id.clone() })
         } else {
             None
         };
-        let items = rows
-            .into_iter()
-            .map(decode)
-            .collect::<StoreResult<Vec<T>>>()?;
+        let items = rows.into_iter().map(decode).collect::<StoreResult<Vec<T>>>()?;
         Ok(KeyPage { items, next })
     }
 }
@@ -183,11 +157,7 @@ impl MedicalRecordStore for SqliteRecordStore {
         .await
     }
 
-    async fn update_record(
-        &self,
-        record: &MedicalRecord,
-        expected_version: i64,
-    ) -> StoreResult<()> {
+    async fn update_record(&self, record: &MedicalRecord, expected_version: i64) -> StoreResult<()> {
         let doc = encode(record)?;
         let mut conn = self.db.write.acquire().await?;
         let done = sqlx::query(
@@ -222,9 +192,7 @@ impl MedicalRecordStore for SqliteRecordStore {
         );
         query.push_bind(patient.as_str());
         if let Some(from) = range.from {
-            query
-                .push(" AND visit_day >= ")
-                .push_bind(format_date(from));
+            query.push(" AND visit_day >= ").push_bind(format_date(from));
         }
         if let Some(to) = range.to {
             query.push(" AND visit_day <= ").push_bind(format_date(to));
@@ -253,11 +221,8 @@ impl InvoiceStore for SqliteRecordStore {
     }
 
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>> {
-        self.get_doc(
-            "SELECT invoice_id AS id, sort_key, version, doc FROM invoices WHERE invoice_id = ?",
-            id.as_str(),
-        )
-        .await
+        self.get_doc("SELECT invoice_id AS id, sort_key, version, doc FROM invoices WHERE invoice_id = ?", id.as_str())
+            .await
     }
 
     async fn update_invoice(&self, invoice: &Invoice, expected_version: i64) -> StoreResult<()> {
@@ -290,14 +255,11 @@ impl InvoiceStore for SqliteRecordStore {
         limit: u32,
         after: Option<&CursorKey>,
     ) -> StoreResult<KeyPage<Invoice>> {
-        let mut query = QueryBuilder::new(
-            "SELECT invoice_id AS id, sort_key, version, doc FROM invoices WHERE patient_id = ",
-        );
+        let mut query =
+            QueryBuilder::new("SELECT invoice_id AS id, sort_key, version, doc FROM invoices WHERE patient_id = ");
         query.push_bind(patient.as_str());
         if let Some(status) = status {
-            query
-                .push(" AND payment_status = ")
-                .push_bind(status.as_str());
+            query.push(" AND payment_status = ").push_bind(status.as_str());
         }
         self.fetch_page(query, "invoice_id", limit, after).await
     }
@@ -359,28 +321,17 @@ mod tests {
     }
 
     fn row(doc: String, version: i64) -> DocRow {
-        DocRow {
-            id: "INV-X".into(),
-            sort_key: "2026-03-01".into(),
-            version,
-            doc,
-        }
+        DocRow { id: "INV-X".into(), sort_key: "2026-03-01".into(), version, doc }
     }
 
     #[test]
     fn invoice_documents_round_trip_money_exactly() {
         let original = invoice();
         let doc = encode(&original).expect("encodes");
-        assert!(
-            doc.contains("\"total\":21.59") && doc.contains("\"amountPaid\":0.10"),
-            "{doc}"
-        );
+        assert!(doc.contains("\"total\":21.59") && doc.contains("\"amountPaid\":0.10"), "{doc}");
         let back: Invoice = decode(row(doc, 3)).expect("decodes");
         assert_eq!(back, original);
-        assert_eq!(
-            (back.total.to_string(), back.amount_paid.to_string()),
-            ("21.59".into(), "0.10".into())
-        );
+        assert_eq!((back.total.to_string(), back.amount_paid.to_string()), ("21.59".into(), "0.10".into()));
     }
 
     #[test]
@@ -394,10 +345,7 @@ mod tests {
     fn a_corrupt_document_is_an_internal_error() {
         for bad in ["{", "{}", r#"{"invoiceId": 5}"#] {
             let got = decode::<Invoice>(row(bad.into(), 1));
-            assert!(
-                matches!(got, Err(StoreError::Internal(_))),
-                "{bad}: {got:?}"
-            );
+            assert!(matches!(got, Err(StoreError::Internal(_))), "{bad}: {got:?}");
         }
     }
 }

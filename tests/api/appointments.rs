@@ -67,8 +67,11 @@ async fn booking_returns_201_with_joined_names_normalised_times_and_location() {
     let app = TestApp::spawn().await;
     let (p, d) = pair(&app, "book").await;
     let res = app
-        .post(APTS, &json!({"patientId": p, "doctorId": d, "appointmentDate": DAY, "startTime": "10:00",
-                            "endTime": "10:30", "reason": "Chest pain follow-up"}))
+        .post(
+            APTS,
+            &json!({"patientId": p, "doctorId": d, "appointmentDate": DAY, "startTime": "10:00",
+                            "endTime": "10:30", "reason": "Chest pain follow-up"}),
+        )
         .await;
     res.assert(201);
     let b = &res.body;
@@ -202,8 +205,11 @@ async fn a_missing_reason_is_rejected() {
     let app = TestApp::spawn().await;
     let (p, d) = pair(&app, "noreason").await;
     let res = app
-        .post(APTS, &json!({"patientId": p, "doctorId": d, "appointmentDate": DAY, "startTime": "10:00",
-                            "endTime": "10:30"}))
+        .post(
+            APTS,
+            &json!({"patientId": p, "doctorId": d, "appointmentDate": DAY, "startTime": "10:00",
+                            "endTime": "10:30"}),
+        )
         .await;
     res.assert_error(400, "VALIDATION_ERROR");
     assert_has_detail(&res, "reason: ");
@@ -586,7 +592,8 @@ async fn a_reschedule_that_also_changes_status_is_rejected() {
 async fn a_reschedule_succeeds_and_normalises_times() {
     let app = TestApp::spawn().await;
     let id = scheduled(&app, "resched").await;
-    let res = app.put(&apt(&id), &json!({"appointmentDate": "2026-12-04", "startTime": "14:00", "endTime": "14:45"})).await;
+    let res =
+        app.put(&apt(&id), &json!({"appointmentDate": "2026-12-04", "startTime": "14:00", "endTime": "14:45"})).await;
     res.assert(200);
     assert_eq!(res.body["appointmentDate"], json!("2026-12-04"));
     assert_eq!(res.body["startTime"], json!("14:00:00"));
@@ -668,9 +675,7 @@ async fn a_reschedule_for_an_inactive_patient_is_rejected() {
     res.assert(200);
     assert_eq!(res.body["cancelledAppointments"], json!(0));
     assert_eq!(app.get(&apt(&id)).await.body["status"], json!("scheduled"));
-    app.put(&apt(&id), &json!({"startTime": "08:30", "endTime": "09:00"}))
-        .await
-        .assert_error(409, "PATIENT_INACTIVE");
+    app.put(&apt(&id), &json!({"startTime": "08:30", "endTime": "09:00"})).await.assert_error(409, "PATIENT_INACTIVE");
     // status changes of past appointments still work
     app.put(&apt(&id), &json!({"status": "completed"})).await.assert(200);
 }
@@ -693,8 +698,11 @@ async fn a_put_with_the_stored_values_is_a_no_op() {
     let before = app.get(&apt(&id)).await.body;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let res = app
-        .put(&apt(&id), &json!({"appointmentDate": DAY, "startTime": "10:00", "endTime": "10:30:00",
-                                 "reason": "Check-up", "status": "scheduled"}))
+        .put(
+            &apt(&id),
+            &json!({"appointmentDate": DAY, "startTime": "10:00", "endTime": "10:30:00",
+                                 "reason": "Check-up", "status": "scheduled"}),
+        )
         .await;
     res.assert(200);
     assert_eq!(res.body["updatedAt"], before["updatedAt"]);
@@ -717,8 +725,11 @@ async fn null_notes_clears_them() {
     let app = TestApp::spawn().await;
     let (p, d) = pair(&app, "nullnotes").await;
     let res = app
-        .post(APTS, &json!({"patientId": p, "doctorId": d, "appointmentDate": DAY, "startTime": "10:00",
-                            "endTime": "10:30", "reason": "Check-up", "notes": "Bring results"}))
+        .post(
+            APTS,
+            &json!({"patientId": p, "doctorId": d, "appointmentDate": DAY, "startTime": "10:00",
+                            "endTime": "10:30", "reason": "Check-up", "notes": "Bring results"}),
+        )
         .await;
     res.assert(201);
     assert_eq!(res.body["notes"], json!("Bring results"));
@@ -823,8 +834,11 @@ async fn a_time_sent_as_a_number_is_rejected() {
     let app = TestApp::spawn().await;
     let (p, d) = pair(&app, "numtime").await;
     let res = app
-        .post(APTS, &json!({"patientId": p, "doctorId": d, "appointmentDate": DAY, "startTime": 1000,
-                            "endTime": "10:30", "reason": "Check-up"}))
+        .post(
+            APTS,
+            &json!({"patientId": p, "doctorId": d, "appointmentDate": DAY, "startTime": 1000,
+                            "endTime": "10:30", "reason": "Check-up"}),
+        )
         .await;
     res.assert_error(400, "VALIDATION_ERROR");
 }
@@ -833,8 +847,11 @@ async fn a_time_sent_as_a_number_is_rejected() {
 async fn every_failing_booking_field_is_reported_together() {
     let app = TestApp::spawn().await;
     let res = app
-        .post(APTS, &json!({"patientId": "PAT-01M88ZQHVRM9S346Q3D25VT4F5", "doctorId": "DOC-01M88ZSCERV37E3S3E28JT97KB",
-                            "appointmentDate": "2026-11-01", "startTime": "25:00", "endTime": "10:30", "reason": ""}))
+        .post(
+            APTS,
+            &json!({"patientId": "PAT-01M88ZQHVRM9S346Q3D25VT4F5", "doctorId": "DOC-01M88ZSCERV37E3S3E28JT97KB",
+                            "appointmentDate": "2026-11-01", "startTime": "25:00", "endTime": "10:30", "reason": ""}),
+        )
         .await;
     res.assert_error(400, "VALIDATION_ERROR");
     assert_has_detail(&res, "appointmentDate: ");

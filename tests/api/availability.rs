@@ -50,7 +50,10 @@ async fn a_weekday_has_sixteen_free_half_hour_slots_from_nine_to_five() {
     let slots = slots(&res);
     assert_day(slots, "2026-12-01");
     assert!(slots.iter().all(|s| s["available"] == json!(true)), "{}", res.text);
-    assert_eq!(slots[0], json!({"date": "2026-12-01", "startTime": "09:00:00", "endTime": "09:30:00", "available": true}));
+    assert_eq!(
+        slots[0],
+        json!({"date": "2026-12-01", "startTime": "09:00:00", "endTime": "09:30:00", "available": true})
+    );
 }
 
 #[tokio::test]
@@ -79,8 +82,11 @@ async fn an_appointment_on_a_slot_boundary_blocks_only_its_own_slot() {
     app.book(&p, &d, "2026-12-01", "08:00", "09:00").await.assert(201); // ends exactly at 09:00
     let res = availability(&app, &d, "?startDate=2026-12-01").await;
     res.assert(200);
-    let unavailable: Vec<&str> =
-        slots(&res).iter().filter(|s| s["available"] == json!(false)).map(|s| s["startTime"].as_str().unwrap()).collect();
+    let unavailable: Vec<&str> = slots(&res)
+        .iter()
+        .filter(|s| s["available"] == json!(false))
+        .map(|s| s["startTime"].as_str().unwrap())
+        .collect();
     assert_eq!(unavailable, vec!["16:30:00"]);
 }
 
@@ -118,8 +124,11 @@ async fn a_completed_appointment_still_blocks_a_slot() {
     let id = s(&res.body, "appointmentId").to_owned();
     app.put(&format!("/api/v1/appointments/{id}"), &json!({"status": "completed"})).await.assert(200);
     let res = availability(&app, &d, "?startDate=2026-12-01").await;
-    let unavailable: Vec<&str> =
-        slots(&res).iter().filter(|s| s["available"] == json!(false)).map(|s| s["startTime"].as_str().unwrap()).collect();
+    let unavailable: Vec<&str> = slots(&res)
+        .iter()
+        .filter(|s| s["available"] == json!(false))
+        .map(|s| s["startTime"].as_str().unwrap())
+        .collect();
     assert_eq!(unavailable, vec!["13:00:00"]);
 }
 
@@ -252,7 +261,9 @@ async fn an_unknown_doctor_is_not_found() {
 #[tokio::test]
 async fn query_validation_comes_before_the_doctor_lookup() {
     let app = TestApp::spawn().await;
-    availability(&app, "DOC-01M88ZSCERV37E3S3E28JT97KB", "?startDate=tomorrow").await.assert_error(400, "VALIDATION_ERROR");
+    availability(&app, "DOC-01M88ZSCERV37E3S3E28JT97KB", "?startDate=tomorrow")
+        .await
+        .assert_error(400, "VALIDATION_ERROR");
 }
 
 #[tokio::test]

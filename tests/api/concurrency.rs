@@ -171,7 +171,12 @@ async fn parallel_reschedules_into_the_same_free_slot_give_one_success() {
     }
 }
 
-async fn spawn_send(router: &Router, method: &'static str, path: String, body: Option<&'static str>) -> (StatusCode, Value) {
+async fn spawn_send(
+    router: &Router,
+    method: &'static str,
+    path: String,
+    body: Option<&'static str>,
+) -> (StatusCode, Value) {
     let router = router.clone();
     tokio::spawn(async move {
         let mut b = Request::builder().method(method).uri(path);
@@ -198,7 +203,8 @@ async fn parallel_cancellations_of_one_appointment_give_one_200() {
     let d = s(&app.create_doctor("LIC-CC-DEL", "DEPT-001").await, "doctorId").to_owned();
     let res = app.book(&p, &d, "2026-12-01", "10:00", "10:30").await;
     let id = s(&res.body, "appointmentId").to_owned();
-    let results = join_all((0..8).map(|_| spawn_send(&app.router, "DELETE", format!("/api/v1/appointments/{id}"), None))).await;
+    let results =
+        join_all((0..8).map(|_| spawn_send(&app.router, "DELETE", format!("/api/v1/appointments/{id}"), None))).await;
     assert_eq!(results.iter().filter(|(st, _)| *st == StatusCode::OK).count(), 1, "{results:?}");
     for (status, body) in results.iter().filter(|(st, _)| *st != StatusCode::OK) {
         assert_eq!(*status, StatusCode::CONFLICT, "{body}");
@@ -212,8 +218,11 @@ async fn paying_and_cancelling_an_invoice_at_once_lets_exactly_one_win() {
     let p = s(&app.create_patient("race@example.org").await, "patientId").to_owned();
     for round in 0..5 {
         let res = app
-            .post("/api/v1/billing/invoices", &json!({"patientId": p, "invoiceDate": "2026-11-25", "dueDate": "2026-12-25",
-                   "items": [{"description": format!("Visit {round}"), "quantity": 1, "unitPrice": 50}]}))
+            .post(
+                "/api/v1/billing/invoices",
+                &json!({"patientId": p, "invoiceDate": "2026-11-25", "dueDate": "2026-12-25",
+                   "items": [{"description": format!("Visit {round}"), "quantity": 1, "unitPrice": 50}]}),
+            )
             .await;
         res.assert(201);
         let id = s(&res.body, "invoiceId").to_owned();

@@ -188,7 +188,13 @@ pub fn s<'a>(v: &'a Value, field: &str) -> &'a str {
 
 impl TestApp {
     /// Sends `method path` with extra headers and an optional JSON body.
-    pub async fn send_with_headers(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Res {
+    pub async fn send_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Res {
         let mut b = Request::builder().method(method).uri(path);
         for (name, value) in headers {
             b = b.header(*name, *value);

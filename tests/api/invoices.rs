@@ -191,7 +191,8 @@ async fn a_negative_unit_price_is_rejected() {
 async fn a_zero_unit_price_is_accepted() {
     let app = TestApp::spawn().await;
     let p = patient(&app, "zeroprice").await;
-    let res = app.post(INVOICES, &one_item(&p, json!({"description": "Free check", "quantity": 1, "unitPrice": 0}))).await;
+    let res =
+        app.post(INVOICES, &one_item(&p, json!({"description": "Free check", "quantity": 1, "unitPrice": 0}))).await;
     res.assert(201);
     assert_text_has(&res, r#""total":0.00"#);
     assert_text_has(&res, r#""tax":0.00"#);
@@ -462,7 +463,9 @@ async fn paid_with_less_than_the_total_is_invalid_payment_data() {
     let app = TestApp::spawn().await;
     let p = patient(&app, "underpaid").await;
     let id = example_invoice(&app, &p).await;
-    pay(&app, &id, json!({"paymentStatus": "paid", "amountPaid": 377.99})).await.assert_error(400, "INVALID_PAYMENT_DATA");
+    pay(&app, &id, json!({"paymentStatus": "paid", "amountPaid": 377.99}))
+        .await
+        .assert_error(400, "INVALID_PAYMENT_DATA");
     let res = pay(&app, &id, json!({"paymentStatus": "paid", "amountPaid": 378})).await;
     res.assert(200);
     assert_text_has(&res, r#""amountPaid":378.00"#);
@@ -473,8 +476,12 @@ async fn an_amount_paid_above_the_total_is_invalid_payment_data() {
     let app = TestApp::spawn().await;
     let p = patient(&app, "overpaid").await;
     let id = example_invoice(&app, &p).await;
-    pay(&app, &id, json!({"paymentStatus": "paid", "amountPaid": 378.01})).await.assert_error(400, "INVALID_PAYMENT_DATA");
-    pay(&app, &id, json!({"paymentStatus": "pending", "amountPaid": 500})).await.assert_error(400, "INVALID_PAYMENT_DATA");
+    pay(&app, &id, json!({"paymentStatus": "paid", "amountPaid": 378.01}))
+        .await
+        .assert_error(400, "INVALID_PAYMENT_DATA");
+    pay(&app, &id, json!({"paymentStatus": "pending", "amountPaid": 500}))
+        .await
+        .assert_error(400, "INVALID_PAYMENT_DATA");
 }
 
 #[tokio::test]
@@ -482,7 +489,9 @@ async fn pending_with_the_full_amount_is_invalid_payment_data() {
     let app = TestApp::spawn().await;
     let p = patient(&app, "pendingfull").await;
     let id = example_invoice(&app, &p).await;
-    pay(&app, &id, json!({"paymentStatus": "pending", "amountPaid": 378})).await.assert_error(400, "INVALID_PAYMENT_DATA");
+    pay(&app, &id, json!({"paymentStatus": "pending", "amountPaid": 378}))
+        .await
+        .assert_error(400, "INVALID_PAYMENT_DATA");
 }
 
 #[tokio::test]
@@ -728,12 +737,15 @@ async fn the_configured_tax_rate_is_stored_and_rounded_half_up() {
 async fn unit_prices_up_to_one_million_are_accepted() {
     let app = TestApp::spawn().await;
     let p = patient(&app, "million").await;
-    let res = app.post(INVOICES, &one_item(&p, json!({"description": "Surgery", "quantity": 2, "unitPrice": 1000000}))).await;
+    let res =
+        app.post(INVOICES, &one_item(&p, json!({"description": "Surgery", "quantity": 2, "unitPrice": 1000000}))).await;
     res.assert(201);
     assert_text_has(&res, r#""subtotal":2000000.00"#);
     assert_text_has(&res, r#""tax":160000.00"#);
     assert_text_has(&res, r#""total":2160000.00"#);
-    let res = app.post(INVOICES, &one_item(&p, json!({"description": "Surgery", "quantity": 1, "unitPrice": 1000000.01}))).await;
+    let res = app
+        .post(INVOICES, &one_item(&p, json!({"description": "Surgery", "quantity": 1, "unitPrice": 1000000.01})))
+        .await;
     res.assert_error(400, "VALIDATION_ERROR");
     assert_has_detail(&res, "items[0].unitPrice: ");
 }

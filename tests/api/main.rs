@@ -1,14 +1,14 @@
 //! HTTP behaviour of the whole API on SQLite, driven in process through `tower::ServiceExt::oneshot`.
 
-mod helpers;
 mod appointments;
 mod availability;
 mod concurrency;
-mod deadline;
-mod invoices;
-mod medical_records;
 mod conventions;
+mod deadline;
 mod departments;
 mod doctors;
 mod health;
+mod helpers;
+mod invoices;
+mod medical_records;
 mod patients;

@@ -117,8 +117,12 @@ async fn post_vitals(app: &TestApp, p: &str, d: &str, vitals: Value) -> Res {
 async fn vital_signs_at_their_range_limits_are_accepted() {
     let app = TestApp::spawn().await;
     let (p, d) = pair(&app, "vitalsok").await;
-    post_vitals(&app, &p, &d, json!({"bloodPressure": "300/200", "heartRate": 300, "temperature": 45.0})).await.assert(201);
-    post_vitals(&app, &p, &d, json!({"bloodPressure": "40/20", "heartRate": 20, "temperature": 25.0})).await.assert(201);
+    post_vitals(&app, &p, &d, json!({"bloodPressure": "300/200", "heartRate": 300, "temperature": 45.0}))
+        .await
+        .assert(201);
+    post_vitals(&app, &p, &d, json!({"bloodPressure": "40/20", "heartRate": 20, "temperature": 25.0}))
+        .await
+        .assert(201);
 }
 
 #[tokio::test]
@@ -161,7 +165,8 @@ async fn a_temperature_of_24_9_is_rejected() {
 async fn every_failing_vital_sign_is_reported_together() {
     let app = TestApp::spawn().await;
     let (p, d) = pair(&app, "allvitals").await;
-    let res = post_vitals(&app, &p, &d, json!({"bloodPressure": "80/120", "heartRate": 301, "temperature": 24.9})).await;
+    let res =
+        post_vitals(&app, &p, &d, json!({"bloodPressure": "80/120", "heartRate": 301, "temperature": 24.9})).await;
     res.assert_error(400, "VALIDATION_ERROR");
     assert_eq!(res.details().len(), 3, "{}", res.text);
     assert_has_detail(&res, "vitalSigns.bloodPressure: ");
@@ -234,7 +239,12 @@ async fn a_prescription_without_medication_is_reported_with_its_index() {
 async fn a_missing_chief_complaint_is_rejected() {
     let app = TestApp::spawn().await;
     let (p, d) = pair(&app, "nocc").await;
-    let res = app.post(RECORDS, &json!({"patientId": p, "doctorId": d, "visitDate": "2026-11-20T09:00:00Z", "chiefComplaint": "  "})).await;
+    let res = app
+        .post(
+            RECORDS,
+            &json!({"patientId": p, "doctorId": d, "visitDate": "2026-11-20T09:00:00Z", "chiefComplaint": "  "}),
+        )
+        .await;
     res.assert_error(400, "VALIDATION_ERROR");
     assert_has_detail(&res, "chiefComplaint: ");
 }
@@ -243,7 +253,10 @@ async fn a_missing_chief_complaint_is_rejected() {
 async fn an_unknown_patient_is_reported_before_an_unknown_doctor() {
     let app = TestApp::spawn().await;
     let res = app
-        .post(RECORDS, &record_body("PAT-01M88ZQHVRM9S346Q3D25VT4F5", "DOC-01M88ZSCERV37E3S3E28JT97KB", "2026-11-20T09:00:00Z"))
+        .post(
+            RECORDS,
+            &record_body("PAT-01M88ZQHVRM9S346Q3D25VT4F5", "DOC-01M88ZSCERV37E3S3E28JT97KB", "2026-11-20T09:00:00Z"),
+        )
         .await;
     res.assert_error(404, "PATIENT_NOT_FOUND");
 }
@@ -456,8 +469,11 @@ async fn patient_visit_date_and_doctor_in_an_amend_are_ignored() {
     let (p2, d2) = pair(&app, "amendignored2").await;
     let id = s(&create(&app, &p, &d, "2026-11-20T09:00:00Z").await, "recordId").to_owned();
     let res = app
-        .put(&rec(&id), &json!({"patientId": p2, "doctorId": d2, "visitDate": "2020-01-01T00:00:00Z",
-                                 "chiefComplaint": "Other", "diagnosis": "Angina"}))
+        .put(
+            &rec(&id),
+            &json!({"patientId": p2, "doctorId": d2, "visitDate": "2020-01-01T00:00:00Z",
+                                 "chiefComplaint": "Other", "diagnosis": "Angina"}),
+        )
         .await;
     res.assert(200);
     assert_eq!(res.body["patientId"], json!(p));
@@ -795,7 +811,10 @@ async fn a_lab_result_without_normal_range_omits_it() {
                                 {"testName": "LDL", "result": "2.1"}]);
     let res = app.post(RECORDS, &body).await;
     res.assert(201);
-    assert_eq!(res.body["labResults"], json!([{"testName": "CBC", "result": "ok"}, {"testName": "LDL", "result": "2.1"}]));
+    assert_eq!(
+        res.body["labResults"],
+        json!([{"testName": "CBC", "result": "ok"}, {"testName": "LDL", "result": "2.1"}])
+    );
     body["labResults"] = json!([{"testName": "CBC"}]);
     let res = app.post(RECORDS, &body).await;
     res.assert_error(400, "VALIDATION_ERROR");

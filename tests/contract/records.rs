@@ -73,10 +73,7 @@ async fn open_sqlite() -> SqliteBackend {
     };
     let db = SqliteDb::open(&url, opts).await.expect("open SQLite");
     db.migrate().await.expect("migrate SQLite");
-    SqliteBackend {
-        store: SqliteRecordStore::new(db),
-        _dir: dir,
-    }
+    SqliteBackend { store: SqliteRecordStore::new(db), _dir: dir }
 }
 
 // ---- fixtures ----
@@ -131,16 +128,8 @@ fn full_record(patient: &PatientId) -> MedicalRecord {
             duration: "3 days".into(),
         }],
         lab_results: vec![
-            LabResult {
-                test_name: "CBC".into(),
-                result: "normal".into(),
-                normal_range: Some("n/a".into()),
-            },
-            LabResult {
-                test_name: "CRP".into(),
-                result: "2 mg/L".into(),
-                normal_range: None,
-            },
+            LabResult { test_name: "CBC".into(), result: "normal".into(), normal_range: Some("n/a".into()) },
+            LabResult { test_name: "CRP".into(), result: "2 mg/L".into(), normal_range: None },
         ],
         vital_signs: Some(VitalSigns {
             blood_pressure: Some("120/80".into()),
@@ -213,13 +202,9 @@ async fn all_record_pages(
     range: DateRange,
     limit: u32,
 ) -> (Vec<MedicalRecord>, Vec<usize>) {
-    let (mut items, mut sizes, mut after): (Vec<MedicalRecord>, Vec<usize>, Option<CursorKey>) =
-        (vec![], vec![], None);
+    let (mut items, mut sizes, mut after): (Vec<MedicalRecord>, Vec<usize>, Option<CursorKey>) = (vec![], vec![], None);
     loop {
-        let page = store
-            .list_patient_records(patient, range, limit, after.as_ref())
-            .await
-            .expect("list records");
+        let page = store.list_patient_records(patient, range, limit, after.as_ref()).await.expect("list records");
         sizes.push(page.items.len());
         items.extend(page.items);
         match page.next {
@@ -236,13 +221,9 @@ async fn all_invoice_pages(
     status: Option<PaymentStatus>,
     limit: u32,
 ) -> (Vec<Invoice>, Vec<usize>) {
-    let (mut items, mut sizes, mut after): (Vec<Invoice>, Vec<usize>, Option<CursorKey>) =
-        (vec![], vec![], None);
+    let (mut items, mut sizes, mut after): (Vec<Invoice>, Vec<usize>, Option<CursorKey>) = (vec![], vec![], None);
     loop {
-        let page = store
-            .list_patient_invoices(patient, status, limit, after.as_ref())
-            .await
-            .expect("list invoices");
+        let page = store.list_patient_invoices(patient, status, limit, after.as_ref()).await.expect("list invoices");
         sizes.push(page.items.len());
         items.extend(page.items);
         match page.next {
@@ -300,41 +281,18 @@ async fn an_inserted_invoice_reads_back_with_exact_money(store: &dyn RecordStore
     };
 
     store.insert_invoice(&original).await.expect("insert");
-    let read = store
-        .get_invoice(&original.invoice_id)
-        .await
-        .expect("get")
-        .expect("present");
+    let read = store.get_invoice(&original.invoice_id).await.expect("get").expect("present");
 
     assert_eq!(read, original);
-    let amounts = [
-        read.subtotal,
-        read.tax,
-        read.total,
-        read.amount_paid,
-        read.amount_due,
-        read.items[1].amount,
-    ];
+    let amounts = [read.subtotal, read.tax, read.total, read.amount_paid, read.amount_due, read.items[1].amount];
     let texts: Vec<String> = amounts.iter().map(Money::to_string).collect();
     assert_eq!(texts, ["19.99", "1.60", "21.59", "0.10", "21.49", "0.10"]);
     assert_eq!(read.tax_rate.to_string(), "0.08");
 }
 
 async fn reading_an_unknown_id_returns_none(store: &dyn RecordStore) {
-    assert_eq!(
-        store
-            .get_record(&RecordId::generate())
-            .await
-            .expect("get record"),
-        None
-    );
-    assert_eq!(
-        store
-            .get_invoice(&InvoiceId::generate())
-            .await
-            .expect("get invoice"),
-        None
-    );
+    assert_eq!(store.get_record(&RecordId::generate()).await.expect("get record"), None);
+    assert_eq!(store.get_invoice(&InvoiceId::generate()).await.expect("get invoice"), None);
 }
 
 async fn inserting_a_duplicate_record_conflicts_and_keeps_the_original(store: &dyn RecordStore) {
@@ -344,26 +302,14 @@ async fn inserting_a_duplicate_record_conflicts_and_keeps_the_original(store: &d
         chief_complaint: "Overwritten".into(),
         ..record(&PatientId::generate(), "2026-04-01T00:00:00.000Z")
     };
-    let intruder = MedicalRecord {
-        record_id: original.record_id.clone(),
-        ..intruder
-    };
+    let intruder = MedicalRecord { record_id: original.record_id.clone(), ..intruder };
 
     let result = store.insert_record(&intruder).await;
 
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
-    assert_eq!(
-        store.get_record(&original.record_id).await.expect("get"),
-        Some(original.clone())
-    );
-    let listed = store
-        .list_patient_records(&intruder.patient_id, DateRange::default(), 10, None)
-        .await
-        .expect("list");
-    assert!(
-        listed.items.is_empty(),
-        "the refused insert left a trace in the intruder's list"
-    );
+    assert_eq!(store.get_record(&original.record_id).await.expect("get"), Some(original.clone()));
+    let listed = store.list_patient_records(&intruder.patient_id, DateRange::default(), 10, None).await.expect("list");
+    assert!(listed.items.is_empty(), "the refused insert left a trace in the intruder's list");
 }
 
 async fn inserting_a_duplicate_invoice_conflicts_and_keeps_the_original(store: &dyn RecordStore) {
@@ -378,14 +324,9 @@ async fn inserting_a_duplicate_invoice_conflicts_and_keeps_the_original(store: &
     let result = store.insert_invoice(&intruder).await;
 
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
-    assert_eq!(
-        store.get_invoice(&original.invoice_id).await.expect("get"),
-        Some(original.clone())
-    );
-    let paid = store
-        .list_patient_invoices(&original.patient_id, Some(PaymentStatus::Paid), 10, None)
-        .await
-        .expect("list");
+    assert_eq!(store.get_invoice(&original.invoice_id).await.expect("get"), Some(original.clone()));
+    let paid =
+        store.list_patient_invoices(&original.patient_id, Some(PaymentStatus::Paid), 10, None).await.expect("list");
     assert!(paid.items.is_empty());
 }
 
@@ -404,71 +345,36 @@ async fn updating_a_record_at_the_expected_version_replaces_it(store: &dyn Recor
 
     store.update_record(&changed, 1).await.expect("update");
 
-    assert_eq!(
-        store.get_record(&moved.record_id).await.expect("get"),
-        Some(changed.clone())
-    );
+    assert_eq!(store.get_record(&moved.record_id).await.expect("get"), Some(changed.clone()));
     // The new visit date must move the record in the list and in the date filter, not just in the document.
-    let all = store
-        .list_patient_records(&patient, DateRange::default(), 10, None)
-        .await
-        .expect("list");
-    assert_eq!(
-        record_ids(&all.items),
-        [changed.record_id.clone(), older.record_id.clone()]
-    );
+    let all = store.list_patient_records(&patient, DateRange::default(), 10, None).await.expect("list");
+    assert_eq!(record_ids(&all.items), [changed.record_id.clone(), older.record_id.clone()]);
     let day = parse_date("2026-03-09").expect("valid date");
-    let range = DateRange {
-        from: Some(day),
-        to: Some(day),
-    };
-    let on_day = store
-        .list_patient_records(&patient, range, 10, None)
-        .await
-        .expect("list");
+    let range = DateRange { from: Some(day), to: Some(day) };
+    let on_day = store.list_patient_records(&patient, range, 10, None).await.expect("list");
     assert_eq!(on_day.items, [changed]);
 }
 
-async fn updating_a_record_with_a_wrong_version_is_stale_and_changes_nothing(
-    store: &dyn RecordStore,
-) {
+async fn updating_a_record_with_a_wrong_version_is_stale_and_changes_nothing(store: &dyn RecordStore) {
     let original = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
     store.insert_record(&original).await.expect("insert");
-    let first = MedicalRecord {
-        notes: Some("first".into()),
-        version: 2,
-        ..original.clone()
-    };
+    let first = MedicalRecord { notes: Some("first".into()), version: 2, ..original.clone() };
     store.update_record(&first, 1).await.expect("first update");
-    let late = MedicalRecord {
-        notes: Some("late".into()),
-        version: 2,
-        ..original.clone()
-    };
+    let late = MedicalRecord { notes: Some("late".into()), version: 2, ..original.clone() };
 
     let result = store.update_record(&late, 1).await;
 
     assert!(matches!(result, Err(StoreError::Stale)), "{result:?}");
-    assert_eq!(
-        store.get_record(&original.record_id).await.expect("get"),
-        Some(first)
-    );
+    assert_eq!(store.get_record(&original.record_id).await.expect("get"), Some(first));
 }
 
 async fn updating_a_missing_record_is_not_found(store: &dyn RecordStore) {
-    let ghost = MedicalRecord {
-        version: 2,
-        ..record(&PatientId::generate(), "2026-03-10T09:00:00.000Z")
-    };
+    let ghost = MedicalRecord { version: 2, ..record(&PatientId::generate(), "2026-03-10T09:00:00.000Z") };
 
     let result = store.update_record(&ghost, 1).await;
 
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
-    assert_eq!(
-        store.get_record(&ghost.record_id).await.expect("get"),
-        None,
-        "an update must never create"
-    );
+    assert_eq!(store.get_record(&ghost.record_id).await.expect("get"), None, "an update must never create");
 }
 
 async fn updating_an_invoice_at_the_expected_version_replaces_it(store: &dyn RecordStore) {
@@ -486,55 +392,34 @@ async fn updating_an_invoice_at_the_expected_version_replaces_it(store: &dyn Rec
 
     store.update_invoice(&paid, 1).await.expect("update");
 
-    assert_eq!(
-        store.get_invoice(&original.invoice_id).await.expect("get"),
-        Some(paid.clone())
-    );
+    assert_eq!(store.get_invoice(&original.invoice_id).await.expect("get"), Some(paid.clone()));
     // The status filter must follow the new status.
-    let pending = store
-        .list_patient_invoices(&original.patient_id, Some(PaymentStatus::Pending), 10, None)
-        .await
-        .expect("list");
+    let pending =
+        store.list_patient_invoices(&original.patient_id, Some(PaymentStatus::Pending), 10, None).await.expect("list");
     assert!(pending.items.is_empty());
-    let now_paid = store
-        .list_patient_invoices(&original.patient_id, Some(PaymentStatus::Paid), 10, None)
-        .await
-        .expect("list");
+    let now_paid =
+        store.list_patient_invoices(&original.patient_id, Some(PaymentStatus::Paid), 10, None).await.expect("list");
     assert_eq!(now_paid.items, [paid]);
 }
 
 async fn updating_an_invoice_with_a_wrong_version_is_stale(store: &dyn RecordStore) {
     let original = invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending);
     store.insert_invoice(&original).await.expect("insert");
-    let changed = Invoice {
-        payment_status: PaymentStatus::Cancelled,
-        version: 6,
-        ..original.clone()
-    };
+    let changed = Invoice { payment_status: PaymentStatus::Cancelled, version: 6, ..original.clone() };
 
     let result = store.update_invoice(&changed, 5).await;
 
     assert!(matches!(result, Err(StoreError::Stale)), "{result:?}");
-    assert_eq!(
-        store.get_invoice(&original.invoice_id).await.expect("get"),
-        Some(original)
-    );
+    assert_eq!(store.get_invoice(&original.invoice_id).await.expect("get"), Some(original));
 }
 
 async fn updating_a_missing_invoice_is_not_found(store: &dyn RecordStore) {
-    let ghost = Invoice {
-        version: 2,
-        ..invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending)
-    };
+    let ghost = Invoice { version: 2, ..invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending) };
 
     let result = store.update_invoice(&ghost, 1).await;
 
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
-    assert_eq!(
-        store.get_invoice(&ghost.invoice_id).await.expect("get"),
-        None,
-        "an update must never create"
-    );
+    assert_eq!(store.get_invoice(&ghost.invoice_id).await.expect("get"), None, "an update must never create");
 }
 
 async fn paging_250_records_by_100_gives_100_100_50_without_duplicates(store: &dyn RecordStore) {
@@ -542,13 +427,8 @@ async fn paging_250_records_by_100_gives_100_100_50_without_duplicates(store: &d
     // Three records per visit time, so page boundaries also fall inside runs of equal sort keys.
     let records: Vec<MedicalRecord> = (0..250_i64)
         .map(|i| {
-            let visit = Timestamp::from_millis(
-                ts("2026-01-01T00:00:00.000Z").millis() + (i / 3) * 3_600_000,
-            );
-            MedicalRecord {
-                visit_date: visit,
-                ..record(&patient, "2026-01-01T00:00:00.000Z")
-            }
+            let visit = Timestamp::from_millis(ts("2026-01-01T00:00:00.000Z").millis() + (i / 3) * 3_600_000);
+            MedicalRecord { visit_date: visit, ..record(&patient, "2026-01-01T00:00:00.000Z") }
         })
         .collect();
     insert_records(store, &records).await;
@@ -573,10 +453,7 @@ async fn records_are_newest_first_with_ties_broken_by_id_descending(store: &dyn 
     ];
     insert_records(store, &records).await;
 
-    let page = store
-        .list_patient_records(&patient, DateRange::default(), 10, None)
-        .await
-        .expect("list");
+    let page = store.list_patient_records(&patient, DateRange::default(), 10, None).await.expect("list");
     let (paged, sizes) = all_record_pages(store, &patient, DateRange::default(), 2).await;
 
     let expected = vec![
@@ -604,38 +481,18 @@ async fn the_date_range_is_inclusive_on_the_utc_visit_day(store: &dyn RecordStor
     ];
     insert_records(store, &records).await;
     let day = |s: &str| Some(parse_date(s).expect("valid date"));
-    let ids = |idx: &[usize]| {
-        expected_record_ids(&idx.iter().map(|&i| records[i].clone()).collect::<Vec<_>>())
-    };
+    let ids = |idx: &[usize]| expected_record_ids(&idx.iter().map(|&i| records[i].clone()).collect::<Vec<_>>());
 
-    let both = DateRange {
-        from: day("2026-03-01"),
-        to: day("2026-03-02"),
-    };
+    let both = DateRange { from: day("2026-03-01"), to: day("2026-03-02") };
     let (in_both, _) = all_record_pages(store, &patient, both, 2).await;
-    let from_only = DateRange {
-        from: day("2026-03-02"),
-        to: None,
-    };
+    let from_only = DateRange { from: day("2026-03-02"), to: None };
     let (in_from, _) = all_record_pages(store, &patient, from_only, 100).await;
-    let to_only = DateRange {
-        from: None,
-        to: day("2026-03-01"),
-    };
+    let to_only = DateRange { from: None, to: day("2026-03-01") };
     let (in_to, _) = all_record_pages(store, &patient, to_only, 100).await;
-    let single = DateRange {
-        from: day("2026-03-03"),
-        to: day("2026-03-03"),
-    };
+    let single = DateRange { from: day("2026-03-03"), to: day("2026-03-03") };
     let (in_single, _) = all_record_pages(store, &patient, single, 100).await;
-    let empty = DateRange {
-        from: day("2026-03-04"),
-        to: None,
-    };
-    let none: KeyPage<MedicalRecord> = store
-        .list_patient_records(&patient, empty, 100, None)
-        .await
-        .expect("list");
+    let empty = DateRange { from: day("2026-03-04"), to: None };
+    let none: KeyPage<MedicalRecord> = store.list_patient_records(&patient, empty, 100, None).await.expect("list");
 
     assert_eq!(record_ids(&in_both), ids(&[1, 2, 3]));
     assert_eq!(record_ids(&in_from), ids(&[2, 3, 4]));
@@ -646,29 +503,21 @@ async fn the_date_range_is_inclusive_on_the_utc_visit_day(store: &dyn RecordStor
 
 async fn another_patients_records_and_invoices_never_appear(store: &dyn RecordStore) {
     let (mine, theirs) = (PatientId::generate(), PatientId::generate());
-    let my_records: Vec<MedicalRecord> = (0..5)
-        .map(|d| record(&mine, &format!("2026-03-0{}T09:00:00.000Z", d + 1)))
-        .collect();
-    let their_records: Vec<MedicalRecord> = (0..5)
-        .map(|d| record(&theirs, &format!("2026-03-0{}T09:00:00.000Z", d + 1)))
-        .collect();
+    let my_records: Vec<MedicalRecord> =
+        (0..5).map(|d| record(&mine, &format!("2026-03-0{}T09:00:00.000Z", d + 1))).collect();
+    let their_records: Vec<MedicalRecord> =
+        (0..5).map(|d| record(&theirs, &format!("2026-03-0{}T09:00:00.000Z", d + 1))).collect();
     insert_records(store, &their_records).await;
     insert_records(store, &my_records).await;
     let my_invoices = vec![invoice(&mine, "2026-03-01", PaymentStatus::Paid)];
-    insert_invoices(
-        store,
-        &[invoice(&theirs, "2026-03-02", PaymentStatus::Paid)],
-    )
-    .await;
+    insert_invoices(store, &[invoice(&theirs, "2026-03-02", PaymentStatus::Paid)]).await;
     insert_invoices(store, &my_invoices).await;
 
     let (records, _) = all_record_pages(store, &mine, DateRange::default(), 2).await;
     let (invoices, _) = all_invoice_pages(store, &mine, None, 1).await;
     let (paid, _) = all_invoice_pages(store, &mine, Some(PaymentStatus::Paid), 1).await;
-    let nobody = store
-        .list_patient_records(&PatientId::generate(), DateRange::default(), 10, None)
-        .await
-        .expect("list");
+    let nobody =
+        store.list_patient_records(&PatientId::generate(), DateRange::default(), 10, None).await.expect("list");
 
     assert_eq!(record_ids(&records), expected_record_ids(&my_records));
     assert_eq!(invoice_ids(&invoices), invoice_ids(&my_invoices));
@@ -678,41 +527,18 @@ async fn another_patients_records_and_invoices_never_appear(store: &dyn RecordSt
 
 async fn the_invoice_status_filter_pages_through_only_that_status(store: &dyn RecordStore) {
     let patient = PatientId::generate();
-    let statuses = [
-        PaymentStatus::Pending,
-        PaymentStatus::Paid,
-        PaymentStatus::Overdue,
-    ];
+    let statuses = [PaymentStatus::Pending, PaymentStatus::Paid, PaymentStatus::Overdue];
     let invoices: Vec<Invoice> = (0..30)
-        .map(|i| {
-            invoice(
-                &patient,
-                &format!("2026-03-{:02}", i % 10 + 1),
-                statuses[i % statuses.len()],
-            )
-        })
+        .map(|i| invoice(&patient, &format!("2026-03-{:02}", i % 10 + 1), statuses[i % statuses.len()]))
         .collect();
     insert_invoices(store, &invoices).await;
-    insert_invoices(
-        store,
-        &[invoice(
-            &PatientId::generate(),
-            "2026-03-05",
-            PaymentStatus::Paid,
-        )],
-    )
-    .await;
+    insert_invoices(store, &[invoice(&PatientId::generate(), "2026-03-05", PaymentStatus::Paid)]).await;
 
     let (paid, sizes) = all_invoice_pages(store, &patient, Some(PaymentStatus::Paid), 4).await;
-    let (cancelled, _) =
-        all_invoice_pages(store, &patient, Some(PaymentStatus::Cancelled), 4).await;
+    let (cancelled, _) = all_invoice_pages(store, &patient, Some(PaymentStatus::Cancelled), 4).await;
     let (everything, all_sizes) = all_invoice_pages(store, &patient, None, 100).await;
 
-    let expected_paid = expected_invoice_ids(
-        invoices
-            .iter()
-            .filter(|i| i.payment_status == PaymentStatus::Paid),
-    );
+    let expected_paid = expected_invoice_ids(invoices.iter().filter(|i| i.payment_status == PaymentStatus::Paid));
     assert_eq!(invoice_ids(&paid), expected_paid);
     assert_eq!(sizes, [4, 4, 2]);
     assert!(paid.iter().all(|i| i.payment_status == PaymentStatus::Paid));
@@ -733,10 +559,7 @@ async fn invoices_are_newest_first_with_ties_broken_by_id_descending(store: &dyn
 
     let (listed, sizes) = all_invoice_pages(store, &patient, None, 3).await;
 
-    let expected: Vec<InvoiceId> = [3, 2, 0, 1]
-        .iter()
-        .map(|&i| invoices[i].invoice_id.clone())
-        .collect();
+    let expected: Vec<InvoiceId> = [3, 2, 0, 1].iter().map(|&i| invoices[i].invoice_id.clone()).collect();
     assert_eq!(invoice_ids(&listed), expected);
     assert_eq!(sizes, [3, 1]);
 }

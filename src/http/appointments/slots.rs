@@ -36,13 +36,8 @@ pub fn resolve_range(
         return Err("must not be before startDate".into());
     }
     // Near the end of the calendar the limit overflows; no representable endDate can exceed it then.
-    if start
-        .checked_add_days(Days::new(MAX_SPAN_DAYS))
-        .is_some_and(|limit| end > limit)
-    {
-        return Err(format!(
-            "must be at most {MAX_SPAN_DAYS} days after startDate"
-        ));
+    if start.checked_add_days(Days::new(MAX_SPAN_DAYS)).is_some_and(|limit| end > limit) {
+        return Err(format!("must be at most {MAX_SPAN_DAYS} days after startDate"));
     }
     Ok((start, end))
 }
@@ -70,16 +65,8 @@ pub fn generate(
             let (Some(start), Some(end)) = (secs_to_time(t), secs_to_time(t + step)) else {
                 break;
             };
-            let available = date >= today
-                && !day_busy
-                    .iter()
-                    .any(|b| overlaps(start, end, b.start.0, b.end.0));
-            slots.push(TimeSlot {
-                date: Date(date),
-                start_time: Time(start),
-                end_time: Time(end),
-                available,
-            });
+            let available = date >= today && !day_busy.iter().any(|b| overlaps(start, end, b.start.0, b.end.0));
+            slots.push(TimeSlot { date: Date(date), start_time: Time(start), end_time: Time(end), available });
             t += step;
         }
     }
@@ -115,61 +102,27 @@ mod tests {
 
     #[test]
     fn a_default_working_day_has_sixteen_half_hour_slots() {
-        let slots = generate(
-            &Schedule::default(),
-            d("2026-12-01"),
-            d("2026-12-01"),
-            d(TODAY),
-            &[],
-        );
+        let slots = generate(&Schedule::default(), d("2026-12-01"), d("2026-12-01"), d(TODAY), &[]);
         assert_eq!(slots.len(), 16);
         assert_eq!(hm(&slots[0]), ("09:00:00".into(), "09:30:00".into()));
         assert_eq!(hm(&slots[15]), ("16:30:00".into(), "17:00:00".into()));
-        assert!(
-            slots
-                .iter()
-                .all(|s| s.available && s.date.0 == d("2026-12-01"))
-        );
+        assert!(slots.iter().all(|s| s.available && s.date.0 == d("2026-12-01")));
     }
 
     #[test]
     fn weekends_have_no_slots_and_days_are_ordered() {
         // Friday to Monday: only Friday and Monday produce slots.
-        let slots = generate(
-            &Schedule::default(),
-            d("2026-11-27"),
-            d("2026-11-30"),
-            d(TODAY),
-            &[],
-        );
+        let slots = generate(&Schedule::default(), d("2026-11-27"), d("2026-11-30"), d(TODAY), &[]);
         assert_eq!(slots.len(), 32);
         assert!(slots[..16].iter().all(|s| s.date.0 == d("2026-11-27")));
         assert!(slots[16..].iter().all(|s| s.date.0 == d("2026-11-30")));
-        assert!(
-            generate(
-                &Schedule::default(),
-                d("2026-11-28"),
-                d("2026-11-29"),
-                d(TODAY),
-                &[]
-            )
-            .is_empty()
-        );
+        assert!(generate(&Schedule::default(), d("2026-11-28"), d("2026-11-29"), d(TODAY), &[]).is_empty());
     }
 
     #[test]
     fn an_appointment_blocks_every_slot_it_overlaps_and_no_other() {
-        let b = [
-            busy("2026-12-01", "10:15", "10:45"),
-            busy("2026-12-01", "12:00", "12:30"),
-        ];
-        let slots = generate(
-            &Schedule::default(),
-            d("2026-12-01"),
-            d("2026-12-01"),
-            d(TODAY),
-            &b,
-        );
+        let b = [busy("2026-12-01", "10:15", "10:45"), busy("2026-12-01", "12:00", "12:30")];
+        let slots = generate(&Schedule::default(), d("2026-12-01"), d("2026-12-01"), d(TODAY), &b);
         let taken: Vec<_> = slots.iter().filter(|s| !s.available).map(hm).collect();
         assert_eq!(
             taken,
@@ -184,25 +137,13 @@ mod tests {
     #[test]
     fn appointments_on_other_days_do_not_block() {
         let b = [busy("2026-12-02", "09:00", "17:00")];
-        let slots = generate(
-            &Schedule::default(),
-            d("2026-12-01"),
-            d("2026-12-01"),
-            d(TODAY),
-            &b,
-        );
+        let slots = generate(&Schedule::default(), d("2026-12-01"), d("2026-12-01"), d(TODAY), &b);
         assert!(slots.iter().all(|s| s.available));
     }
 
     #[test]
     fn past_days_are_unavailable_and_today_is_available() {
-        let slots = generate(
-            &Schedule::default(),
-            d("2026-11-24"),
-            d("2026-11-25"),
-            d(TODAY),
-            &[],
-        );
+        let slots = generate(&Schedule::default(), d("2026-11-24"), d("2026-11-25"), d(TODAY), &[]);
         assert_eq!(slots.len(), 32);
         assert!(slots[..16].iter().all(|s| !s.available));
         assert!(slots[16..].iter().all(|s| s.available));
@@ -219,10 +160,7 @@ mod tests {
         let slots = generate(&schedule, d("2026-11-28"), d("2026-11-28"), d(TODAY), &[]);
         assert_eq!(
             slots.iter().map(hm).collect::<Vec<_>>(),
-            vec![
-                ("08:00:00".into(), "08:45:00".into()),
-                ("08:45:00".into(), "09:30:00".into()),
-            ]
+            vec![("08:00:00".into(), "08:45:00".into()), ("08:45:00".into(), "09:30:00".into()),]
         );
         let late = Schedule {
             work_days: vec![chrono::Weekday::Sat],
@@ -230,24 +168,15 @@ mod tests {
             end: parse_time("23:59:59").unwrap(),
             slot_minutes: 30,
         };
-        assert_eq!(
-            generate(&late, d("2026-11-28"), d("2026-11-28"), d(TODAY), &[]).len(),
-            1
-        );
+        assert_eq!(generate(&late, d("2026-11-28"), d("2026-11-28"), d(TODAY), &[]).len(), 1);
     }
 
     #[test]
     fn ranges_default_and_are_bounded() {
         let today = d(TODAY);
         assert_eq!(resolve_range(None, None, today), Ok((today, today)));
-        assert_eq!(
-            resolve_range(Some(d("2026-12-01")), None, today),
-            Ok((d("2026-12-01"), d("2026-12-01")))
-        );
-        assert_eq!(
-            resolve_range(None, Some(d("2026-12-25")), today),
-            Ok((today, d("2026-12-25")))
-        );
+        assert_eq!(resolve_range(Some(d("2026-12-01")), None, today), Ok((d("2026-12-01"), d("2026-12-01"))));
+        assert_eq!(resolve_range(None, Some(d("2026-12-25")), today), Ok((today, d("2026-12-25"))));
         assert!(resolve_range(None, Some(d("2026-12-26")), today).is_err());
         assert!(resolve_range(Some(d("2026-12-01")), Some(d("2026-11-30")), today).is_err());
         // A past startDate is allowed; its slots are simply unavailable.

@@ -6,6 +6,7 @@
 
 mod slots;
 
+use crate::http::retry_stale;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -27,9 +28,6 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::docs::ErrorEnvelope;
 use crate::state::AppState;
 use crate::store::{AppointmentFilter, StoreError};
-
-/// How often a write that lost a version race is re-read and re-applied before answering 503.
-const MAX_ATTEMPTS: usize = 3;
 
 // ---- wire types ----------------------------------------------------------------------------------------------
 
@@ -357,23 +355,21 @@ async fn update_appointment(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let req = UpdateAppointmentRequest::from_json(&body)?;
-    for _ in 0..MAX_ATTEMPTS {
+    retry_stale(|| async {
         let current = load(&state, &id).await?;
         let today = state.clock.now().date_naive();
         let Some((mut next, reschedule)) = req.plan(&current, today)? else {
-            return Ok(ok(&current));
+            return Ok(Some(ok(&current)));
         };
         next.version = current.version + 1;
         next.updated_at = state.clock.timestamp();
         match state.clinic.update_appointment(&next, current.version, reschedule).await {
-            Ok(()) => return Ok(ok(&reread(&state, &next.appointment_id).await?)),
-            Err(StoreError::Stale) => continue,
-            Err(e) => {
-                return Err(ApiError::from_store(e, ErrorCode::APPOINTMENT_NOT_FOUND, ErrorCode::INTERNAL_ERROR));
-            }
+            Ok(()) => return Ok(Some(ok(&reread(&state, &next.appointment_id).await?))),
+            Err(StoreError::Stale) => Ok(None),
+            Err(e) => Err(ApiError::from_store(e, ErrorCode::APPOINTMENT_NOT_FOUND, ErrorCode::INTERNAL_ERROR)),
         }
-    }
-    Err(StoreError::Stale.into())
+    })
+    .await
 }
 
 /// Cancel a scheduled appointment.
@@ -391,7 +387,7 @@ async fn update_appointment(
     )
 )]
 async fn cancel_appointment(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    for _ in 0..MAX_ATTEMPTS {
+    retry_stale(|| async {
         let current = load(&state, &id).await?;
         if current.status != AppointmentStatus::Scheduled {
             return Err(
@@ -403,19 +399,15 @@ async fn cancel_appointment(State(state): State<AppState>, Path(id): Path<String
         next.version = current.version + 1;
         next.updated_at = state.clock.timestamp();
         match state.clinic.update_appointment(&next, current.version, false).await {
-            Ok(()) => {
-                return Ok(ok(&AppointmentCancelled {
-                    message: "Appointment cancelled successfully".into(),
-                    appointment_id: next.appointment_id,
-                }));
-            }
-            Err(StoreError::Stale) => continue,
-            Err(e) => {
-                return Err(ApiError::from_store(e, ErrorCode::APPOINTMENT_NOT_FOUND, ErrorCode::INTERNAL_ERROR));
-            }
+            Ok(()) => Ok(Some(ok(&AppointmentCancelled {
+                message: "Appointment cancelled successfully".into(),
+                appointment_id: next.appointment_id,
+            }))),
+            Err(StoreError::Stale) => Ok(None),
+            Err(e) => Err(ApiError::from_store(e, ErrorCode::APPOINTMENT_NOT_FOUND, ErrorCode::INTERNAL_ERROR)),
         }
-    }
-    Err(StoreError::Stale.into())
+    })
+    .await
 }
 
 /// A doctor's bookable slots.

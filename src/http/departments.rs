@@ -1,6 +1,7 @@
 //! Department handlers (API.md §3.4): list, create, read, update (including the head doctor) and the
 //! department's doctors.
 
+use crate::http::retry_stale;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -18,9 +19,6 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::docs::ErrorEnvelope;
 use crate::state::AppState;
 use crate::store::StoreError;
-
-/// How often a read–modify–write is retried after losing a version race before answering 503.
-const MAX_ATTEMPTS: usize = 3;
 
 /// `GET /api/v1/departments`: every department, not paginated.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -235,13 +233,13 @@ pub async fn update_department(
 ) -> ApiResult<Response> {
     let req = UpdateDepartmentRequest::parse(&body)?;
     let id = DepartmentId::parse(&id).ok_or_else(not_found)?;
-    for _ in 0..MAX_ATTEMPTS {
+    retry_stale(|| async {
         let current = state.clinic.get_department(&id).await?.ok_or_else(not_found)?;
         let mut next = current.clone();
         let fields_changed = req.apply_fields(&mut next);
         let head = req.head_change(current.head_doctor_id.as_ref());
         if !fields_changed && head.is_none() {
-            return Ok(ok(&current));
+            return Ok(Some(ok(&current)));
         }
         match head {
             Some(Some(raw)) => {
@@ -266,12 +264,12 @@ pub async fn update_department(
         next.version = current.version + 1;
         next.updated_at = state.clock.timestamp();
         match state.clinic.update_department(&next, current.version).await {
-            Ok(()) => return Ok(ok(&reread(&state, &id).await?)),
-            Err(StoreError::Stale) => continue,
-            Err(e) => return Err(store_error(e)),
+            Ok(()) => return Ok(Some(ok(&reread(&state, &id).await?))),
+            Err(StoreError::Stale) => Ok(None),
+            Err(e) => Err(store_error(e)),
         }
-    }
-    Err(StoreError::Stale.into())
+    })
+    .await
 }
 
 /// 409 DEPARTMENT_ALREADY_EXISTS when another department already uses `name` (case-insensitive, lower-cased

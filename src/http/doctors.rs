@@ -1,6 +1,7 @@
 //! Doctor handlers (API.md §3.2 #11–#14): add, list, read and update doctors. Availability (#15) lives with
 //! the appointments.
 
+use crate::http::retry_stale;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -18,9 +19,6 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::docs::ErrorEnvelope;
 use crate::state::AppState;
 use crate::store::{DoctorFilter, PageRequest, StoreError};
-
-/// How often a read–modify–write is retried after losing a version race before answering 503.
-const MAX_ATTEMPTS: usize = 3;
 
 /// Body of `POST /api/v1/doctors` (API.md §2.2). Unknown fields are ignored.
 #[derive(Debug, Clone, PartialEq, ToSchema)]
@@ -311,13 +309,13 @@ pub async fn update_doctor(
 ) -> ApiResult<Response> {
     let req = UpdateDoctorRequest::parse(&body)?;
     let id = DoctorId::parse(&id).ok_or_else(not_found)?;
-    for _ in 0..MAX_ATTEMPTS {
+    retry_stale(|| async {
         let current = state.clinic.get_doctor(&id).await?.ok_or_else(not_found)?;
         let mut next = current.clone();
         let fields_changed = req.apply_fields(&mut next);
         let new_department = req.department_change(&current.department_id);
         if !fields_changed && new_department.is_none() {
-            return Ok(ok(&current));
+            return Ok(Some(ok(&current)));
         }
         if let Some(raw) = new_department {
             let dept = department(&state, raw).await?;
@@ -327,12 +325,12 @@ pub async fn update_doctor(
         next.version = current.version + 1;
         next.updated_at = state.clock.timestamp();
         match state.clinic.update_doctor(&next, current.version).await {
-            Ok(()) => return Ok(ok(&reread(&state, &id).await?)),
-            Err(StoreError::Stale) => continue,
-            Err(e) => return Err(store_error(e)),
+            Ok(()) => return Ok(Some(ok(&reread(&state, &id).await?))),
+            Err(StoreError::Stale) => Ok(None),
+            Err(e) => Err(store_error(e)),
         }
-    }
-    Err(StoreError::Stale.into())
+    })
+    .await
 }
 
 /// OpenAPI fragment of this module.

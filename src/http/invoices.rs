@@ -3,6 +3,7 @@
 //! Amounts are computed exactly by `domain::invoice::totals`; clients never send them. Invoices change only
 //! through the payment route, whose rules (§3.6 #29, §4.4) live in the pure [`plan_payment`].
 
+use crate::http::retry_stale;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -14,7 +15,7 @@ use utoipa::ToSchema;
 use super::docs::ErrorEnvelope;
 use super::extract::{JsonBody, QueryParams, cursor};
 use super::json::{Field, Json, Obj, Patch, Validator, rules};
-use super::medical_records::{CLOCK_SKEW_MS, WRITE_ATTEMPTS, find_appointment_reference, find_patient, object_array};
+use super::medical_records::{CLOCK_SKEW_MS, find_appointment_reference, find_patient, object_array};
 use super::{created, ok};
 use crate::domain::formats::{Date, Timestamp};
 use crate::domain::ids::{InvoiceId, PatientId};
@@ -224,26 +225,26 @@ async fn update_payment(
 ) -> ApiResult<Response> {
     let req = parse_payment(&body, state.clock.timestamp())?;
     let id = InvoiceId::parse(&raw_id).ok_or_else(invoice_not_found)?;
-    for attempt in 1..=WRITE_ATTEMPTS {
+    retry_stale(|| async {
         let current = load_invoice(&state, &id).await?;
         let now = state.clock.timestamp();
         let today = state.clock.now().date_naive();
         let Some(mut next) = plan_payment(&current, &req, now, today)? else {
-            return Ok(ok(&current));
+            return Ok(Some(ok(&current)));
         };
         next.version = current.version + 1;
         next.updated_at = now;
         match state.records.update_invoice(&next, current.version).await {
             Ok(()) => {
                 let fresh = state.records.get_invoice(&id).await?.unwrap_or(next);
-                return Ok(ok(&fresh));
+                Ok(Some(ok(&fresh)))
             }
-            Err(StoreError::Stale) if attempt < WRITE_ATTEMPTS => {}
-            Err(StoreError::NotFound) => return Err(invoice_not_found()),
-            Err(e) => return Err(e.into()),
+            Err(StoreError::Stale) => Ok(None),
+            Err(StoreError::NotFound) => Err(invoice_not_found()),
+            Err(e) => Err(e.into()),
         }
-    }
-    Err(StoreError::Stale.into())
+    })
+    .await
 }
 
 /// Lists a patient's invoices, newest invoiceDate first (#10).

@@ -3,6 +3,7 @@
 //! References (patient, doctor, appointment) are checked against R; the record document lives in D. A [core]
 //! build keeps no history, so an amendment rewrites the record in place with a version-conditional write.
 
+use crate::http::retry_stale;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -23,9 +24,6 @@ use crate::domain::patient::{Patient, PatientStatus};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 use crate::store::{DateRange, StoreError};
-
-/// How often a read–modify–write is retried after losing a version race before answering 503.
-pub(super) const WRITE_ATTEMPTS: u32 = 3;
 
 /// How far in the future a client clock may run ahead of ours for `visitDate` and `paymentDate`.
 pub(super) const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
@@ -229,11 +227,11 @@ async fn amend_record(
 ) -> ApiResult<Response> {
     let req = parse_update(&body)?;
     let id = RecordId::parse(&raw_id).ok_or_else(record_not_found)?;
-    for attempt in 1..=WRITE_ATTEMPTS {
+    retry_stale(|| async {
         let current = load_record(&state, &id).await?;
         let mut next = current.clone();
         if !req.apply(&mut next) {
-            return Ok(ok(&current));
+            return Ok(Some(ok(&current)));
         }
         // Only a newly sent date is checked: a stored one was valid when written (or predates the rule).
         if let Patch::Set(follow_up) = req.follow_up_date
@@ -246,14 +244,14 @@ async fn amend_record(
         match state.records.update_record(&next, current.version).await {
             Ok(()) => {
                 let fresh = state.records.get_record(&id).await?.unwrap_or(next);
-                return Ok(ok(&fresh));
+                Ok(Some(ok(&fresh)))
             }
-            Err(StoreError::Stale) if attempt < WRITE_ATTEMPTS => {}
-            Err(StoreError::NotFound) => return Err(record_not_found()),
-            Err(e) => return Err(e.into()),
+            Err(StoreError::Stale) => Ok(None),
+            Err(StoreError::NotFound) => Err(record_not_found()),
+            Err(e) => Err(e.into()),
         }
-    }
-    Err(StoreError::Stale.into())
+    })
+    .await
 }
 
 /// Lists a patient's records, newest visit first (#9).

@@ -1,6 +1,7 @@
 //! Patient handlers (API.md §3.1 #4–#8): register, search, read, update and deactivate, plus the page-list
 //! wire wrapper shared by every page-style list.
 
+use crate::http::retry_stale;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -19,9 +20,6 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::docs::ErrorEnvelope;
 use crate::state::AppState;
 use crate::store::{Page, PageRequest, PatientFilter, StoreError};
-
-/// How often a read–modify–write is retried after losing a version race before answering 503.
-const MAX_ATTEMPTS: usize = 3;
 
 /// Pagination block of a page-style list (API.md §1.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -429,23 +427,23 @@ pub async fn update_patient(
 ) -> ApiResult<Response> {
     let req = UpdatePatientRequest::parse(&body, state.clock.now().date_naive())?;
     let id = PatientId::parse(&id).ok_or_else(not_found)?;
-    for _ in 0..MAX_ATTEMPTS {
+    retry_stale(|| async {
         let current = state.clinic.get_patient(&id).await?.ok_or_else(not_found)?;
         let mut next = current.clone();
         if !req.apply(&mut next) {
-            return Ok(ok(&current));
+            return Ok(Some(ok(&current)));
         }
         let now = state.clock.timestamp();
         let deactivating = current.status == PatientStatus::Active && next.status == PatientStatus::Inactive;
         next.version = current.version + 1;
         next.updated_at = now;
         match state.clinic.update_patient(&next, current.version, deactivating.then_some(now)).await {
-            Ok(_) => return Ok(ok(&reread(&state, &id).await?)),
-            Err(StoreError::Stale) => continue,
-            Err(e) => return Err(store_error(e)),
+            Ok(_) => return Ok(Some(ok(&reread(&state, &id).await?))),
+            Err(StoreError::Stale) => Ok(None),
+            Err(e) => Err(store_error(e)),
         }
-    }
-    Err(StoreError::Stale.into())
+    })
+    .await
 }
 
 /// Deactivate a patient (soft delete), cancelling their scheduled future appointments.
@@ -467,10 +465,10 @@ pub async fn deactivate_patient(State(state): State<AppState>, Path(id): Path<St
         patient_id: id.clone(),
         cancelled_appointments: cancelled,
     };
-    for _ in 0..MAX_ATTEMPTS {
+    retry_stale(|| async {
         let current = state.clinic.get_patient(&id).await?.ok_or_else(not_found)?;
         if current.status == PatientStatus::Inactive {
-            return Ok(ok(&answer(0)));
+            return Ok(Some(ok(&answer(0))));
         }
         let now = state.clock.timestamp();
         let mut next = current.clone();
@@ -478,12 +476,12 @@ pub async fn deactivate_patient(State(state): State<AppState>, Path(id): Path<St
         next.version = current.version + 1;
         next.updated_at = now;
         match state.clinic.update_patient(&next, current.version, Some(now)).await {
-            Ok(cancelled) => return Ok(ok(&answer(cancelled))),
-            Err(StoreError::Stale) => continue,
-            Err(e) => return Err(store_error(e)),
+            Ok(cancelled) => Ok(Some(ok(&answer(cancelled)))),
+            Err(StoreError::Stale) => Ok(None),
+            Err(e) => Err(store_error(e)),
         }
-    }
-    Err(StoreError::Stale.into())
+    })
+    .await
 }
 
 /// OpenAPI fragment of this module.

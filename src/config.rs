@@ -46,9 +46,10 @@ pub struct Config {
     #[arg(long, env = "SERVER_PORT", global = true, hide = true)]
     pub server_port: Option<u16>,
 
-    /// `sqlite://PATH` (created if missing) or `mysql://user:pass@host:port/db`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://gospital.db", global = true)]
-    pub database_url: String,
+    /// `sqlite://PATH` (created if missing) or `mysql://user:pass@host:port/db` [default: sqlite://gospital.db,
+    /// or the Go original's MYSQL_DSN when that is set].
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
 
     /// Go original's DSN (`user:pass@tcp(host:port)/db?parseTime=true`); used when DATABASE_URL is unset.
     #[arg(long, env = "MYSQL_DSN", global = true, hide = true)]
@@ -124,6 +125,33 @@ pub struct Config {
     /// How long a request waits for a database connection before answering 503.
     #[arg(long, env = "GOSPITAL_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000, global = true)]
     pub db_acquire_timeout_ms: u64,
+
+    /// MySQL: longest a single statement may run on the server (`max_statement_time`).
+    #[arg(long, env = "GOSPITAL_DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000, global = true)]
+    pub db_statement_timeout_ms: u64,
+}
+
+/// Converts the Go original's DSN (`user:pass@tcp(host:port)/db?parseTime=true`) to a `mysql://` URL.
+/// Go-driver parameters such as `parseTime` have no meaning here and are dropped.
+pub fn dsn_to_url(dsn: &str) -> Option<String> {
+    let (creds, rest) = dsn.rsplit_once('@').unwrap_or(("", dsn));
+    let rest = rest.strip_prefix("tcp(")?;
+    let (host, rest) = rest.split_once(')')?;
+    let db = rest.strip_prefix('/')?.split('?').next().unwrap_or("");
+    if host.is_empty() || db.is_empty() {
+        return None;
+    }
+    let creds = match creds.split_once(':') {
+        Some((user, pass)) => format!("{}:{}@", encode(user), encode(pass)),
+        None if creds.is_empty() => String::new(),
+        None => format!("{}@", encode(creds)),
+    };
+    Some(format!("mysql://{creds}{host}/{db}"))
+}
+
+/// Percent-encodes URL userinfo so passwords with `@`, `:` or `/` survive.
+fn encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 /// Availability settings (API.md §4.6), validated.
@@ -160,10 +188,27 @@ impl Config {
         let mut config = Cli::parse_from(["gospital"]).config;
         config.addr = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
         config.server_port = None;
-        config.database_url = database_url.to_owned();
+        config.database_url = Some(database_url.to_owned());
         config.mysql_dsn = None;
         config.records_store = RecordsBackend::Sql;
         config
+    }
+
+    /// The relational database URL: `DATABASE_URL`, else the Go original's `MYSQL_DSN` converted, else
+    /// `sqlite://gospital.db`.
+    pub fn resolved_database_url(&self) -> Result<String, String> {
+        if let Some(url) = self.database_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            return Ok(url.to_owned());
+        }
+        match self.mysql_dsn.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(dsn) => dsn_to_url(dsn).ok_or_else(|| "MYSQL_DSN: expected user:pass@tcp(host:port)/db".to_owned()),
+            None => Ok("sqlite://gospital.db".to_owned()),
+        }
+    }
+
+    /// AWS region: `AWS_REGION`, else `DYNAMODB_REGION`, else `us-east-1`.
+    pub fn resolved_region(&self) -> String {
+        self.aws_region.clone().or_else(|| self.dynamodb_region.clone()).unwrap_or_else(|| "us-east-1".to_owned())
     }
 
     /// The listen address: `--addr`, else `SERVER_PORT` on all interfaces, else 127.0.0.1:8080.
@@ -207,5 +252,32 @@ impl Config {
             tax_rate,
             schedule: Schedule { work_days, start, end, slot_minutes: self.slot_minutes },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_dsns_become_mysql_urls() {
+        assert_eq!(
+            dsn_to_url("gospital:s3cr@t@tcp(db.internal:3306)/hospital?parseTime=true").as_deref(),
+            Some("mysql://gospital:s3cr%40t@db.internal:3306/hospital")
+        );
+        assert_eq!(dsn_to_url("root@tcp(127.0.0.1:3306)/test").as_deref(), Some("mysql://root@127.0.0.1:3306/test"));
+        assert_eq!(dsn_to_url("nonsense"), None);
+        assert_eq!(dsn_to_url("u:p@tcp()/db"), None);
+    }
+
+    #[test]
+    fn database_url_wins_over_the_dsn_and_sqlite_is_the_default() {
+        let mut c = Config::for_tests("sqlite://x.db");
+        c.mysql_dsn = Some("u:p@tcp(h:1)/d".into());
+        assert_eq!(c.resolved_database_url().unwrap(), "sqlite://x.db");
+        c.database_url = None;
+        assert_eq!(c.resolved_database_url().unwrap(), "mysql://u:p@h:1/d");
+        c.mysql_dsn = None;
+        assert_eq!(c.resolved_database_url().unwrap(), "sqlite://gospital.db");
     }
 }

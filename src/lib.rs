@@ -25,7 +25,8 @@ pub async fn build_state(config: &Config, clock: Arc<dyn Clock>, migrate: bool) 
     if config.records_store == RecordsBackend::Dynamodb {
         anyhow::bail!("GOSPITAL_RECORDS_STORE: dynamodb is not available in this build yet; use sql");
     }
-    let url = config.database_url.trim();
+    let url = config.resolved_database_url().map_err(anyhow::Error::msg)?;
+    let url = url.as_str();
     let Some(_) = url.strip_prefix("sqlite:") else {
         if url.starts_with("mysql:") {
             anyhow::bail!("DATABASE_URL: mysql is not available in this build yet; use sqlite://PATH");

@@ -1,5 +1,5 @@
-//! Test harness: a fresh app over a temp-file SQLite database, a clock fixed to 2026-11-25 10:00 UTC
-//! (a Wednesday) that keeps ticking, and typed request helpers.
+//! Test harness: a fresh app over fresh stores (which ones is the test binary's `backend` module), a clock
+//! fixed to 2026-11-25 10:00 UTC (a Wednesday) that keeps ticking, and typed request helpers.
 
 #![allow(dead_code)]
 
@@ -59,11 +59,12 @@ impl Res {
     }
 }
 
-/// One application over its own database file.
+/// One application over its own, freshly created stores (which ones is the test binary's `crate::backend`).
 pub struct TestApp {
     pub router: Router,
     pub state: gospital::state::AppState,
-    _dir: tempfile::TempDir,
+    /// Keeps the stores alive (temp directory, test database, emulator) until the test ends.
+    _stores: Box<dyn std::any::Any + Send>,
 }
 
 impl TestApp {
@@ -73,14 +74,18 @@ impl TestApp {
 
     /// Spawns with a configuration tweak (e.g. a short request timeout).
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("gospital.db").display());
-        let mut config = Config::for_tests(&url);
+        let mut config = Config::for_tests("sqlite://unused.db");
         tweak(&mut config);
+        let settings = config.settings().expect("valid test settings");
+        let (clinic, records, guard) = crate::backend::open(&config).await;
         let start = Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
-        let clock = Arc::new(OffsetClock::starting_at(start));
-        let (router, state) = gospital::build_app(&config, clock).await.expect("app builds");
-        Self { router, state, _dir: dir }
+        let state = gospital::state::AppState {
+            clinic,
+            records,
+            clock: Arc::new(OffsetClock::starting_at(start)),
+            settings: Arc::new(settings),
+        };
+        Self { router: gospital::http::router(state.clone()), state, _stores: guard }
     }
 
     /// Sends a raw request.

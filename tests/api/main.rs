@@ -8,6 +8,7 @@ mod deadline;
 mod departments;
 mod doctors;
 mod health;
+mod backend;
 mod helpers;
 mod invoices;
 mod medical_records;

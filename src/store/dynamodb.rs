@@ -1,0 +1,572 @@
+//! DynamoDB adapter of the records store (D): medical records and invoices as DynamoDB items, through the
+//! official AWS SDK for Rust.
+//!
+//! Key design (two tables, on-demand billing):
+//!
+//! | table (default name)         | partition key     | GSI `PatientIdIndex` (projection ALL)                     |
+//! |------------------------------|-------------------|-----------------------------------------------------------|
+//! | `gospital-medical-records`   | `recordId` (S)    | `patientId` (S) + `visitDateKey` (S) = `<visitDate>#<recordId>`   |
+//! | `gospital-invoices`          | `invoiceId` (S)   | `patientId` (S) + `invoiceDateKey` (S) = `<invoiceDate>#<invoiceId>` |
+//!
+//! - `visitDate` is RFC 3339 UTC with milliseconds (`2026-03-10T09:15:30.123Z`) and `invoiceDate` is `YYYY-MM-DD`:
+//!   both fixed width, so byte order of `<date>#<id>` is the contract order (date, then ID). The ID suffix makes
+//!   the index sort key unique per patient, which is what lets a cursor `(sort, id)` be rebuilt into an exact
+//!   `ExclusiveStartKey` (`id`, `patientId`, `<sort>#<id>`) and lets ties on the date page without gaps or repeats.
+//! - A record date range is a key condition on `visitDateKey` (`>= "<from>"`, `<= "<to>\u{ffff}"`, or BETWEEN),
+//!   never a filter; only the invoice `paymentStatus` is a FilterExpression.
+//! - Every other attribute is the document itself, mapped exactly from its JSON form (see [`item`]): money is an
+//!   `N` attribute holding the decimal text, never an `f64`. `version` (N) sits beside the document.
+//! - Writes are conditional: create = `attribute_not_exists(<id>)`; update = `attribute_exists(<id>) AND version =
+//!   :expected` (a failed update re-reads strongly to tell `NotFound` from `Stale`). Single-item reads are
+//!   strongly consistent. Lists loop over Query pages until the page (plus one look-ahead item) is full or the
+//!   index is exhausted, so neither `Limit` nor the 1 MB page cap ever truncates a list silently.
+//! - Errors: ConditionalCheckFailed → `Conflict`/`NotFound`/`Stale`; throttling, timeouts, 5xx and connection
+//!   failures (after the SDK's standard retries, each call bounded by `call_timeout`) → `Unavailable`; the rest →
+//!   `Internal`. AWS error text only ever goes into the `StoreError` text, which is logged, never returned.
+//!
+//! IAM actions: `dynamodb:GetItem`, `dynamodb:PutItem`, `dynamodb:Query` (on both tables and their
+//! `index/PatientIdIndex`), `dynamodb:DescribeTable`; plus `dynamodb:CreateTable` for `migrate`.
+
+mod item;
+mod schema;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use self::item::Item;
+use self::schema::TableSpec;
+use super::{CursorKey, DateRange, InvoiceStore, KeyPage, MedicalRecordStore, RecordStore, StoreError, StoreResult};
+use crate::domain::formats::format_date;
+use crate::domain::ids::{InvoiceId, PatientId, RecordId};
+use crate::domain::invoice::{Invoice, PaymentStatus};
+use crate::domain::medical_record::MedicalRecord;
+
+/// Name of the per-patient index on both tables.
+pub const PATIENT_INDEX: &str = "PatientIdIndex";
+const PATIENT_ATTR: &str = "patientId";
+const VERSION_ATTR: &str = "version";
+const RECORD_ID_ATTR: &str = "recordId";
+const RECORD_SORT_ATTR: &str = "visitDateKey";
+const INVOICE_ID_ATTR: &str = "invoiceId";
+const INVOICE_SORT_ATTR: &str = "invoiceDateKey";
+/// Items evaluated per Query page when a FilterExpression may discard most of them, so a selective status filter
+/// does not cost one round trip per matching item.
+const FILTERED_PAGE: i32 = 100;
+
+/// Connection settings; the lead maps configuration onto these.
+#[derive(Debug, Clone)]
+pub struct DynamoSettings {
+    /// Emulator or custom endpoint (`http://127.0.0.1:8000`); `None` = the SDK's own resolution (AWS, or
+    /// `AWS_ENDPOINT_URL_DYNAMODB`).
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub records_table: String,
+    pub invoices_table: String,
+    /// Upper bound of one SDK call, retries included.
+    pub call_timeout: Duration,
+}
+
+/// The records store on DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoRecordStore {
+    client: Client,
+    records_table: String,
+    invoices_table: String,
+}
+
+impl DynamoRecordStore {
+    /// Builds a client from the standard AWS configuration chain (credentials, profile, env) plus `settings`.
+    /// Sends nothing: use [`Self::migrate`] or [`Self::ensure_tables`] to check the tables.
+    pub async fn connect(settings: DynamoSettings) -> StoreResult<Self> {
+        Self::connect_with(settings, aws_config::defaults(BehaviorVersion::latest())).await
+    }
+
+    /// Like [`Self::connect`] from a caller-prepared loader, e.g. one with static credentials for tests.
+    pub async fn connect_with(settings: DynamoSettings, loader: ConfigLoader) -> StoreResult<Self> {
+        validate(&settings)?;
+        let mut loader = loader.region(Region::new(settings.region.clone()));
+        if let Some(endpoint) = &settings.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        Ok(Self::from_sdk_config(&loader.load().await, settings))
+    }
+
+    /// Uses an already loaded SDK configuration; timeouts and retries still come from `settings`.
+    pub fn from_sdk_config(config: &SdkConfig, settings: DynamoSettings) -> Self {
+        // operation_timeout bounds the whole call including the standard mode's retries and back-off.
+        let timeouts = TimeoutConfig::builder()
+            .operation_timeout(settings.call_timeout)
+            .connect_timeout(settings.call_timeout.min(Duration::from_secs(3)))
+            .build();
+        let conf = aws_sdk_dynamodb::config::Builder::from(config)
+            .timeout_config(timeouts)
+            .retry_config(RetryConfig::standard())
+            .build();
+        Self {
+            client: Client::from_conf(conf),
+            records_table: settings.records_table,
+            invoices_table: settings.invoices_table,
+        }
+    }
+
+    /// The SDK client, for tooling and tests.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn specs(&self) -> [TableSpec<'_>; 2] {
+        [
+            TableSpec { name: &self.records_table, id_attr: RECORD_ID_ATTR, sort_attr: RECORD_SORT_ATTR },
+            TableSpec { name: &self.invoices_table, id_attr: INVOICE_ID_ATTR, sort_attr: INVOICE_SORT_ATTR },
+        ]
+    }
+
+    /// Creates missing tables (with `PatientIdIndex`) and waits until they are ACTIVE. Existing tables are only
+    /// checked: a wrong key schema is `Internal` naming the table. A second run is a no-op.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        for spec in self.specs() {
+            schema::migrate(&self.client, spec).await?;
+        }
+        Ok(())
+    }
+
+    /// Checks that both tables exist, are ACTIVE and have the expected keys, creating nothing.
+    pub async fn ensure_tables(&self) -> StoreResult<()> {
+        for spec in self.specs() {
+            schema::ensure(&self.client, spec).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Refuses settings DynamoDB would reject on every call, so start-up fails with a clear message instead.
+fn validate(settings: &DynamoSettings) -> StoreResult<()> {
+    if settings.region.trim().is_empty() {
+        return Err(StoreError::Internal("DynamoDB region is empty".into()));
+    }
+    for name in [&settings.records_table, &settings.invoices_table] {
+        let charset = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !(3..=255).contains(&name.len()) || !charset {
+            return Err(StoreError::Internal(format!(
+                "invalid DynamoDB table name {name:?}: 3–255 characters of a-z, A-Z, 0-9, '_', '-', '.'"
+            )));
+        }
+    }
+    if settings.records_table == settings.invoices_table {
+        return Err(StoreError::Internal("the records and invoices tables must differ".into()));
+    }
+    Ok(())
+}
+
+/// Maps an SDK failure: transient ones to `Unavailable`, the rest to `Internal`. `op` and `table` only make the
+/// (logged) text useful.
+fn map_sdk_error<E>(op: &str, table: &str, err: SdkError<E, HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let text = format!("{op} on {table}: {}", DisplayErrorContext(&err));
+    let transient = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(ctx) => {
+            ctx.raw().status().is_server_error()
+                || matches!(
+                    ctx.err().code(),
+                    Some(
+                        "ThrottlingException"
+                            | "ProvisionedThroughputExceededException"
+                            | "RequestLimitExceeded"
+                            | "LimitExceededException"
+                            | "InternalServerError"
+                            | "ServiceUnavailable"
+                    )
+                )
+        }
+        _ => false,
+    };
+    if transient { StoreError::Unavailable(text) } else { StoreError::Internal(text) }
+}
+
+/// A document type kept by this store, with where its keys live.
+trait Document: Serialize + DeserializeOwned {
+    const KIND: &'static str;
+    const ID_ATTR: &'static str;
+    const SORT_ATTR: &'static str;
+    fn id(&self) -> &str;
+    fn patient(&self) -> &str;
+    fn sort_key(&self) -> String;
+    fn set_version(&mut self, version: i64);
+}
+
+impl Document for MedicalRecord {
+    const KIND: &'static str = "medical record";
+    const ID_ATTR: &'static str = RECORD_ID_ATTR;
+    const SORT_ATTR: &'static str = RECORD_SORT_ATTR;
+    fn id(&self) -> &str {
+        self.record_id.as_str()
+    }
+    fn patient(&self) -> &str {
+        self.patient_id.as_str()
+    }
+    fn sort_key(&self) -> String {
+        MedicalRecord::sort_key(self)
+    }
+    fn set_version(&mut self, version: i64) {
+        self.version = version;
+    }
+}
+
+impl Document for Invoice {
+    const KIND: &'static str = "invoice";
+    const ID_ATTR: &'static str = INVOICE_ID_ATTR;
+    const SORT_ATTR: &'static str = INVOICE_SORT_ATTR;
+    fn id(&self) -> &str {
+        self.invoice_id.as_str()
+    }
+    fn patient(&self) -> &str {
+        self.patient_id.as_str()
+    }
+    fn sort_key(&self) -> String {
+        Invoice::sort_key(self)
+    }
+    fn set_version(&mut self, version: i64) {
+        self.version = version;
+    }
+}
+
+/// The index sort value: unique per patient, ordered by (sort key, ID).
+fn index_sort(sort: &str, id: &str) -> String {
+    format!("{sort}#{id}")
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// The full item for `doc` at `version`: the document's attributes plus version and index sort key.
+fn encode<T: Document>(doc: &T, version: i64) -> StoreResult<Item> {
+    let mut item =
+        item::to_item(doc).map_err(|e| StoreError::Internal(format!("cannot encode {} {}: {e}", T::KIND, doc.id())))?;
+    // The document's own serde already wrote the ID and patient as strings; these keep the key types explicit.
+    item.insert(T::ID_ATTR.into(), s(doc.id()));
+    item.insert(PATIENT_ATTR.into(), s(doc.patient()));
+    item.insert(VERSION_ATTR.into(), AttributeValue::N(version.to_string()));
+    item.insert(T::SORT_ATTR.into(), s(index_sort(&doc.sort_key(), doc.id())));
+    Ok(item)
+}
+
+/// Decodes an item; one that does not parse is corrupt data, reported as `Internal`.
+fn decode<T: Document>(mut item: Item) -> StoreResult<(T, String)> {
+    let id = match item.get(T::ID_ATTR) {
+        Some(AttributeValue::S(id)) => id.clone(),
+        _ => return Err(StoreError::Internal(format!("{} item without a string {}", T::KIND, T::ID_ATTR))),
+    };
+    let corrupt = |what: &str| StoreError::Internal(format!("corrupt {} item {id}: {what}", T::KIND));
+    let version = match item.remove(VERSION_ATTR) {
+        Some(AttributeValue::N(n)) => n.parse::<i64>().map_err(|_| corrupt("version is not an integer"))?,
+        _ => return Err(corrupt("no numeric version")),
+    };
+    let sort = match item.remove(T::SORT_ATTR) {
+        Some(AttributeValue::S(key)) => key.strip_suffix(&format!("#{id}")).map(str::to_owned),
+        _ => None,
+    }
+    .ok_or_else(|| corrupt("missing or malformed index sort key"))?;
+    let mut doc: T = item::from_item(&item).map_err(|e| corrupt(&e))?;
+    doc.set_version(version);
+    Ok((doc, sort))
+}
+
+/// Where a list query starts and what it may match.
+struct ListQuery<'a> {
+    table: &'a str,
+    patient: &'a str,
+    /// Inclusive bounds on the index sort value.
+    low: Option<String>,
+    high: Option<String>,
+    status: Option<PaymentStatus>,
+}
+
+impl DynamoRecordStore {
+    async fn put_new<T: Document>(&self, table: &str, doc: &T, version: i64) -> StoreResult<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(encode(doc, version)?))
+            .condition_expression("attribute_not_exists(#id)")
+            .expression_attribute_names("#id", T::ID_ATTR)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(map_sdk_error("PutItem", table, e)),
+        }
+    }
+
+    async fn put_existing<T: Document>(&self, table: &str, doc: &T, version: i64, expected: i64) -> StoreResult<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(encode(doc, version)?))
+            .condition_expression("attribute_exists(#id) AND #v = :expected")
+            .expression_attribute_names("#id", T::ID_ATTR)
+            .expression_attribute_names("#v", VERSION_ATTR)
+            .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                // Items are never deleted, so an item seen now was there at the check: it moved on.
+                match self.get::<T>(table, doc.id()).await? {
+                    Some(_) => Err(StoreError::Stale),
+                    None => Err(StoreError::NotFound),
+                }
+            }
+            Err(e) => Err(map_sdk_error("PutItem", table, e)),
+        }
+    }
+
+    async fn get<T: Document>(&self, table: &str, id: &str) -> StoreResult<Option<T>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key(T::ID_ATTR, s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error("GetItem", table, e))?;
+        out.item.map(|item| decode::<T>(item).map(|(doc, _)| doc)).transpose()
+    }
+
+    /// Pages newest first through the patient's index entries within the bounds and after `after`, collecting
+    /// `limit` items plus one look-ahead that tells whether a next page exists.
+    async fn list<T: Document>(
+        &self,
+        query: ListQuery<'_>,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<T>> {
+        // A zero-item page could never carry a cursor, so it would falsely announce the end of the list.
+        let page_len = limit.max(1) as usize;
+        let mut start = None;
+        if let Some(after) = after {
+            let from = index_sort(&after.sort, &after.id);
+            // Everything left lies strictly below the cursor; at or under the low bound nothing is left, and a
+            // cursor above the high bound starts from the top. DynamoDB refuses a start key outside the key range.
+            if query.low.as_deref().is_some_and(|low| from.as_str() <= low) {
+                return Ok(KeyPage { items: vec![], next: None });
+            }
+            if query.high.as_deref().is_none_or(|high| from.as_str() <= high) {
+                start = Some(HashMap::from([
+                    (T::ID_ATTR.to_owned(), s(after.id.as_str())),
+                    (PATIENT_ATTR.to_owned(), s(query.patient)),
+                    (T::SORT_ATTR.to_owned(), s(from)),
+                ]));
+            }
+        }
+
+        let mut names = HashMap::from([("#p".to_owned(), PATIENT_ATTR.to_owned())]);
+        let mut values = HashMap::from([(":p".to_owned(), s(query.patient))]);
+        let mut key_condition = "#p = :p".to_owned();
+        if query.low.is_some() || query.high.is_some() {
+            names.insert("#s".into(), T::SORT_ATTR.into());
+        }
+        match (&query.low, &query.high) {
+            (Some(low), Some(high)) => {
+                key_condition.push_str(" AND #s BETWEEN :low AND :high");
+                values.insert(":low".into(), s(low.as_str()));
+                values.insert(":high".into(), s(high.as_str()));
+            }
+            (Some(low), None) => {
+                key_condition.push_str(" AND #s >= :low");
+                values.insert(":low".into(), s(low.as_str()));
+            }
+            (None, Some(high)) => {
+                key_condition.push_str(" AND #s <= :high");
+                values.insert(":high".into(), s(high.as_str()));
+            }
+            (None, None) => {}
+        }
+        let filter = query.status.map(|status| {
+            names.insert("#st".into(), "paymentStatus".into());
+            values.insert(":st".into(), s(status.as_str()));
+            "#st = :st".to_owned()
+        });
+
+        let mut rows: Vec<(T, String)> = Vec::with_capacity(page_len + 1);
+        loop {
+            let wanted = i32::try_from(page_len + 1 - rows.len()).unwrap_or(i32::MAX);
+            let batch = if filter.is_some() { wanted.max(FILTERED_PAGE) } else { wanted };
+            let out = self
+                .client
+                .query()
+                .table_name(query.table)
+                .index_name(PATIENT_INDEX)
+                .key_condition_expression(key_condition.as_str())
+                .set_filter_expression(filter.clone())
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(false)
+                .limit(batch)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| map_sdk_error("Query", query.table, e))?;
+            for item in out.items.unwrap_or_default() {
+                if rows.len() > page_len {
+                    break;
+                }
+                rows.push(decode::<T>(item)?);
+            }
+            // The cursor comes from the last kept item, so items of this response past the look-ahead are simply
+            // read again next time; nothing is skipped.
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() && rows.len() <= page_len => start = Some(key),
+                _ => break,
+            }
+        }
+
+        let next = if rows.len() > page_len {
+            rows.truncate(page_len);
+            rows.last().map(|(doc, sort)| CursorKey { sort: sort.clone(), id: doc.id().to_owned() })
+        } else {
+            None
+        };
+        Ok(KeyPage { items: rows.into_iter().map(|(doc, _)| doc).collect(), next })
+    }
+}
+
+#[async_trait]
+impl MedicalRecordStore for DynamoRecordStore {
+    async fn insert_record(&self, record: &MedicalRecord) -> StoreResult<()> {
+        self.put_new(&self.records_table, record, record.version).await
+    }
+
+    async fn get_record(&self, id: &RecordId) -> StoreResult<Option<MedicalRecord>> {
+        self.get(&self.records_table, id.as_str()).await
+    }
+
+    async fn update_record(&self, record: &MedicalRecord, expected_version: i64) -> StoreResult<()> {
+        self.put_existing(&self.records_table, record, record.version, expected_version).await
+    }
+
+    async fn list_patient_records(
+        &self,
+        patient: &PatientId,
+        range: DateRange,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<MedicalRecord>> {
+        // Index values start with the UTC visit date, so "<from>" sorts before every value of that day and
+        // "<to>\u{ffff}" after every value of that day ('T' and all ID characters are below U+FFFF).
+        let query = ListQuery {
+            table: &self.records_table,
+            patient: patient.as_str(),
+            low: range.from.map(format_date),
+            high: range.to.map(|to| format!("{}\u{ffff}", format_date(to))),
+            status: None,
+        };
+        self.list(query, limit, after).await
+    }
+}
+
+#[async_trait]
+impl InvoiceStore for DynamoRecordStore {
+    async fn insert_invoice(&self, invoice: &Invoice) -> StoreResult<()> {
+        self.put_new(&self.invoices_table, invoice, invoice.version).await
+    }
+
+    async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>> {
+        self.get(&self.invoices_table, id.as_str()).await
+    }
+
+    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64) -> StoreResult<()> {
+        self.put_existing(&self.invoices_table, invoice, invoice.version, expected_version).await
+    }
+
+    async fn list_patient_invoices(
+        &self,
+        patient: &PatientId,
+        status: Option<PaymentStatus>,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<Invoice>> {
+        let query = ListQuery { table: &self.invoices_table, patient: patient.as_str(), low: None, high: None, status };
+        self.list(query, limit, after).await
+    }
+}
+
+#[async_trait]
+impl RecordStore for DynamoRecordStore {
+    fn backend(&self) -> &'static str {
+        "dynamodb"
+    }
+
+    /// A GetItem of a key that is never written: a cheap data-plane read (unlike DescribeTable, which has a low
+    /// account-wide rate limit) that still proves credentials, network and table.
+    async fn ping(&self) -> StoreResult<()> {
+        self.client
+            .get_item()
+            .table_name(&self.records_table)
+            .key(RECORD_ID_ATTR, s("gospital-ping"))
+            .projection_expression("#id")
+            .expression_attribute_names("#id", RECORD_ID_ATTR)
+            .send()
+            .await
+            .map_err(|e| map_sdk_error("GetItem", &self.records_table, e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_sort_values_order_like_the_contract() {
+        // Fixed-width dates make "<date>#<id>" byte order equal to (date, id) order.
+        let a = index_sort("2026-03-10T09:00:00.000Z", "REC-01B");
+        let b = index_sort("2026-03-10T09:00:00.000Z", "REC-01C");
+        let c = index_sort("2026-03-10T09:00:00.001Z", "REC-01A");
+        assert!(a < b && b < c);
+        let high = format!("{}\u{ffff}", "2026-03-10");
+        assert!(c.as_str() < high.as_str() && "2026-03-10" < a.as_str());
+        assert!(high.as_str() < "2026-03-11");
+    }
+
+    #[test]
+    fn settings_are_validated_before_any_call() {
+        let ok = DynamoSettings {
+            endpoint: None,
+            region: "eu-west-1".into(),
+            records_table: "gospital-medical-records".into(),
+            invoices_table: "gospital-invoices".into(),
+            call_timeout: Duration::from_secs(2),
+        };
+        assert!(validate(&ok).is_ok());
+        for bad in [
+            DynamoSettings { region: " ".into(), ..ok.clone() },
+            DynamoSettings { records_table: "ab".into(), ..ok.clone() },
+            DynamoSettings { invoices_table: "bad name".into(), ..ok.clone() },
+            DynamoSettings { invoices_table: ok.records_table.clone(), ..ok.clone() },
+        ] {
+            assert!(matches!(validate(&bad), Err(StoreError::Internal(_))), "{bad:?}");
+        }
+    }
+}

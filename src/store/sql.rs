@@ -1,4 +1,4 @@
-//! Error mapping and helpers shared by every sqlx-based adapter (SQLite today, MySQL next).
+//! Error mapping and helpers shared by every sqlx-based adapter (SQLite and MySQL/MariaDB).
 
 use super::StoreError;
 
@@ -11,13 +11,20 @@ pub fn map_sqlx(err: sqlx::Error) -> StoreError {
             if db.is_unique_violation() {
                 return StoreError::Conflict;
             }
+            // MySQL's `code()` is the SQLSTATE, shared by unrelated errors; its error number tells them apart.
+            if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+                let number = my.number();
+                let what = format!("database error {number}: {}", my.message());
+                return if mysql_transient(number) {
+                    StoreError::Unavailable(what)
+                } else {
+                    StoreError::Internal(what)
+                };
+            }
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             // SQLite: 5 BUSY, 6 LOCKED (and their extended codes), 10 IOERR, 13 FULL.
-            // MySQL: 1205 lock wait timeout, 1213 deadlock, 2006/2013 server gone or lost.
-            let transient = matches!(
-                code.as_str(),
-                "5" | "6" | "10" | "13" | "261" | "262" | "517" | "1205" | "1213" | "2006" | "2013"
-            ) || code.starts_with("10") && code.len() > 2 && db.message().contains("disk I/O");
+            let transient = matches!(code.as_str(), "5" | "6" | "10" | "13" | "261" | "262" | "517")
+                || code.starts_with("10") && code.len() > 2 && db.message().contains("disk I/O");
             if transient {
                 StoreError::Unavailable(format!("database error {code}: {}", db.message()))
             } else {
@@ -31,6 +38,33 @@ pub fn map_sqlx(err: sqlx::Error) -> StoreError {
         sqlx::Error::Tls(e) => StoreError::Unavailable(format!("tls: {e}")),
         sqlx::Error::Protocol(e) => StoreError::Unavailable(format!("protocol: {e}")),
         other => StoreError::Internal(other.to_string()),
+    }
+}
+
+/// MySQL/MariaDB error numbers that mean "try again later", not "this request is wrong".
+fn mysql_transient(number: u16) -> bool {
+    matches!(
+        number,
+        // Too many connections (server-wide, per user), server shutting down.
+        1040 | 1203 | 1053
+        // Lock wait timeout, deadlock (both left after the adapter's one retry).
+        | 1205 | 1213
+        // Query killed or interrupted; MariaDB max_statement_time, MySQL max_execution_time exceeded.
+        | 1317 | 1969 | 3024
+        // Connection killed (MariaDB); server gone away or lost mid-query.
+        | 1927 | 2006 | 2013
+        // Read-only server or option (a replica or a failover in progress).
+        | 1290 | 1836
+    )
+}
+
+/// True for the lock failures a transaction may simply run again: deadlock (1213) and lock wait timeout (1205).
+pub fn is_mysql_lock_failure(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|my| matches!(my.number(), 1205 | 1213)),
+        _ => false,
     }
 }
 

@@ -1,0 +1,304 @@
+//! MySQL/MariaDB adapters of the relational store (R) and the records store (D), and the connection setup and
+//! transaction discipline both share.
+//!
+//! - One pool. Each new connection gets a statement timeout (MariaDB `max_statement_time`, MySQL
+//!   `max_execution_time`) and a short `innodb_lock_wait_timeout`, so a stuck statement or lock wait ends as an
+//!   error the port reports as `Unavailable` (503), never as a hung request.
+//! - Write transactions serialise competing writers with row locks taken in one global order: patient, then
+//!   doctor, then appointment; doctor, then department. Two writers therefore never wait on each other in a cycle;
+//!   a deadlock or lock-wait timeout that still happens (InnoDB's gap and foreign-key locks are not fully
+//!   ordered) is retried once, then reported as `Unavailable`.
+//! - [`Tx`] closes its connection when dropped unfinished (a cancelled request), so no later borrower inherits a
+//!   transaction that a cancelled `BEGIN` or statement left open on the server.
+//! - Compared columns are VARBINARY (see `migrations/mysql/0001_clinic.sql`), which MySQL flags as binary; sqlx
+//!   refuses to decode those as `String` through its type check, so rows are decoded by name in `rows.rs`.
+
+mod clinic;
+mod records;
+mod rows;
+
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Executor, MySql};
+
+pub use records::MySqlRecordStore;
+
+use super::sql::is_mysql_lock_failure;
+use super::{StoreError, StoreResult};
+
+/// Embedded migrations for MySQL/MariaDB (same file names as the SQLite set).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+
+/// How long a write waits for a row lock before giving up (`innodb_lock_wait_timeout`, whole seconds). Short,
+/// because every lock here is held for a few statements only: a long wait means something is wrong.
+const LOCK_WAIT_TIMEOUT_SECS: u64 = 5;
+
+/// Connection settings for [`MySqlDb::connect`].
+#[derive(Debug, Clone, Copy)]
+pub struct MySqlOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    /// Per statement, enforced by the server; zero disables it.
+    pub statement_timeout: Duration,
+}
+
+/// The pool over one MySQL/MariaDB database, shared by both MySQL stores.
+#[derive(Debug, Clone)]
+pub struct MySqlDb {
+    pub pool: MySqlPool,
+}
+
+impl MySqlDb {
+    /// Connects to the database named by a `mysql://user:pass@host:port/db` URL (one connection up front, so a
+    /// wrong address or password fails here).
+    pub async fn connect(url: &str, opts: MySqlOptions) -> Result<Self, StoreError> {
+        // The parser's message never echoes the URL, which may carry a password.
+        let connect =
+            MySqlConnectOptions::from_str(url).map_err(|e| StoreError::Internal(format!("bad MySQL URL: {e}")))?;
+        let statement_timeout = opts.statement_timeout;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(opts.max_connections.max(1))
+            .acquire_timeout(opts.acquire_timeout)
+            .after_connect(move |conn, _| Box::pin(configure_session(conn, statement_timeout)))
+            .connect_with(connect)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// Applies the embedded migrations (idempotent).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+    }
+
+    /// A read-write transaction.
+    async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Tx::begin(&self.pool, "START TRANSACTION").await
+    }
+
+    /// A read-only transaction whose reads all see one snapshot, taken now.
+    async fn begin_snapshot(&self) -> Result<Tx, sqlx::Error> {
+        Tx::begin(&self.pool, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY").await
+    }
+}
+
+/// Session settings of every pooled connection: the statement timeout and the lock wait timeout.
+async fn configure_session(conn: &mut MySqlConnection, statement_timeout: Duration) -> Result<(), sqlx::Error> {
+    let version: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut *conn).await?;
+    let timeout = if version.contains("MariaDB") {
+        format!("max_statement_time = {:.3}", statement_timeout.as_secs_f64())
+    } else {
+        // MySQL's counterpart bounds SELECTs only; writes are bounded by the lock wait timeout.
+        format!("max_execution_time = {}", statement_timeout.as_millis())
+    };
+    let sql = format!("SET SESSION {timeout}, SESSION innodb_lock_wait_timeout = {LOCK_WAIT_TIMEOUT_SECS}");
+    conn.execute(sqlx::raw_sql(&sql)).await?;
+    Ok(())
+}
+
+/// Converts the Go original's `MYSQL_DSN` (`user:pass@tcp(host:port)/db?parseTime=true`) to a `mysql://` URL.
+///
+/// Accepts `tcp(host[:port])`, `unix(/path/to/socket)`, and no address at all (the Go driver's default,
+/// `127.0.0.1:3306`). User and password are percent-encoded; the Go driver's own parameters (`parseTime`,
+/// `charset`, `loc`, ...) are dropped, as the adapter sets what it needs. `None` when `dsn` is not a DSN.
+pub fn dsn_to_url(dsn: &str) -> Option<String> {
+    if dsn.contains("://") {
+        return None;
+    }
+    // As in the Go driver: the database follows the last '/', the credentials end at the last '@' before it.
+    let (head, db_and_params) = dsn.rsplit_once('/')?;
+    let database = db_and_params.split_once('?').map_or(db_and_params, |(db, _)| db);
+    let (credentials, address) = match head.rsplit_once('@') {
+        Some((credentials, address)) => (Some(credentials), address),
+        None => (None, head),
+    };
+    let userinfo = match credentials {
+        None | Some("") => String::new(),
+        Some(credentials) => match credentials.split_once(':') {
+            Some((user, pass)) => format!("{}:{}@", percent_encode(user), percent_encode(pass)),
+            None => format!("{}@", percent_encode(credentials)),
+        },
+    };
+    let database = percent_encode(database);
+    if address.is_empty() {
+        return Some(format!("mysql://{userinfo}127.0.0.1:3306/{database}"));
+    }
+    let (protocol, rest) = address.split_once('(')?;
+    let target = rest.strip_suffix(')')?;
+    match protocol {
+        "tcp" if !target.is_empty() => Some(format!("mysql://{userinfo}{target}/{database}")),
+        "unix" if !target.is_empty() => {
+            Some(format!("mysql://{userinfo}localhost/{database}?socket={}", percent_encode(target)))
+        }
+        _ => None,
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A failure inside a transaction: a database error (which may be a retryable lock failure) or a port error the
+/// transaction decided on (a rule, a version, a missing row).
+#[derive(Debug)]
+enum TxError {
+    Sql(sqlx::Error),
+    Store(StoreError),
+}
+
+impl From<sqlx::Error> for TxError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Sql(err)
+    }
+}
+
+impl From<StoreError> for TxError {
+    fn from(err: StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+impl From<TxError> for StoreError {
+    fn from(err: TxError) -> Self {
+        match err {
+            TxError::Sql(e) => e.into(),
+            TxError::Store(e) => e,
+        }
+    }
+}
+
+type TxResult<T> = Result<T, TxError>;
+
+/// Runs `attempt` once more if it failed on a deadlock or lock-wait timeout; a second lock failure maps to
+/// `Unavailable` like any other (see `sql::map_sqlx`). Each attempt must be a whole transaction.
+async fn retry_on_lock_failure<T, F, Fut>(mut attempt: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = TxResult<T>>,
+{
+    match attempt().await {
+        Err(TxError::Sql(e)) if is_mysql_lock_failure(&e) => {
+            tracing::info!(error = %e, "MySQL lock failure, retrying the transaction once");
+            attempt().await.map_err(StoreError::from)
+        }
+        other => other.map_err(StoreError::from),
+    }
+}
+
+/// A transaction on one pooled connection, ended by [`Tx::finish`].
+///
+/// Dropped unfinished, it closes the connection instead of returning it to the pool: the server then rolls back.
+/// sqlx's own `Transaction` cannot do this safely here, because a `BEGIN` cancelled after it reached the server
+/// leaves the connection inside a transaction that sqlx does not know about, and later plain reads on that
+/// connection would then keep seeing one old snapshot.
+struct Tx {
+    conn: PoolConnection<MySql>,
+    finished: bool,
+}
+
+impl Tx {
+    async fn begin(pool: &MySqlPool, statement: &'static str) -> Result<Self, sqlx::Error> {
+        let conn = pool.acquire().await?;
+        let mut tx = Self { conn, finished: false };
+        tx.conn().execute(sqlx::raw_sql(statement)).await?;
+        Ok(tx)
+    }
+
+    fn conn(&mut self) -> &mut MySqlConnection {
+        &mut self.conn
+    }
+
+    /// Commits after `Ok`, rolls back after `Err`, and hands `outcome` back; a failed commit replaces an `Ok`.
+    async fn finish<T>(mut self, outcome: TxResult<T>) -> TxResult<T> {
+        let end = if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        match self.conn().execute(sqlx::raw_sql(end)).await {
+            Ok(_) => {
+                self.finished = true;
+                outcome
+            }
+            Err(e) => outcome.and(Err(e.into())),
+        }
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// The relational store on MySQL/MariaDB.
+#[derive(Debug, Clone)]
+pub struct MySqlClinicStore {
+    db: MySqlDb,
+}
+
+impl MySqlClinicStore {
+    pub fn new(db: MySqlDb) -> Self {
+        Self { db }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_go_dsn_becomes_a_url() {
+        assert_eq!(
+            dsn_to_url("gospital:s3cret@tcp(db.internal:3306)/gospital?parseTime=true").as_deref(),
+            Some("mysql://gospital:s3cret@db.internal:3306/gospital")
+        );
+        assert_eq!(dsn_to_url("root@tcp(127.0.0.1)/app").as_deref(), Some("mysql://root@127.0.0.1/app"));
+        assert_eq!(dsn_to_url("root:@tcp(localhost:3307)/app").as_deref(), Some("mysql://root:@localhost:3307/app"));
+    }
+
+    #[test]
+    fn special_characters_in_credentials_are_percent_encoded() {
+        assert_eq!(
+            dsn_to_url("us@r:p@ss:w/rd?@tcp(h:1)/db?parseTime=true&loc=UTC").as_deref(),
+            Some("mysql://us%40r:p%40ss%3Aw%2Frd%3F@h:1/db")
+        );
+    }
+
+    #[test]
+    fn a_dsn_without_address_uses_the_go_default_and_unix_sockets_are_kept() {
+        assert_eq!(dsn_to_url("user:pw@/app").as_deref(), Some("mysql://user:pw@127.0.0.1:3306/app"));
+        assert_eq!(dsn_to_url("/app").as_deref(), Some("mysql://127.0.0.1:3306/app"));
+        assert_eq!(
+            dsn_to_url("user@unix(/run/mysqld/mysqld.sock)/app").as_deref(),
+            Some("mysql://user@localhost/app?socket=%2Frun%2Fmysqld%2Fmysqld.sock")
+        );
+    }
+
+    #[test]
+    fn urls_and_malformed_dsns_are_not_converted() {
+        for not_a_dsn in
+            ["mysql://root@localhost/app", "sqlite://gospital.db", "no-slash", "u@tcp(h:1/app", "u@udp(h)/d"]
+        {
+            assert_eq!(dsn_to_url(not_a_dsn), None, "{not_a_dsn}");
+        }
+    }
+
+    #[test]
+    fn the_generated_urls_parse_with_the_credentials_intact() {
+        let url = dsn_to_url("us@r:p@ss:w/rd@tcp(h:3310)/db").expect("converts");
+        let opts = MySqlConnectOptions::from_str(&url).expect("parses");
+        assert_eq!((opts.get_host(), opts.get_port(), opts.get_username()), ("h", 3310, "us@r"));
+        assert_eq!(opts.get_database(), Some("db"));
+    }
+}

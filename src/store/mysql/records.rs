@@ -1,0 +1,299 @@
+//! Records store (D) on MySQL/MariaDB: medical records and invoices as JSON documents, with the same tables,
+//! derived columns and keyset order as the SQLite adapter (`sqlite_records.rs`), whose invariants hold here too:
+//! derived columns are rewritten from the document on every write, `version` lives only in its column, documents
+//! decode straight into the domain structs (exact money), nothing is upserted.
+//!
+//! Inserts and conditional updates are single autocommit statements, hence atomic without a transaction; a
+//! conditional update that matched nothing is resolved to `NotFound` or `Stale` by a second read, which is exact
+//! because rows are never deleted. Lists are keyset-paged on `(sort_key, id)` descending.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::mysql::MySqlRow;
+use sqlx::{MySql, QueryBuilder, Row};
+
+use super::rows::{FromMySql, decode, text};
+use super::{MySqlDb, TxError, TxResult, retry_on_lock_failure};
+use crate::domain::formats::format_date;
+use crate::domain::ids::{InvoiceId, PatientId, RecordId};
+use crate::domain::invoice::{Invoice, PaymentStatus};
+use crate::domain::medical_record::MedicalRecord;
+use crate::store::{
+    CursorKey, DateRange, InvoiceStore, KeyPage, MedicalRecordStore, RecordStore, StoreError, StoreResult,
+};
+
+/// The records store on MySQL/MariaDB (same database as the relational store).
+#[derive(Debug, Clone)]
+pub struct MySqlRecordStore {
+    db: MySqlDb,
+}
+
+impl MySqlRecordStore {
+    pub fn new(db: MySqlDb) -> Self {
+        Self { db }
+    }
+}
+
+/// A stored document with its key and version, as every read selects it.
+struct DocRow {
+    id: String,
+    sort_key: String,
+    version: i64,
+    doc: String,
+}
+
+impl FromMySql for DocRow {
+    fn from_mysql(row: &MySqlRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: text(row, "id")?,
+            sort_key: text(row, "sort_key")?,
+            version: row.try_get("version")?,
+            doc: text(row, "doc")?,
+        })
+    }
+}
+
+/// A document type kept by this store.
+trait Document: Serialize + DeserializeOwned {
+    /// Names the document in error messages.
+    const KIND: &'static str;
+    fn set_version(&mut self, version: i64);
+}
+
+impl Document for MedicalRecord {
+    const KIND: &'static str = "medical record";
+    fn set_version(&mut self, version: i64) {
+        self.version = version;
+    }
+}
+
+impl Document for Invoice {
+    const KIND: &'static str = "invoice";
+    fn set_version(&mut self, version: i64) {
+        self.version = version;
+    }
+}
+
+fn encode<T: Document>(doc: &T) -> StoreResult<String> {
+    serde_json::to_string(doc).map_err(|e| StoreError::Internal(format!("cannot encode {}: {e}", T::KIND)))
+}
+
+/// Decodes a row; a document that no longer parses is corrupt data, reported as `Internal`.
+fn decode_doc<T: Document>(row: DocRow) -> StoreResult<T> {
+    let mut doc: T = serde_json::from_str(&row.doc)
+        .map_err(|e| StoreError::Internal(format!("corrupt {} document {}: {e}", T::KIND, row.id)))?;
+    doc.set_version(row.version);
+    Ok(doc)
+}
+
+impl MySqlRecordStore {
+    async fn get_doc<T: Document>(&self, sql: &'static str, id: &str) -> StoreResult<Option<T>> {
+        let row = sqlx::query(sql).bind(id).try_map(decode::<DocRow>).fetch_optional(&self.db.pool).await?;
+        row.map(decode_doc).transpose()
+    }
+
+    /// Runs a single-statement write (`query` binds everything); a write that matched no row is told apart as
+    /// `NotFound` or `Stale` by `exists_sql`.
+    async fn write_once(
+        &self,
+        sql: &'static str,
+        binds: &[WriteArg<'_>],
+        exists_sql: Option<(&'static str, &str)>,
+    ) -> TxResult<()> {
+        let mut query = sqlx::query(sql);
+        for arg in binds {
+            query = match arg {
+                WriteArg::Text(s) => query.bind(*s),
+                WriteArg::Int(i) => query.bind(*i),
+            };
+        }
+        let done = query.execute(&self.db.pool).await?;
+        if let Some((exists_sql, id)) = exists_sql
+            && done.rows_affected() == 0
+        {
+            let exists: Option<i64> = sqlx::query_scalar(exists_sql).bind(id).fetch_optional(&self.db.pool).await?;
+            return Err(TxError::Store(if exists.is_some() { StoreError::Stale } else { StoreError::NotFound }));
+        }
+        Ok(())
+    }
+
+    /// Finishes a list query whose `WHERE` is already pushed: adds the cursor, order and limit, and fetches one row
+    /// more than `limit` to learn whether a next page exists.
+    async fn fetch_page<'a, T: Document>(
+        &self,
+        mut query: QueryBuilder<'a, MySql>,
+        id_column: &'static str,
+        limit: u32,
+        after: Option<&'a CursorKey>,
+    ) -> StoreResult<KeyPage<T>> {
+        // A zero-item page could never carry a cursor, so it would falsely announce the end of the list.
+        let limit = limit.max(1);
+        if let Some(after) = after {
+            query
+                .push(" AND (sort_key, ")
+                .push(id_column)
+                .push(") < (")
+                .push_bind(after.sort.as_str())
+                .push(", ")
+                .push_bind(after.id.as_str())
+                .push(")");
+        }
+        query.push(" ORDER BY sort_key DESC, ").push(id_column).push(" DESC LIMIT ").push_bind(i64::from(limit) + 1);
+        let mut rows = query.build().try_map(decode::<DocRow>).fetch_all(&self.db.pool).await?;
+        let page_len = limit as usize;
+        let next = if rows.len() > page_len {
+            rows.truncate(page_len);
+            rows.last().map(|r| CursorKey { sort: r.sort_key.clone(), id: r.id.clone() })
+        } else {
+            None
+        };
+        let items = rows.into_iter().map(decode_doc).collect::<StoreResult<Vec<T>>>()?;
+        Ok(KeyPage { items, next })
+    }
+}
+
+/// One bound argument of a single-statement write.
+enum WriteArg<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+#[async_trait]
+impl MedicalRecordStore for MySqlRecordStore {
+    async fn insert_record(&self, record: &MedicalRecord) -> StoreResult<()> {
+        let doc = encode(record)?;
+        let (sort_key, visit_day) = (record.sort_key(), format_date(record.visit_date.date()));
+        let binds = [
+            WriteArg::Text(record.record_id.as_str()),
+            WriteArg::Text(record.patient_id.as_str()),
+            WriteArg::Text(&sort_key),
+            WriteArg::Text(&visit_day),
+            WriteArg::Int(record.version),
+            WriteArg::Text(&doc),
+        ];
+        let sql = "INSERT INTO medical_records (record_id, patient_id, sort_key, visit_day, version, doc) \
+                   VALUES (?, ?, ?, ?, ?, ?)";
+        let binds = &binds;
+        retry_on_lock_failure(move || self.write_once(sql, binds, None)).await
+    }
+
+    async fn get_record(&self, id: &RecordId) -> StoreResult<Option<MedicalRecord>> {
+        self.get_doc(
+            "SELECT record_id AS id, sort_key, version, doc FROM medical_records WHERE record_id = ?",
+            id.as_str(),
+        )
+        .await
+    }
+
+    async fn update_record(&self, record: &MedicalRecord, expected_version: i64) -> StoreResult<()> {
+        let doc = encode(record)?;
+        let (sort_key, visit_day) = (record.sort_key(), format_date(record.visit_date.date()));
+        let binds = [
+            WriteArg::Text(record.patient_id.as_str()),
+            WriteArg::Text(&sort_key),
+            WriteArg::Text(&visit_day),
+            WriteArg::Int(record.version),
+            WriteArg::Text(&doc),
+            WriteArg::Text(record.record_id.as_str()),
+            WriteArg::Int(expected_version),
+        ];
+        let sql = "UPDATE medical_records SET patient_id = ?, sort_key = ?, visit_day = ?, version = ?, doc = ? \
+                   WHERE record_id = ? AND version = ?";
+        let exists = Some(("SELECT 1 FROM medical_records WHERE record_id = ?", record.record_id.as_str()));
+        let binds = &binds;
+        retry_on_lock_failure(move || self.write_once(sql, binds, exists)).await
+    }
+
+    async fn list_patient_records(
+        &self,
+        patient: &PatientId,
+        range: DateRange,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<MedicalRecord>> {
+        let mut query = QueryBuilder::new(
+            "SELECT record_id AS id, sort_key, version, doc FROM medical_records WHERE patient_id = ",
+        );
+        query.push_bind(patient.as_str());
+        if let Some(from) = range.from {
+            query.push(" AND visit_day >= ").push_bind(format_date(from));
+        }
+        if let Some(to) = range.to {
+            query.push(" AND visit_day <= ").push_bind(format_date(to));
+        }
+        self.fetch_page(query, "record_id", limit, after).await
+    }
+}
+
+#[async_trait]
+impl InvoiceStore for MySqlRecordStore {
+    async fn insert_invoice(&self, invoice: &Invoice) -> StoreResult<()> {
+        let doc = encode(invoice)?;
+        let sort_key = invoice.sort_key();
+        let binds = [
+            WriteArg::Text(invoice.invoice_id.as_str()),
+            WriteArg::Text(invoice.patient_id.as_str()),
+            WriteArg::Text(&sort_key),
+            WriteArg::Text(invoice.payment_status.as_str()),
+            WriteArg::Int(invoice.version),
+            WriteArg::Text(&doc),
+        ];
+        let sql = "INSERT INTO invoices (invoice_id, patient_id, sort_key, payment_status, version, doc) \
+                   VALUES (?, ?, ?, ?, ?, ?)";
+        let binds = &binds;
+        retry_on_lock_failure(move || self.write_once(sql, binds, None)).await
+    }
+
+    async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>> {
+        self.get_doc("SELECT invoice_id AS id, sort_key, version, doc FROM invoices WHERE invoice_id = ?", id.as_str())
+            .await
+    }
+
+    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64) -> StoreResult<()> {
+        let doc = encode(invoice)?;
+        let sort_key = invoice.sort_key();
+        let binds = [
+            WriteArg::Text(invoice.patient_id.as_str()),
+            WriteArg::Text(&sort_key),
+            WriteArg::Text(invoice.payment_status.as_str()),
+            WriteArg::Int(invoice.version),
+            WriteArg::Text(&doc),
+            WriteArg::Text(invoice.invoice_id.as_str()),
+            WriteArg::Int(expected_version),
+        ];
+        let sql = "UPDATE invoices SET patient_id = ?, sort_key = ?, payment_status = ?, version = ?, doc = ? \
+                   WHERE invoice_id = ? AND version = ?";
+        let exists = Some(("SELECT 1 FROM invoices WHERE invoice_id = ?", invoice.invoice_id.as_str()));
+        let binds = &binds;
+        retry_on_lock_failure(move || self.write_once(sql, binds, exists)).await
+    }
+
+    async fn list_patient_invoices(
+        &self,
+        patient: &PatientId,
+        status: Option<PaymentStatus>,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<Invoice>> {
+        let mut query =
+            QueryBuilder::new("SELECT invoice_id AS id, sort_key, version, doc FROM invoices WHERE patient_id = ");
+        query.push_bind(patient.as_str());
+        if let Some(status) = status {
+            query.push(" AND payment_status = ").push_bind(status.as_str());
+        }
+        self.fetch_page(query, "invoice_id", limit, after).await
+    }
+}
+
+#[async_trait]
+impl RecordStore for MySqlRecordStore {
+    fn backend(&self) -> &'static str {
+        "mysql"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.db.pool).await?;
+        Ok(())
+    }
+}

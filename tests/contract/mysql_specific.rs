@@ -1,0 +1,127 @@
+//! What only the MySQL adapter has to show: server-side timeouts and lock waits end as `Unavailable` (503), in
+//! bounded time, instead of hanging or surfacing as internal errors.
+
+use std::time::{Duration, Instant};
+
+use gospital::domain::appointment::{Appointment, AppointmentStatus};
+use gospital::domain::doctor::{Doctor, DoctorStatus};
+use gospital::domain::formats::{Date, Time, Timestamp, parse_date, parse_time, parse_timestamp};
+use gospital::domain::ids::{AppointmentId, DepartmentId, DoctorId, PatientId};
+use gospital::domain::patient::{Patient, PatientStatus};
+use gospital::store::mysql::{MySqlClinicStore, MySqlOptions};
+use gospital::store::{AppointmentStore, DoctorStore, PatientStore, StoreError};
+use sqlx::Executor;
+
+use crate::support::{TEST_OPTIONS, mysql_test_db, mysql_test_db_with};
+
+fn ts(s: &str) -> Timestamp {
+    parse_timestamp(s).expect("valid timestamp")
+}
+
+fn patient() -> Patient {
+    Patient {
+        patient_id: PatientId::generate(),
+        first_name: "Amy".into(),
+        last_name: "March".into(),
+        date_of_birth: Date(parse_date("1985-03-15").expect("valid date")),
+        gender: None,
+        email: "amy@example.org".into(),
+        phone: "+1 555 0100".into(),
+        address: None,
+        emergency_contact: None,
+        blood_type: None,
+        allergies: vec![],
+        status: PatientStatus::Active,
+        version: 1,
+        created_at: ts("2026-11-20T09:00:00.000Z"),
+        updated_at: ts("2026-11-20T09:00:00.000Z"),
+    }
+}
+
+fn doctor() -> Doctor {
+    Doctor {
+        doctor_id: DoctorId::generate(),
+        first_name: "Meredith".into(),
+        last_name: "Grey".into(),
+        email: "doc@example.org".into(),
+        phone: "+1 555 0200".into(),
+        specialty: "Cardiology".into(),
+        license_number: "LIC-1".into(),
+        department_id: DepartmentId::parse("DEPT-001").expect("valid department ID"),
+        department_name: "Cardiology".into(),
+        years_of_experience: 10,
+        qualifications: vec![],
+        status: DoctorStatus::Active,
+        version: 1,
+        created_at: ts("2026-11-20T09:00:00.000Z"),
+        updated_at: ts("2026-11-20T09:00:00.000Z"),
+    }
+}
+
+#[tokio::test]
+async fn a_statement_over_the_timeout_is_unavailable() {
+    let opts = MySqlOptions { statement_timeout: Duration::from_secs(1), ..TEST_OPTIONS };
+    let Some(test_db) = mysql_test_db_with("a_statement_over_the_timeout_is_unavailable", opts).await else { return };
+
+    let started = Instant::now();
+    // A self-join big enough to run for many seconds without the timeout.
+    let slow = sqlx::query(
+        "SELECT COUNT(*) FROM information_schema.COLUMNS a, information_schema.COLUMNS b, \
+         information_schema.COLUMNS c",
+    )
+    .execute(&test_db.db.pool)
+    .await
+    .map_err(StoreError::from);
+
+    assert!(matches!(slow, Err(StoreError::Unavailable(_))), "{slow:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    test_db.close().await;
+}
+
+#[tokio::test]
+async fn a_booking_behind_a_lock_held_elsewhere_is_unavailable_after_one_retry() {
+    let Some(test_db) = mysql_test_db("a_booking_behind_a_lock_held_elsewhere_is_unavailable_after_one_retry").await
+    else {
+        return;
+    };
+    let store = MySqlClinicStore::new(test_db.db.clone());
+    let (amy, doc) = (patient(), doctor());
+    store.insert_patient(&amy).await.expect("insert patient");
+    store.insert_doctor(&doc).await.expect("insert doctor");
+    let mut holder = test_db.db.pool.acquire().await.expect("acquire");
+    holder.execute("START TRANSACTION").await.expect("begin");
+    sqlx::query("SELECT 1 FROM patients WHERE patient_id = ? FOR UPDATE")
+        .bind(amy.patient_id.as_str())
+        .execute(&mut *holder)
+        .await
+        .expect("lock the patient");
+    let visit = Appointment {
+        appointment_id: AppointmentId::generate(),
+        patient_id: amy.patient_id.clone(),
+        patient_name: amy.full_name(),
+        doctor_id: doc.doctor_id.clone(),
+        doctor_name: doc.display_name(),
+        department_id: doc.department_id.clone(),
+        appointment_date: Date(parse_date("2026-12-01").expect("valid date")),
+        start_time: Time(parse_time("10:00").expect("valid time")),
+        end_time: Time(parse_time("10:30").expect("valid time")),
+        reason: "Check-up".into(),
+        status: AppointmentStatus::Scheduled,
+        notes: None,
+        version: 1,
+        created_at: ts("2026-11-20T09:00:00.000Z"),
+        updated_at: ts("2026-11-20T09:00:00.000Z"),
+    };
+
+    let started = Instant::now();
+    let blocked = store.book_appointment(&visit).await;
+    let waited = started.elapsed();
+    holder.execute("ROLLBACK").await.expect("release");
+    store.book_appointment(&visit).await.expect("books once the lock is gone");
+
+    assert!(matches!(blocked, Err(StoreError::Unavailable(_))), "{blocked:?}");
+    // Two lock waits of about 5 s each: the first attempt and its one retry.
+    assert!(waited >= Duration::from_secs(9) && waited < Duration::from_secs(20), "{waited:?}");
+    drop(holder);
+    test_db.close().await;
+}

@@ -1,0 +1,157 @@
+//! MySQL test databases for the contract suites.
+//!
+//! MySQL tests run against the server named by `GOSPITAL_TEST_MYSQL_URL` (e.g. `mysql://root@127.0.0.1:3306/test`;
+//! its database part is ignored). Each test creates its own `gospital_test_<ulid>` database, migrates it and
+//! drops it when the [`MySqlTestDb`] is dropped, also when the test panics. Without the variable a test prints
+//! a skip notice and passes, unless `GOSPITAL_REQUIRE_ALL_BACKENDS=1` makes the skip a failure.
+
+use std::time::Duration;
+
+use gospital::store::mysql::{MySqlDb, MySqlOptions};
+use sqlx::{Connection, Executor, MySqlConnection};
+
+/// A migrated database of its own, dropped with this value.
+pub struct MySqlTestDb {
+    pub db: MySqlDb,
+    _guard: DropDatabase,
+}
+
+impl MySqlTestDb {
+    /// Closes the pool, so the drop that follows has no connections to end first.
+    pub async fn close(&self) {
+        self.db.pool.close().await;
+    }
+
+    pub fn name(&self) -> &str {
+        &self._guard.name
+    }
+}
+
+/// The pool settings of the contract suites: generous, so only a real hang times out.
+pub const TEST_OPTIONS: MySqlOptions = MySqlOptions {
+    max_connections: 16,
+    acquire_timeout: Duration::from_secs(30),
+    statement_timeout: Duration::from_secs(30),
+};
+
+/// `None` (after a notice) when MySQL tests are not configured here; panics when they are required.
+pub async fn mysql_test_db(test: &str) -> Option<MySqlTestDb> {
+    mysql_test_db_with(test, TEST_OPTIONS).await
+}
+
+/// [`mysql_test_db`] with other pool settings.
+pub async fn mysql_test_db_with(test: &str, opts: MySqlOptions) -> Option<MySqlTestDb> {
+    let url = match std::env::var("GOSPITAL_TEST_MYSQL_URL") {
+        Ok(url) if !url.trim().is_empty() => url,
+        _ => {
+            if std::env::var("GOSPITAL_REQUIRE_ALL_BACKENDS").as_deref() == Ok("1") {
+                panic!("MySQL tests required but GOSPITAL_TEST_MYSQL_URL is unset");
+            }
+            eprintln!("skipped MySQL test {test}: GOSPITAL_TEST_MYSQL_URL is unset");
+            return None;
+        }
+    };
+    let (server, params) = split_url(&url);
+    let name = format!("gospital_test_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let mut admin = MySqlConnection::connect(&server).await.expect("connect to GOSPITAL_TEST_MYSQL_URL");
+    admin.execute(format!("CREATE DATABASE `{name}`").as_str()).await.expect("create test database");
+    let _ = admin.close().await;
+    // From here on the database exists, so a failure below must still drop it.
+    let guard = DropDatabase { server: server.clone(), name };
+    let db = MySqlDb::connect(&format!("{server}/{}{params}", guard.name), opts).await.expect("connect test database");
+    db.migrate().await.expect("migrate MySQL");
+    Some(MySqlTestDb { db, _guard: guard })
+}
+
+/// `mysql://user@host:port/db?params` → (`mysql://user@host:port`, `?params`).
+fn split_url(url: &str) -> (String, String) {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let (base, params) = match url.find('?') {
+        Some(q) => (&url[..q], &url[q..]),
+        None => (url, ""),
+    };
+    let server = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    (server.to_owned(), params.to_owned())
+}
+
+/// Drops the database when dropped: ends any connection still using it (a panicking test never closed its pool,
+/// and an open transaction would make `DROP DATABASE` wait), then drops it. Runs on a thread of its own with its own
+/// runtime, because `Drop` cannot await and may run inside the test's runtime.
+struct DropDatabase {
+    server: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async {
+                let mut admin = MySqlConnection::connect(&server).await?;
+                let users: Vec<i64> = sqlx::query_scalar(
+                    "SELECT CAST(ID AS SIGNED) FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+                )
+                .bind(&name)
+                .fetch_all(&mut admin)
+                .await?;
+                for id in users {
+                    // The connection may end by itself meanwhile; that is what we want anyway.
+                    let _ = admin.execute(format!("KILL {id}").as_str()).await;
+                }
+                admin.execute(format!("DROP DATABASE IF EXISTS `{name}`").as_str()).await?;
+                admin.close().await
+            })
+        })
+        .join();
+        let failure = match dropped {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => format!("could not drop test database {}: {e}", self.name),
+            Err(_) => format!("could not drop test database {}: the cleanup thread panicked", self.name),
+        };
+        // A leaked database must fail the test, but a second panic while unwinding would abort the whole run.
+        if std::thread::panicking() {
+            eprintln!("{failure}");
+        } else {
+            panic!("{failure}");
+        }
+    }
+}
+
+#[test]
+fn the_server_part_of_a_test_url_is_kept_with_its_parameters() {
+    assert_eq!(
+        split_url("mysql://root@127.0.0.1:3306/test?ssl-mode=disabled"),
+        ("mysql://root@127.0.0.1:3306".into(), "?ssl-mode=disabled".into())
+    );
+    assert_eq!(split_url("mysql://u:p@h"), ("mysql://u:p@h".into(), String::new()));
+}
+
+#[tokio::test]
+async fn a_test_database_is_dropped_even_when_its_test_panics() {
+    let Some(test_db) = mysql_test_db("a_test_database_is_dropped_even_when_its_test_panics").await else { return };
+    let name = test_db.name().to_owned();
+    // A connection inside a transaction, as a failed assertion in the middle of a write would leave it.
+    let mut busy = test_db.db.pool.acquire().await.expect("acquire");
+    busy.execute("START TRANSACTION").await.expect("begin");
+    sqlx::query("SELECT 1 FROM patients FOR UPDATE").execute(&mut *busy).await.expect("lock");
+
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _held = (test_db, busy);
+        panic!("a failing test");
+    }));
+
+    assert!(unwound.is_err());
+    let (server, _) = split_url(&std::env::var("GOSPITAL_TEST_MYSQL_URL").expect("set, or we returned above"));
+    let mut admin = MySqlConnection::connect(&server).await.expect("connect");
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT CAST(SCHEMA_NAME AS CHAR) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?")
+            .bind(&name)
+            .fetch_all(&mut admin)
+            .await
+            .expect("list databases");
+    assert_eq!(left, Vec::<String>::new());
+}

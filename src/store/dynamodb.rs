@@ -536,6 +536,9 @@ impl RecordStore for DynamoRecordStore {
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_dynamodb::error::{ConnectorError, ErrorMetadata};
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+
     use super::*;
 
     #[test]
@@ -548,6 +551,45 @@ mod tests {
         let high = format!("{}\u{ffff}", "2026-03-10");
         assert!(c.as_str() < high.as_str() && "2026-03-10" < a.as_str());
         assert!(high.as_str() < "2026-03-11");
+    }
+
+    /// A GetItem service error as the SDK builds it from a response with `status` and error `code`.
+    fn service_error(status: u16, code: &str) -> SdkError<GetItemError, HttpResponse> {
+        let meta = ErrorMetadata::builder().code(code).message("injected").build();
+        let status = status.try_into().expect("valid status");
+        SdkError::service_error(GetItemError::generic(meta), HttpResponse::new(status, "{}".into()))
+    }
+
+    #[test]
+    fn throttling_timeouts_5xx_and_connection_failures_are_unavailable() {
+        let transient = [
+            service_error(400, "ThrottlingException"),
+            service_error(400, "ProvisionedThroughputExceededException"),
+            service_error(400, "RequestLimitExceeded"),
+            service_error(400, "LimitExceededException"),
+            service_error(500, "InternalServerError"),
+            service_error(503, "ServiceUnavailable"),
+            service_error(502, "SomethingNew"),
+            SdkError::timeout_error("operation timed out"),
+            SdkError::dispatch_failure(ConnectorError::io("connection refused".into())),
+        ];
+        for err in transient {
+            let mapped = map_sdk_error("GetItem", "records", err);
+            assert!(matches!(mapped, StoreError::Unavailable(_)), "{mapped:?}");
+        }
+    }
+
+    #[test]
+    fn rejected_requests_are_internal() {
+        for code in ["ValidationException", "ResourceNotFoundException", "AccessDeniedException"] {
+            let mapped = map_sdk_error("GetItem", "records", service_error(400, code));
+            assert!(
+                matches!(&mapped, StoreError::Internal(text) if text.starts_with("GetItem on records")),
+                "{mapped:?}"
+            );
+        }
+        let unbuildable = SdkError::<GetItemError, HttpResponse>::construction_failure("missing table name");
+        assert!(matches!(map_sdk_error("GetItem", "records", unbuildable), StoreError::Internal(_)));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
 use sqlx::pool::PoolConnection;
-use sqlx::{Executor, MySql};
+use sqlx::{AssertSqlSafe, Executor, MySql};
 
 pub use records::MySqlRecordStore;
 
@@ -94,8 +94,9 @@ async fn configure_session(conn: &mut MySqlConnection, statement_timeout: Durati
         // MySQL's counterpart bounds SELECTs only; writes are bounded by the lock wait timeout.
         format!("max_execution_time = {}", statement_timeout.as_millis())
     };
+    // Built from numbers and fixed text only.
     let sql = format!("SET SESSION {timeout}, SESSION innodb_lock_wait_timeout = {LOCK_WAIT_TIMEOUT_SECS}");
-    conn.execute(sqlx::raw_sql(&sql)).await?;
+    conn.execute(sqlx::raw_sql(AssertSqlSafe(sql))).await?;
     Ok(())
 }
 

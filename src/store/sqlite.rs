@@ -9,11 +9,10 @@ mod clinic;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::Connection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-    SqliteTransactionManager,
 };
-use sqlx::{Connection, TransactionManager};
 
 use super::StoreError;
 
@@ -65,17 +64,15 @@ impl SqliteDb {
     }
 }
 
-/// Rolls back a transaction that a cancelled caller left open, so the next `BEGIN IMMEDIATE` can start.
+/// Keeps a writer connection that a cancelled caller left inside a transaction out of the pool, so the next
+/// `BEGIN IMMEDIATE` can start.
 ///
-/// A dropped `Transaction` queues its own rollback, but sqlx's `begin_with` has a gap: cancelled after the
-/// worker ran `BEGIN` and before the `Transaction` exists, it returns the connection to the pool still inside
-/// that transaction, and every later `begin_with` on it fails. The ping first flushes any queued rollback.
+/// A dropped `Transaction` queues its own rollback, and since sqlx 0.9 the worker also rolls back a `BEGIN`
+/// whose caller was cancelled before it saw the result (0.8 left that connection inside the transaction). The
+/// ping flushes any queued rollback; a connection still in a transaction after it is closed, not reused.
 async fn end_abandoned_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
     conn.ping().await?;
-    if conn.is_in_transaction() {
-        SqliteTransactionManager::rollback(conn).await?;
-    }
-    Ok(true)
+    Ok(!conn.is_in_transaction())
 }
 
 /// The relational store on SQLite.

@@ -97,12 +97,12 @@ impl SqliteRecordStore {
 
     /// Finishes a list query whose `WHERE` is already pushed: adds the cursor, order and limit, and fetches one row
     /// more than `limit` to learn whether a next page exists.
-    async fn fetch_page<'a, T: Document>(
+    async fn fetch_page<T: Document>(
         &self,
-        mut query: QueryBuilder<'a, Sqlite>,
+        mut query: QueryBuilder<Sqlite>,
         id_column: &'static str,
         limit: u32,
-        after: Option<&'a CursorKey>,
+        after: Option<&CursorKey>,
     ) -> StoreResult<KeyPage<T>> {
         // A zero-item page could never carry a cursor, so it would falsely announce the end of the list.
         let limit = limit.max(1);

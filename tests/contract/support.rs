@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use gospital::store::mysql::{MySqlDb, MySqlOptions};
-use sqlx::{Connection, Executor, MySqlConnection};
+use sqlx::{AssertSqlSafe, Connection, Executor, MySqlConnection};
 
 /// A migrated database of its own, dropped with this value.
 pub struct MySqlTestDb {
@@ -54,7 +54,7 @@ pub async fn mysql_test_db_with(test: &str, opts: MySqlOptions) -> Option<MySqlT
     let (server, params) = split_url(&url);
     let name = format!("gospital_test_{}", ulid::Ulid::new().to_string().to_lowercase());
     let mut admin = MySqlConnection::connect(&server).await.expect("connect to GOSPITAL_TEST_MYSQL_URL");
-    admin.execute(format!("CREATE DATABASE `{name}`").as_str()).await.expect("create test database");
+    admin.execute(AssertSqlSafe(format!("CREATE DATABASE `{name}`"))).await.expect("create test database");
     let _ = admin.close().await;
     // From here on the database exists, so a failure below must still drop it.
     let guard = DropDatabase { server: server.clone(), name };
@@ -100,9 +100,9 @@ impl Drop for DropDatabase {
                 .await?;
                 for id in users {
                     // The connection may end by itself meanwhile; that is what we want anyway.
-                    let _ = admin.execute(format!("KILL {id}").as_str()).await;
+                    let _ = admin.execute(AssertSqlSafe(format!("KILL {id}"))).await;
                 }
-                admin.execute(format!("DROP DATABASE IF EXISTS `{name}`").as_str()).await?;
+                admin.execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`"))).await?;
                 admin.close().await
             })
         })

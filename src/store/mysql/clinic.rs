@@ -12,11 +12,13 @@
 //! first plain read, so the overlap check sees every booking committed before the doctor's and patient's locks
 //! were granted. List pages read their rows and total from one consistent snapshot.
 //! `LIKE` escapes with `!` rather than `\`, so the SQL means the same with or without `NO_BACKSLASH_ESCAPES`.
+//! SQL assembled at run time (`AssertSqlSafe`) joins only the `&'static str` fragments of this module; values
+//! are always bound as `?` parameters.
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use sqlx::mysql::{MySqlArguments, MySqlQueryResult, MySqlRow};
-use sqlx::{MySql, MySqlConnection};
+use sqlx::{AssertSqlSafe, MySql, MySqlConnection};
 
 use super::rows::{FromMySql, decode, text};
 use super::{MySqlClinicStore, TxError, TxResult, retry_on_lock_failure};
@@ -170,7 +172,7 @@ fn one_row(result: MySqlQueryResult) -> TxResult<()> {
 /// Locks the row and checks its version: `NotFound` when it is missing, `Stale` when not at `expected`.
 async fn lock_version(conn: &mut MySqlConnection, table: &str, key: &str, id: &str, expected: i64) -> TxResult<()> {
     let sql = format!("SELECT version FROM {table} WHERE {key} = ? FOR UPDATE");
-    let version: Option<i64> = sqlx::query_scalar(&sql).bind(id).fetch_optional(conn).await?;
+    let version: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
     match version {
         None => Err(StoreError::NotFound.into()),
         Some(v) if v != expected => Err(StoreError::Stale.into()),
@@ -280,13 +282,13 @@ impl MySqlClinicStore {
         let mut tx = self.db.begin_snapshot().await?;
         let outcome: TxResult<(Vec<R>, i64)> = async {
             let count_sql = format!("SELECT COUNT(*) FROM {count_from}{clause}");
-            let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+            let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(count_sql));
             for arg in &filter.args {
                 count = count.bind(arg);
             }
             let total = count.fetch_one(tx.conn()).await?;
             let rows_sql = format!("{select}{clause} ORDER BY {order} LIMIT ? OFFSET ?");
-            let mut rows = sqlx::query(&rows_sql);
+            let mut rows = sqlx::query(AssertSqlSafe(rows_sql));
             for arg in &filter.args {
                 rows = rows.bind(arg);
             }
@@ -499,8 +501,11 @@ impl PatientStore for MySqlClinicStore {
 
     async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>> {
         let sql = format!("{PATIENT_SELECT} WHERE patient_id = ?");
-        let row =
-            sqlx::query(&sql).bind(id.as_str()).try_map(decode::<PatientRow>).fetch_optional(&self.db.pool).await?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .try_map(decode::<PatientRow>)
+            .fetch_optional(&self.db.pool)
+            .await?;
         row.map(PatientRow::into_domain).transpose()
     }
 
@@ -537,8 +542,11 @@ impl DoctorStore for MySqlClinicStore {
 
     async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>> {
         let sql = format!("{DOCTOR_SELECT} WHERE d.doctor_id = ?");
-        let row =
-            sqlx::query(&sql).bind(id.as_str()).try_map(decode::<DoctorRow>).fetch_optional(&self.db.pool).await?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .try_map(decode::<DoctorRow>)
+            .fetch_optional(&self.db.pool)
+            .await?;
         row.map(DoctorRow::into_domain).transpose()
     }
 
@@ -560,8 +568,11 @@ impl DoctorStore for MySqlClinicStore {
 
     async fn list_department_doctors(&self, department: &DepartmentId) -> StoreResult<Vec<Doctor>> {
         let sql = format!("{DOCTOR_SELECT} WHERE d.department_id = ? ORDER BY d.last_name, d.first_name, d.doctor_id");
-        let rows =
-            sqlx::query(&sql).bind(department.as_str()).try_map(decode::<DoctorRow>).fetch_all(&self.db.pool).await?;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(department.as_str())
+            .try_map(decode::<DoctorRow>)
+            .fetch_all(&self.db.pool)
+            .await?;
         rows.into_iter().map(DoctorRow::into_domain).collect()
     }
 
@@ -575,14 +586,17 @@ impl DoctorStore for MySqlClinicStore {
 impl DepartmentStore for MySqlClinicStore {
     async fn list_departments(&self) -> StoreResult<Vec<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} ORDER BY dep.name_lc, dep.department_id");
-        let rows = sqlx::query(&sql).try_map(decode::<DepartmentRow>).fetch_all(&self.db.pool).await?;
+        let rows = sqlx::query(AssertSqlSafe(sql)).try_map(decode::<DepartmentRow>).fetch_all(&self.db.pool).await?;
         rows.into_iter().map(DepartmentRow::into_domain).collect()
     }
 
     async fn get_department(&self, id: &DepartmentId) -> StoreResult<Option<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} WHERE dep.department_id = ?");
-        let row =
-            sqlx::query(&sql).bind(id.as_str()).try_map(decode::<DepartmentRow>).fetch_optional(&self.db.pool).await?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .try_map(decode::<DepartmentRow>)
+            .fetch_optional(&self.db.pool)
+            .await?;
         row.map(DepartmentRow::into_domain).transpose()
     }
 
@@ -606,8 +620,11 @@ impl AppointmentStore for MySqlClinicStore {
 
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>> {
         let sql = format!("{APPOINTMENT_SELECT} WHERE a.appointment_id = ?");
-        let row =
-            sqlx::query(&sql).bind(id.as_str()).try_map(decode::<AppointmentRow>).fetch_optional(&self.db.pool).await?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .try_map(decode::<AppointmentRow>)
+            .fetch_optional(&self.db.pool)
+            .await?;
         row.map(AppointmentRow::into_domain).transpose()
     }
 

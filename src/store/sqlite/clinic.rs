@@ -6,11 +6,13 @@
 //! the state the write commits on; a dropped future drops its `Transaction`, which rolls back.
 //! Statuses are stored as their wire text, which the literals below (`'active'`, `'cancelled'`, ...) match.
 //! Dialect-only syntax: `BEGIN IMMEDIATE`, and `ESCAPE '\'` (MySQL's string literals need `'\\'`).
+//! SQL assembled at run time (`AssertSqlSafe`) joins only the `&'static str` fragments of this module; values
+//! are always bound as `?` parameters.
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use sqlx::sqlite::{SqliteArguments, SqliteQueryResult};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Sqlite, Transaction};
 
 use super::SqliteClinicStore;
 use crate::domain::appointment::Appointment;
@@ -27,7 +29,7 @@ use crate::store::{
 };
 
 type Tx = Transaction<'static, Sqlite>;
-type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
+type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
 
 const PATIENT_SELECT: &str = "SELECT patient_id, first_name, last_name, last_name_lc, full_name_lc, date_of_birth, \
      gender, email, email_lc, phone, address, emergency_contact, blood_type, allergies, status, version, \
@@ -153,7 +155,7 @@ fn one_row(result: SqliteQueryResult) -> StoreResult<()> {
 /// `NotFound` when the row is missing, `Stale` when its version is not `expected`.
 async fn check_version(tx: &mut Tx, table: &str, key: &str, id: &str, expected: i64) -> StoreResult<()> {
     let sql = format!("SELECT version FROM {table} WHERE {key} = ?");
-    let version: Option<i64> = sqlx::query_scalar(&sql).bind(id).fetch_optional(&mut **tx).await?;
+    let version: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await?;
     match version {
         None => Err(StoreError::NotFound),
         Some(v) if v != expected => Err(StoreError::Stale),
@@ -250,13 +252,13 @@ impl SqliteClinicStore {
         let clause = filter.sql();
         let mut tx = self.db.read.begin().await?;
         let count_sql = format!("SELECT COUNT(*) FROM {count_from}{clause}");
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(count_sql));
         for arg in &filter.args {
             count = count.bind(arg);
         }
         let total = count.fetch_one(&mut *tx).await?;
         let rows_sql = format!("{select}{clause} ORDER BY {order} LIMIT ? OFFSET ?");
-        let mut rows = sqlx::query_as::<_, R>(&rows_sql);
+        let mut rows = sqlx::query_as::<_, R>(AssertSqlSafe(rows_sql));
         for arg in &filter.args {
             rows = rows.bind(arg);
         }
@@ -282,7 +284,8 @@ impl PatientStore for SqliteClinicStore {
 
     async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>> {
         let sql = format!("{PATIENT_SELECT} WHERE patient_id = ?");
-        let row: Option<PatientRow> = sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(&self.db.read).await?;
+        let row: Option<PatientRow> =
+            sqlx::query_as(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.db.read).await?;
         row.map(PatientRow::into_domain).transpose()
     }
 
@@ -348,7 +351,8 @@ impl DoctorStore for SqliteClinicStore {
 
     async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>> {
         let sql = format!("{DOCTOR_SELECT} WHERE d.doctor_id = ?");
-        let row: Option<DoctorRow> = sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(&self.db.read).await?;
+        let row: Option<DoctorRow> =
+            sqlx::query_as(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.db.read).await?;
         row.map(DoctorRow::into_domain).transpose()
     }
 
@@ -370,7 +374,8 @@ impl DoctorStore for SqliteClinicStore {
 
     async fn list_department_doctors(&self, department: &DepartmentId) -> StoreResult<Vec<Doctor>> {
         let sql = format!("{DOCTOR_SELECT} WHERE d.department_id = ? ORDER BY d.last_name, d.first_name, d.doctor_id");
-        let rows: Vec<DoctorRow> = sqlx::query_as(&sql).bind(department.as_str()).fetch_all(&self.db.read).await?;
+        let rows: Vec<DoctorRow> =
+            sqlx::query_as(AssertSqlSafe(sql)).bind(department.as_str()).fetch_all(&self.db.read).await?;
         rows.into_iter().map(DoctorRow::into_domain).collect()
     }
 
@@ -414,13 +419,14 @@ impl DoctorStore for SqliteClinicStore {
 impl DepartmentStore for SqliteClinicStore {
     async fn list_departments(&self) -> StoreResult<Vec<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} ORDER BY dep.name_lc, dep.department_id");
-        let rows: Vec<DepartmentRow> = sqlx::query_as(&sql).fetch_all(&self.db.read).await?;
+        let rows: Vec<DepartmentRow> = sqlx::query_as(AssertSqlSafe(sql)).fetch_all(&self.db.read).await?;
         rows.into_iter().map(DepartmentRow::into_domain).collect()
     }
 
     async fn get_department(&self, id: &DepartmentId) -> StoreResult<Option<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} WHERE dep.department_id = ?");
-        let row: Option<DepartmentRow> = sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(&self.db.read).await?;
+        let row: Option<DepartmentRow> =
+            sqlx::query_as(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.db.read).await?;
         row.map(DepartmentRow::into_domain).transpose()
     }
 
@@ -482,7 +488,8 @@ impl AppointmentStore for SqliteClinicStore {
 
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>> {
         let sql = format!("{APPOINTMENT_SELECT} WHERE a.appointment_id = ?");
-        let row: Option<AppointmentRow> = sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(&self.db.read).await?;
+        let row: Option<AppointmentRow> =
+            sqlx::query_as(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.db.read).await?;
         row.map(AppointmentRow::into_domain).transpose()
     }
 

@@ -7,6 +7,7 @@ use chrono::{NaiveTime, Weekday};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::domain::money::TaxRate;
+use crate::store::circuit_breaker::BreakerConfig;
 
 /// Gospital: hospital-management HTTP API.
 #[derive(Debug, Clone, Parser)]
@@ -31,7 +32,7 @@ pub enum Command {
 pub enum RecordsBackend {
     /// In the relational database named by `--database-url`.
     Sql,
-    /// In DynamoDB (not available in this build yet: start-up stops with a clear message).
+    /// In the two DynamoDB tables named by `--medical-records-table` and `--invoices-table`.
     Dynamodb,
 }
 
@@ -59,11 +60,11 @@ pub struct Config {
     #[arg(long, env = "GOSPITAL_RECORDS_STORE", value_enum, default_value = "sql", global = true)]
     pub records_store: RecordsBackend,
 
-    /// DynamoDB endpoint override, e.g. a local emulator (used once the DynamoDB store lands).
+    /// DynamoDB endpoint override, e.g. `http://127.0.0.1:8000` for a local emulator.
     #[arg(long, env = "DYNAMODB_ENDPOINT", global = true)]
     pub dynamodb_endpoint: Option<String>,
 
-    /// AWS region (`DYNAMODB_REGION` also accepted).
+    /// AWS region of the DynamoDB tables [default: us-east-1] (`DYNAMODB_REGION` also accepted).
     #[arg(long, env = "AWS_REGION", global = true)]
     pub aws_region: Option<String>,
 
@@ -82,13 +83,59 @@ pub struct Config {
     #[arg(long, env = "GOSPITAL_REQUEST_TIMEOUT_MS", default_value_t = 1000, global = true)]
     pub request_timeout_ms: u64,
 
-    /// CPU percent at which load shedding opens (accepted; the shedder is not active in this build).
+    /// Process CPU percent (of the cgroup quota, else of all cores) at which `/api` load shedding opens;
+    /// `0` disables the shedder.
     #[arg(long, env = "GOSPITAL_CPU_SHED_OPEN", default_value_t = 95.0, global = true)]
     pub cpu_shed_open: f64,
 
-    /// CPU percent below which load shedding closes (accepted; not active in this build).
+    /// Process CPU percent below which load shedding closes again (hysteresis; at most the open threshold).
     #[arg(long, env = "GOSPITAL_CPU_SHED_CLOSE", default_value_t = 85.0, global = true)]
     pub cpu_shed_close: f64,
+
+    /// Circuit breakers: length of the sliding window of call outcomes, in milliseconds.
+    #[arg(long, env = "GOSPITAL_BREAKER_WINDOW_MS", default_value_t = 10_000, global = true)]
+    pub breaker_window_ms: u64,
+
+    /// Circuit breakers: failure percent of the window's calls at which a breaker opens.
+    #[arg(long, env = "GOSPITAL_BREAKER_FAILURE_RATE", default_value_t = 60.0, global = true)]
+    pub breaker_failure_rate: f64,
+
+    /// Circuit breakers: fewest calls in the window before the failure rate is judged.
+    #[arg(long, env = "GOSPITAL_BREAKER_MIN_CALLS", default_value_t = 3, global = true)]
+    pub breaker_min_calls: u32,
+
+    /// Circuit breakers: how long an open breaker refuses calls before half-opening, in milliseconds.
+    #[arg(long, env = "GOSPITAL_BREAKER_OPEN_MS", default_value_t = 30_000, global = true)]
+    pub breaker_open_ms: u64,
+
+    /// Circuit breakers: probe calls let through while half-open; all must succeed to close.
+    #[arg(long, env = "GOSPITAL_BREAKER_HALF_OPEN_PROBES", default_value_t = 3, global = true)]
+    pub breaker_half_open_probes: u32,
+
+    /// Bulkhead of R: store calls in flight at once [default: GOSPITAL_DB_POOL_SIZE].
+    #[arg(long, env = "GOSPITAL_CLINIC_BULKHEAD", global = true)]
+    pub clinic_bulkhead: Option<u32>,
+
+    /// Bulkhead of D: store calls in flight at once [default: GOSPITAL_DB_POOL_SIZE].
+    #[arg(long, env = "GOSPITAL_RECORDS_BULKHEAD", global = true)]
+    pub records_bulkhead: Option<u32>,
+
+    /// Longest a store call waits for a bulkhead slot before answering 503, in milliseconds.
+    #[arg(long, env = "GOSPITAL_BULKHEAD_WAIT_MS", default_value_t = 100, global = true)]
+    pub bulkhead_wait_ms: u64,
+
+    /// Upper bound of one store call, in milliseconds; an overrun answers 503 and counts as a breaker failure.
+    /// Keep it below the request timeout: a call cut by the request deadline is a cancellation and never counts.
+    #[arg(long, env = "GOSPITAL_STORE_CALL_TIMEOUT_MS", default_value_t = 900, global = true)]
+    pub store_call_timeout_ms: u64,
+
+    /// `/api` requests in flight at once from staff (`X-User-Type: staff`); more answer 503 at once.
+    #[arg(long, env = "GOSPITAL_STAFF_MAX_IN_FLIGHT", default_value_t = 128, global = true)]
+    pub staff_max_in_flight: u32,
+
+    /// `/api` requests in flight at once from the public (any other `X-User-Type`, or none); more answer 503.
+    #[arg(long, env = "GOSPITAL_PUBLIC_MAX_IN_FLIGHT", default_value_t = 256, global = true)]
+    pub public_max_in_flight: u32,
 
     /// Apply migrations on `serve` (SQLite always migrates).
     #[arg(long, env = "GOSPITAL_MIGRATE", global = true)]
@@ -180,6 +227,23 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub tax_rate: TaxRate,
     pub schedule: Schedule,
+    pub resilience: ResilienceSettings,
+}
+
+/// Breakers, bulkheads, store-call timeout, traffic classes and CPU shedding (DESIGN.md §3), validated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResilienceSettings {
+    /// Shared by the R and D breakers (each keeps its own state).
+    pub breaker: BreakerConfig,
+    pub clinic_bulkhead: u32,
+    pub records_bulkhead: u32,
+    pub bulkhead_wait: Duration,
+    pub store_call_timeout: Duration,
+    pub staff_max_in_flight: u32,
+    pub public_max_in_flight: u32,
+    /// Percent; `0` disables the shedder.
+    pub cpu_shed_open: f64,
+    pub cpu_shed_close: f64,
 }
 
 impl Config {
@@ -191,6 +255,9 @@ impl Config {
         config.database_url = Some(database_url.to_owned());
         config.mysql_dsn = None;
         config.records_store = RecordsBackend::Sql;
+        // The tests share one process on few cores: real CPU readings would shed at random. Shedder tests
+        // inject their own probe and thresholds.
+        config.cpu_shed_open = 0.0;
         config
     }
 
@@ -247,10 +314,51 @@ impl Config {
         if !(0.0..=100.0).contains(&self.cpu_shed_open) || !(0.0..=100.0).contains(&self.cpu_shed_close) {
             return Err("GOSPITAL_CPU_SHED_OPEN and GOSPITAL_CPU_SHED_CLOSE must be percentages (0-100)".into());
         }
+        if self.cpu_shed_open > 0.0 && self.cpu_shed_close > self.cpu_shed_open {
+            return Err("GOSPITAL_CPU_SHED_CLOSE must not exceed GOSPITAL_CPU_SHED_OPEN".into());
+        }
         Ok(Settings {
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             tax_rate,
             schedule: Schedule { work_days, start, end, slot_minutes: self.slot_minutes },
+            resilience: self.resilience()?,
+        })
+    }
+
+    fn resilience(&self) -> Result<ResilienceSettings, String> {
+        if !(self.breaker_failure_rate > 0.0 && self.breaker_failure_rate <= 100.0) {
+            return Err("GOSPITAL_BREAKER_FAILURE_RATE must be a percentage above 0 and at most 100".into());
+        }
+        let at_least_one = [
+            ("GOSPITAL_BREAKER_WINDOW_MS", self.breaker_window_ms),
+            ("GOSPITAL_BREAKER_MIN_CALLS", u64::from(self.breaker_min_calls)),
+            ("GOSPITAL_BREAKER_OPEN_MS", self.breaker_open_ms),
+            ("GOSPITAL_BREAKER_HALF_OPEN_PROBES", u64::from(self.breaker_half_open_probes)),
+            ("GOSPITAL_CLINIC_BULKHEAD", u64::from(self.clinic_bulkhead.unwrap_or(self.db_pool_size))),
+            ("GOSPITAL_RECORDS_BULKHEAD", u64::from(self.records_bulkhead.unwrap_or(self.db_pool_size))),
+            ("GOSPITAL_STORE_CALL_TIMEOUT_MS", self.store_call_timeout_ms),
+            ("GOSPITAL_STAFF_MAX_IN_FLIGHT", u64::from(self.staff_max_in_flight)),
+            ("GOSPITAL_PUBLIC_MAX_IN_FLIGHT", u64::from(self.public_max_in_flight)),
+        ];
+        if let Some((name, _)) = at_least_one.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} must be at least 1"));
+        }
+        Ok(ResilienceSettings {
+            breaker: BreakerConfig {
+                window: Duration::from_millis(self.breaker_window_ms),
+                failure_rate: self.breaker_failure_rate / 100.0,
+                min_calls: self.breaker_min_calls,
+                open_for: Duration::from_millis(self.breaker_open_ms),
+                half_open_probes: self.breaker_half_open_probes,
+            },
+            clinic_bulkhead: self.clinic_bulkhead.unwrap_or(self.db_pool_size),
+            records_bulkhead: self.records_bulkhead.unwrap_or(self.db_pool_size),
+            bulkhead_wait: Duration::from_millis(self.bulkhead_wait_ms),
+            store_call_timeout: Duration::from_millis(self.store_call_timeout_ms),
+            staff_max_in_flight: self.staff_max_in_flight,
+            public_max_in_flight: self.public_max_in_flight,
+            cpu_shed_open: self.cpu_shed_open,
+            cpu_shed_close: self.cpu_shed_close,
         })
     }
 }

@@ -153,6 +153,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::Rejected(rule) => rule.into(),
             StoreError::Unavailable(cause) => Self::unavailable(2, cause),
+            StoreError::CircuitOpen { retry_after_secs } => Self::unavailable(retry_after_secs, "circuit breaker open"),
             // A version race that retries could not settle; the client may simply retry.
             StoreError::Stale => Self::unavailable(1, "write lost a version race after retries"),
             StoreError::NotFound => Self::internal("unexpected not-found from store"),
@@ -264,6 +265,15 @@ mod tests {
         assert_eq!(res.status(), 503);
         assert_eq!(res.headers()[header::RETRY_AFTER], "2");
         assert!(res.extensions().get::<ErrorCause>().is_some());
+    }
+
+    #[test]
+    fn an_open_circuit_becomes_503_with_the_seconds_until_half_open() {
+        let res = ApiError::from(StoreError::CircuitOpen { retry_after_secs: 17 }).into_response();
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "17");
+        let res = ApiError::from(StoreError::CircuitOpen { retry_after_secs: 0 }).into_response();
+        assert_eq!(res.headers()[header::RETRY_AFTER], "1", "Retry-After is at least 1");
     }
 
     #[test]

@@ -7,10 +7,16 @@
 //! 4. `catch_panic`: a panicking handler answers 500 INTERNAL_ERROR.
 //! 5. `deadline` (only `/api` routes): the handler future is dropped at the deadline (its transaction
 //!    rolls back) and 504 REQUEST_TIMEOUT is returned.
+//! 6. `cpu::shed` (only matched `/api` routes, so 404 and 405 win, API.md §1.5 step 2): 503 SERVICE_OVERLOADED
+//!    while the CPU shedder is open.
+//! 7. `traffic::admit` (only matched `/api` routes): the `staff` / `public` in-flight caps, 503 when full.
+//! 8. the handler, whose store calls each pass the store's `Guarded` decorator (breaker, bulkhead, timeout).
 
+pub mod cpu;
 pub mod edge;
 pub mod metrics;
 pub mod timeout;
+pub mod traffic;
 
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
@@ -20,7 +26,14 @@ use crate::state::AppState;
 /// Wraps the `/api` routes and the root routes in the edge middleware.
 pub fn stack(api: Router<AppState>, root: Router<AppState>, state: AppState) -> Router {
     metrics::install();
-    let api = api.layer(from_fn_with_state(state.settings.request_timeout, timeout::deadline));
+    // `route_layer` skips unknown paths, but axum also wraps each route's 405 fallback in it. Setting the 405
+    // fallback afterwards replaces that wrapped default with a bare one (axum still adds `Allow`; `edge` adds
+    // the envelope), so 404 and 405 win over shedding as API.md §1.5 orders.
+    let api = api
+        .route_layer(from_fn_with_state(state.clone(), traffic::admit))
+        .route_layer(from_fn_with_state(state.clone(), cpu::shed))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(state.settings.request_timeout, timeout::deadline));
     let inner = Router::new()
         .merge(api)
         .merge(root)
@@ -34,4 +47,9 @@ pub fn stack(api: Router<AppState>, root: Router<AppState>, state: AppState) -> 
         .route("/swagger-ui", axum::routing::get(crate::http::docs::to_swagger_ui))
         .fallback_service(inner)
         .layer(from_fn(edge::edge))
+}
+
+/// A route matched but not its method.
+async fn method_not_allowed() -> axum::http::StatusCode {
+    axum::http::StatusCode::METHOD_NOT_ALLOWED
 }

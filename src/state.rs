@@ -3,16 +3,66 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{ResilienceSettings, Settings};
+use crate::middleware::cpu::{self, CpuShedder};
+use crate::middleware::traffic::TrafficClasses;
+use crate::store::guarded::{Guarded, guard_clinic, guard_records};
 use crate::store::{ClinicStore, RecordStore};
 
-/// Everything a handler needs: the two stores, the clock and the validated settings.
+/// Everything a handler needs: the two stores (behind their guards), the clock and the validated settings.
 #[derive(Clone)]
 pub struct AppState {
-    /// R: patients, doctors, departments, appointments.
+    /// R: patients, doctors, departments, appointments. Every call goes through `resilience.clinic`.
     pub clinic: Arc<dyn ClinicStore>,
-    /// D: medical records and invoices.
+    /// D: medical records and invoices. Every call goes through `resilience.records`.
     pub records: Arc<dyn RecordStore>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<Settings>,
+    /// Breakers, bulkheads and the CPU shedder, for the edge middleware and `/health`.
+    pub resilience: Arc<Resilience>,
+}
+
+/// The resilience mechanisms of DESIGN.md §3 that outlive a request.
+#[derive(Debug)]
+pub struct Resilience {
+    /// R behind its breaker, bulkhead and timeout; `inner()` is the bare store (readiness checks).
+    pub clinic: Arc<Guarded<Arc<dyn ClinicStore>>>,
+    /// D behind its breaker, bulkhead and timeout.
+    pub records: Arc<Guarded<Arc<dyn RecordStore>>>,
+    /// `staff` and `public` in-flight caps at the edge.
+    pub traffic: TrafficClasses,
+    pub cpu: Arc<CpuShedder>,
+}
+
+impl Resilience {
+    /// Guards both bare stores. Starts nothing: see [`AppState::new`] for the CPU sampler.
+    pub fn new(clinic: Arc<dyn ClinicStore>, records: Arc<dyn RecordStore>, settings: &ResilienceSettings) -> Self {
+        Self {
+            clinic: guard_clinic(clinic, settings),
+            records: guard_records(records, settings),
+            traffic: TrafficClasses::new(settings.staff_max_in_flight, settings.public_max_in_flight),
+            cpu: Arc::new(CpuShedder::new(settings.cpu_shed_open, settings.cpu_shed_close)),
+        }
+    }
+}
+
+impl AppState {
+    /// The state over two bare stores: wraps each in its guard and starts the CPU sampler (when enabled). Must run
+    /// inside the Tokio runtime for the sampler to start.
+    pub fn new(
+        clinic: Arc<dyn ClinicStore>,
+        records: Arc<dyn RecordStore>,
+        clock: Arc<dyn Clock>,
+        settings: Arc<Settings>,
+    ) -> Self {
+        let resilience = Resilience::new(clinic, records, &settings.resilience);
+        resilience.cpu.spawn_sampler(cpu::SAMPLE_EVERY);
+        Self {
+            clinic: resilience.clinic.clone(),
+            records: resilience.records.clone(),
+            clock,
+            settings,
+            resilience: Arc::new(resilience),
+        }
+    }
 }

@@ -4,6 +4,10 @@
 //! records and invoices. Rules that must be atomic with a write (overlaps, deactivation cascade, head-doctor
 //! membership) are checked by the adapter inside its transaction and reported as [`Rule`].
 
+pub mod circuit_breaker;
+pub mod dynamodb;
+pub mod guarded;
+pub mod mysql;
 pub mod rows;
 pub mod sql;
 pub mod sqlite;
@@ -34,7 +38,8 @@ pub enum Rule {
     HeadDoctorConflict,
 }
 
-/// Every way a store call can fail. Only `Unavailable` is an infrastructure failure.
+/// Every way a store call can fail. Only `Unavailable` is an infrastructure failure; `CircuitOpen` is the guard's
+/// refusal to try.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The row or item to change does not exist.
@@ -52,6 +57,10 @@ pub enum StoreError {
     /// The store cannot be reached or did not answer in time (refused, reset, pool exhausted, busy, throttled).
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The store's circuit breaker is open (or half-open with every probe slot taken): refused without asking
+    /// the store. Answered 503 with `Retry-After` = `retry_after_secs` (time until half-open, at least 1).
+    #[error("circuit open; retry after {retry_after_secs} s")]
+    CircuitOpen { retry_after_secs: u64 },
     /// Anything else: a bug or corrupt data. The text is logged, never returned to clients.
     #[error("store internal error: {0}")]
     Internal(String),

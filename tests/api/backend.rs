@@ -13,6 +13,8 @@ pub async fn open(config: &Config) -> (Arc<dyn ClinicStore>, Arc<dyn RecordStore
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = config.clone();
     config.database_url = Some(format!("sqlite://{}", dir.path().join("gospital.db").display()));
-    let state = gospital::build_state(&config, Arc::new(gospital::clock::SystemClock), true).await.expect("stores open");
-    (state.clinic, state.records, Box::new(dir))
+    let state =
+        gospital::build_state(&config, Arc::new(gospital::clock::SystemClock), true).await.expect("stores open");
+    // The bare stores: the harness guards them itself (`AppState::new`), with its own clock.
+    (state.resilience.clinic.inner().clone(), state.resilience.records.inner().clone(), Box::new(dir))
 }

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use chrono::{TimeZone, Utc};
 use gospital::clock::OffsetClock;
 use gospital::config::Config;
+use gospital::store::ClinicStore;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -74,17 +75,26 @@ impl TestApp {
 
     /// Spawns with a configuration tweak (e.g. a short request timeout).
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_wrapped(tweak, |clinic| clinic).await
+    }
+
+    /// Spawns with the bare R store wrapped by `wrap` before it is guarded (fault injection).
+    pub async fn spawn_wrapped(
+        tweak: impl FnOnce(&mut Config),
+        wrap: impl FnOnce(Arc<dyn ClinicStore>) -> Arc<dyn ClinicStore>,
+    ) -> Self {
         let mut config = Config::for_tests("sqlite://unused.db");
         tweak(&mut config);
         let settings = config.settings().expect("valid test settings");
         let (clinic, records, guard) = crate::backend::open(&config).await;
+        let clinic = wrap(clinic);
         let start = Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
-        let state = gospital::state::AppState {
+        let state = gospital::state::AppState::new(
             clinic,
             records,
-            clock: Arc::new(OffsetClock::starting_at(start)),
-            settings: Arc::new(settings),
-        };
+            Arc::new(OffsetClock::starting_at(start)),
+            Arc::new(settings),
+        );
         Self { router: gospital::http::router(state.clone()), state, _stores: guard }
     }
 

@@ -2,14 +2,15 @@
 
 mod appointments;
 mod availability;
+mod backend;
 mod concurrency;
 mod conventions;
 mod deadline;
 mod departments;
 mod doctors;
 mod health;
-mod backend;
 mod helpers;
 mod invoices;
 mod medical_records;
 mod patients;
+mod resilience;

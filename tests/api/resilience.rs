@@ -1,0 +1,437 @@
+//! Resilience over SQLite (DESIGN.md §3, API.md §1.9): the R breaker opening, isolation of D, recovery, CPU
+//! shedding and traffic classes. Faults are injected by a wrapper around the real R store, below its guard, which
+//! answers `StoreError::Unavailable` (or stalls) on command; the proxy-level cuts against MariaDB and the
+//! DynamoDB emulator are a separate suite.
+
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use axum::http::Method;
+use chrono::NaiveDate;
+use gospital::domain::appointment::Appointment;
+use gospital::domain::department::Department;
+use gospital::domain::doctor::Doctor;
+use gospital::domain::formats::Timestamp;
+use gospital::domain::ids::{AppointmentId, DepartmentId, DoctorId, PatientId};
+use gospital::domain::patient::Patient;
+use gospital::middleware::cpu::CpuProbe;
+use gospital::store::circuit_breaker::BreakerState;
+use gospital::store::*;
+use serde_json::json;
+
+use crate::helpers::{Res, TestApp, s};
+
+const PASS: u8 = 0;
+const FAIL: u8 = 1;
+const STALL: u8 = 2;
+
+/// What the faulty store does next, shared with the test.
+#[derive(Clone, Default)]
+struct Fault {
+    mode: Arc<AtomicU8>,
+    /// Calls that reached the faulty store (refused calls never do).
+    calls: Arc<AtomicUsize>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl Fault {
+    fn set(&self, mode: u8) {
+        self.mode.store(mode, Ordering::SeqCst);
+        if mode != STALL {
+            self.release.notify_waiters();
+        }
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    async fn gate(&self) -> StoreResult<()> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        match self.mode.load(Ordering::SeqCst) {
+            FAIL => Err(StoreError::Unavailable("injected: connection refused".into())),
+            STALL => {
+                self.release.notified().await;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The real R store behind a [`Fault`].
+struct Faulty {
+    inner: Arc<dyn ClinicStore>,
+    fault: Fault,
+}
+
+macro_rules! faulty {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {{
+        $self.fault.gate().await?;
+        $self.inner.$method($($arg),*).await
+    }};
+}
+
+#[async_trait]
+impl PatientStore for Faulty {
+    async fn insert_patient(&self, patient: &Patient) -> StoreResult<()> {
+        faulty!(self.insert_patient(patient))
+    }
+    async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>> {
+        faulty!(self.get_patient(id))
+    }
+    async fn list_patients(&self, filter: &PatientFilter, page: PageRequest) -> StoreResult<Page<Patient>> {
+        faulty!(self.list_patients(filter, page))
+    }
+    async fn update_patient(&self, p: &Patient, version: i64, cancel_from: Option<Timestamp>) -> StoreResult<u64> {
+        faulty!(self.update_patient(p, version, cancel_from))
+    }
+}
+
+#[async_trait]
+impl DoctorStore for Faulty {
+    async fn insert_doctor(&self, doctor: &Doctor) -> StoreResult<()> {
+        faulty!(self.insert_doctor(doctor))
+    }
+    async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>> {
+        faulty!(self.get_doctor(id))
+    }
+    async fn list_doctors(&self, filter: &DoctorFilter, page: PageRequest) -> StoreResult<Page<Doctor>> {
+        faulty!(self.list_doctors(filter, page))
+    }
+    async fn list_department_doctors(&self, department: &DepartmentId) -> StoreResult<Vec<Doctor>> {
+        faulty!(self.list_department_doctors(department))
+    }
+    async fn update_doctor(&self, doctor: &Doctor, version: i64) -> StoreResult<()> {
+        faulty!(self.update_doctor(doctor, version))
+    }
+}
+
+#[async_trait]
+impl DepartmentStore for Faulty {
+    async fn list_departments(&self) -> StoreResult<Vec<Department>> {
+        faulty!(self.list_departments())
+    }
+    async fn get_department(&self, id: &DepartmentId) -> StoreResult<Option<Department>> {
+        faulty!(self.get_department(id))
+    }
+    async fn insert_department(&self, department: &Department) -> StoreResult<()> {
+        faulty!(self.insert_department(department))
+    }
+    async fn update_department(&self, department: &Department, version: i64) -> StoreResult<()> {
+        faulty!(self.update_department(department, version))
+    }
+}
+
+#[async_trait]
+impl AppointmentStore for Faulty {
+    async fn book_appointment(&self, appointment: &Appointment) -> StoreResult<()> {
+        faulty!(self.book_appointment(appointment))
+    }
+    async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>> {
+        faulty!(self.get_appointment(id))
+    }
+    async fn list_appointments(&self, filter: &AppointmentFilter, page: PageRequest) -> StoreResult<Page<Appointment>> {
+        faulty!(self.list_appointments(filter, page))
+    }
+    async fn update_appointment(&self, a: &Appointment, version: i64, reschedule: bool) -> StoreResult<()> {
+        faulty!(self.update_appointment(a, version, reschedule))
+    }
+    async fn doctor_busy_intervals(
+        &self,
+        doctor: &DoctorId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<BusyInterval>> {
+        faulty!(self.doctor_busy_intervals(doctor, from, to))
+    }
+}
+
+#[async_trait]
+impl ClinicStore for Faulty {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        faulty!(self.ping())
+    }
+}
+
+/// An app whose R store fails on command.
+async fn faulty_app(tweak: impl FnOnce(&mut gospital::config::Config)) -> (TestApp, Fault) {
+    let fault = Fault::default();
+    let f = fault.clone();
+    let app = TestApp::spawn_wrapped(tweak, move |inner| Arc::new(Faulty { inner, fault: f })).await;
+    (app, fault)
+}
+
+/// A patient (R) and one of their medical records (D), created while everything is up.
+async fn patient_with_record(app: &TestApp) -> (String, String) {
+    let p = app.create_patient("cut@example.org").await;
+    let d = app.create_doctor("LIC-CUT-1", "DEPT-001").await;
+    let body = json!({"patientId": s(&p, "patientId"), "doctorId": s(&d, "doctorId"),
+                      "visitDate": "2026-11-20T09:30:00Z", "chiefComplaint": "Cough"});
+    let rec = app.post("/api/v1/medical-records", &body).await;
+    rec.assert(201);
+    (s(&p, "patientId").to_owned(), s(&rec.body, "recordId").to_owned())
+}
+
+#[track_caller]
+fn assert_unavailable(res: &Res) -> u64 {
+    res.assert_error(503, "SERVICE_UNAVAILABLE");
+    assert_eq!(res.body["error"]["message"], json!("Service temporarily unavailable, please retry later"));
+    assert!(res.body["error"].get("details").is_none(), "{}", res.text);
+    res.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After in whole seconds")
+}
+
+async fn metrics_text(app: &TestApp) -> String {
+    let res = app.get("/metrics").await;
+    res.assert(200);
+    res.text
+}
+
+/// The value of one sample line of the Prometheus text, 0 when absent.
+fn sample(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(prefix) && l[prefix.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Sends failing requests until the R breaker opens: the set-up's successful calls are still in the window, so
+/// it opens once failures reach 60 % of it. Each failure before that is a plain 503 with `Retry-After: 2`.
+async fn cut_until_open(app: &TestApp, path: &str) {
+    for _ in 0..20 {
+        if app.state.resilience.clinic.state() == BreakerState::Open {
+            return;
+        }
+        let res = app.get(path).await;
+        assert_eq!(assert_unavailable(&res), 2, "a plain store failure retries after 2 s");
+    }
+    panic!("the breaker did not open after 20 failures");
+}
+
+#[tokio::test]
+async fn relational_routes_answer_503_once_the_r_breaker_opens_while_records_routes_keep_answering() {
+    let (app, fault) = faulty_app(|_| {}).await;
+    let (patient, record) = patient_with_record(&app).await;
+    let patient_path = format!("/api/v1/patients/{patient}");
+
+    fault.set(FAIL);
+    cut_until_open(&app, &patient_path).await;
+
+    let before = fault.calls();
+    let started = Instant::now();
+    let res = app.get(&patient_path).await;
+    let elapsed = started.elapsed();
+    let retry_after = assert_unavailable(&res);
+    assert!((29..=30).contains(&retry_after), "seconds until half-open, rounded up: {retry_after}");
+    assert_eq!(fault.calls(), before, "an open breaker never asks the store");
+    assert!(elapsed < Duration::from_millis(50), "refused at once, took {elapsed:?}");
+    assert_unavailable(&app.get("/api/v1/doctors").await);
+
+    // Store isolation: D has its own breaker and answers.
+    let res = app.get(&format!("/api/v1/medical-records/{record}")).await;
+    res.assert(200);
+    assert_eq!(res.body["recordId"], json!(record));
+    assert_eq!(app.state.resilience.records.state(), BreakerState::Closed);
+
+    // /health probes the store itself (down), reports the open breaker, and answers 503 with Retry-After 2.
+    let health = app.get("/health").await;
+    health.assert(503);
+    assert_eq!(health.header("retry-after"), Some("2"));
+    assert_eq!(health.body["status"], json!("degraded"));
+    assert_eq!(health.body["checks"]["database"]["status"], json!("down"));
+    assert_eq!(health.body["checks"]["database"]["circuit"], json!("open"));
+    assert_eq!(health.body["checks"]["records"]["status"], json!("up"));
+    assert_eq!(health.body["checks"]["records"]["circuit"], json!("closed"));
+    app.get("/health/live").await.assert(200);
+}
+
+#[tokio::test]
+async fn a_hundred_requests_for_unknown_patients_never_open_the_breaker() {
+    let (app, _fault) = faulty_app(|_| {}).await;
+    for i in 0..100 {
+        let res = app.get(&format!("/api/v1/patients/PAT-01M88ZQHVRM9S346Q3D25V{i:04}")).await;
+        res.assert_error(404, "PATIENT_NOT_FOUND");
+    }
+    assert_eq!(app.state.resilience.clinic.state(), BreakerState::Closed);
+    app.get("/api/v1/patients").await.assert(200);
+}
+
+#[tokio::test]
+async fn the_breaker_half_opens_after_its_open_interval_and_closes_on_good_probes_with_every_transition_in_metrics() {
+    let (app, fault) = faulty_app(|c| c.breaker_open_ms = 200).await;
+    let (patient, _) = patient_with_record(&app).await;
+    let path = format!("/api/v1/patients/{patient}");
+    let text = metrics_text(&app).await;
+    let transitions = |to: &str| format!(r#"circuit_breaker_transitions_total{{store="clinic",to="{to}"}}"#);
+    let before: Vec<f64> = ["open", "half_open", "closed"].iter().map(|to| sample(&text, &transitions(to))).collect();
+
+    fault.set(FAIL);
+    cut_until_open(&app, &path).await;
+    let res = app.get(&path).await;
+    assert_eq!(assert_unavailable(&res), 1, "200 ms until half-open rounds up to 1 s");
+    assert_eq!(app.state.resilience.clinic.state(), BreakerState::Open);
+
+    // The store comes back; nobody touches the breaker.
+    fault.set(PASS);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(app.state.resilience.clinic.state(), BreakerState::HalfOpen);
+    for i in 0..3 {
+        app.get(&path).await.assert(200);
+        let expected = if i < 2 { BreakerState::HalfOpen } else { BreakerState::Closed };
+        assert_eq!(app.state.resilience.clinic.state(), expected, "after probe {}", i + 1);
+    }
+    app.get("/api/v1/patients").await.assert(200);
+
+    let text = metrics_text(&app).await;
+    for (to, before) in ["open", "half_open", "closed"].iter().zip(before) {
+        let now = sample(&text, &transitions(to));
+        assert!(now > before, "transition to {to} missing from /metrics ({before} → {now})");
+    }
+    for name in [
+        "mysql_circuit_breaker_state",
+        "dynamodb_circuit_breaker_state",
+        "bulkhead_in_flight{pool=\"clinic\"}",
+        "bulkhead_rejections_total{pool=\"records\"}",
+        "store_calls_total{",
+        "store_call_duration_seconds_bucket{",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(name)), "{name} missing from /metrics");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_probe_opens_the_breaker_again() {
+    let (app, fault) = faulty_app(|c| c.breaker_open_ms = 100).await;
+    fault.set(FAIL);
+    for _ in 0..3 {
+        assert_unavailable(&app.get("/api/v1/patients").await);
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(app.state.resilience.clinic.state(), BreakerState::HalfOpen);
+    assert_eq!(assert_unavailable(&app.get("/api/v1/patients").await), 2, "the probe itself failed");
+    assert_eq!(app.state.resilience.clinic.state(), BreakerState::Open);
+}
+
+/// A CPU reading the test sets.
+#[derive(Clone, Default)]
+struct Dial(Arc<Mutex<f64>>);
+
+impl Dial {
+    fn set(&self, percent: f64) {
+        *self.0.lock().unwrap() = percent;
+    }
+}
+
+impl CpuProbe for Dial {
+    fn sample(&mut self) -> Option<f64> {
+        Some(*self.0.lock().unwrap())
+    }
+}
+
+#[tokio::test]
+async fn the_cpu_shedder_sheds_api_requests_with_the_exact_envelope_and_hysteresis_while_root_routes_answer() {
+    let app = TestApp::spawn_with(|c| {
+        c.cpu_shed_open = 95.0;
+        c.cpu_shed_close = 85.0;
+    })
+    .await;
+    let cpu = &app.state.resilience.cpu;
+    let dial = Dial::default();
+    cpu.set_probe(Box::new(dial.clone()));
+    let rejections = || async { sample(&metrics_text(&app).await, "cpu_circuit_breaker_rejections_total") };
+
+    dial.set(94.9);
+    cpu.tick();
+    app.get("/api/v1/patients").await.assert(200);
+
+    dial.set(97.3);
+    cpu.tick();
+    let before = rejections().await;
+    let res = app.get("/api/v1/patients").await;
+    res.assert_error(503, "SERVICE_OVERLOADED");
+    assert_eq!(
+        res.body["error"]["message"],
+        json!("Service temporarily overloaded due to high CPU usage, please retry later")
+    );
+    assert_eq!(res.details(), vec!["Current CPU: 97.3%".to_owned()]);
+    assert_eq!(res.header("retry-after"), Some("2"));
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    assert!(res.header("x-request-id").is_some());
+    assert!(rejections().await > before, "cpu_circuit_breaker_rejections_total did not grow");
+    // Routing wins over shedding (API.md §1.5), and root routes are never shed.
+    app.get("/api/v1/nothing-here").await.assert_error(404, "NOT_FOUND");
+    app.request(Method::DELETE, "/api/v1/patients", None).await.assert_error(405, "METHOD_NOT_ALLOWED");
+    app.get("/health/live").await.assert(200);
+    app.get("/health").await.assert(200);
+    app.get("/metrics").await.assert(200);
+
+    // Hysteresis: still open between the thresholds, and at the close threshold itself.
+    for reading in [90.0, 85.0] {
+        dial.set(reading);
+        cpu.tick();
+        app.get("/api/v1/patients").await.assert_error(503, "SERVICE_OVERLOADED");
+    }
+    dial.set(84.9);
+    cpu.tick();
+    app.get("/api/v1/patients").await.assert(200);
+    // And closed stays closed until the open threshold.
+    dial.set(94.0);
+    cpu.tick();
+    app.get("/api/v1/patients").await.assert(200);
+    let text = metrics_text(&app).await;
+    assert!(text.lines().any(|l| l.starts_with("cpu_usage_percent ")), "cpu_usage_percent missing");
+    assert!(text.lines().any(|l| l.starts_with("cpu_circuit_breaker_state ")), "cpu_circuit_breaker_state missing");
+}
+
+#[tokio::test]
+async fn a_public_flood_at_its_cap_gets_503_while_staff_and_the_other_store_are_served() {
+    let (app, fault) = faulty_app(|c| {
+        c.public_max_in_flight = 2;
+        c.staff_max_in_flight = 2;
+    })
+    .await;
+    let (_, record) = patient_with_record(&app).await;
+
+    fault.set(STALL);
+    let calls = fault.calls();
+    let stalled: Vec<_> = (0..2)
+        .map(|_| {
+            let router = app.router.clone();
+            tokio::spawn(async move {
+                use tower::ServiceExt;
+                let req = axum::http::Request::get("/api/v1/patients").body(axum::body::Body::empty()).unwrap();
+                router.oneshot(req).await.expect("infallible").status()
+            })
+        })
+        .collect();
+    // Both requests hold their public slot and wait inside the store (the test runtime has one thread, so a
+    // counted call has already registered for its release).
+    while fault.calls() < calls + 2 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(app.state.resilience.traffic.public.available(), 0);
+
+    let started = Instant::now();
+    let res = app.get("/api/v1/patients").await;
+    assert_eq!(assert_unavailable(&res), 2);
+    assert!(started.elapsed() < Duration::from_millis(50), "a full class refuses at once");
+    let res = app.send_with_headers(Method::GET, "/api/v1/patients", &[("x-user-type", "public")], None).await;
+    assert_unavailable(&res);
+
+    // Staff still get in; a D route answers while R calls are stalled.
+    let staff = [("x-user-type", "staff")];
+    let res = app.send_with_headers(Method::GET, &format!("/api/v1/medical-records/{record}"), &staff, None).await;
+    res.assert(200);
+
+    fault.set(PASS);
+    for h in stalled {
+        assert_eq!(h.await.expect("no panic").as_u16(), 200);
+    }
+    app.get("/api/v1/patients").await.assert(200);
+}

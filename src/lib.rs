@@ -11,46 +11,74 @@ pub mod store;
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
+use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::config::{Config, RecordsBackend};
 use crate::state::AppState;
+use crate::store::dynamodb::{DynamoRecordStore, DynamoSettings};
+use crate::store::mysql::{MySqlClinicStore, MySqlDb, MySqlOptions, MySqlRecordStore};
 use crate::store::sqlite::{SqliteClinicStore, SqliteDb, SqliteOptions};
 use crate::store::sqlite_records::SqliteRecordStore;
+use crate::store::{ClinicStore, RecordStore};
 
-/// Opens the configured stores (migrating when asked, and always for SQLite) and returns the state.
+/// Opens the configured stores and returns the state. SQLite is always migrated (it is embedded); MySQL and
+/// DynamoDB only when `migrate` is set, so production schema changes stay a deliberate step (DESIGN.md §2).
+/// Every error names the setting at fault.
 pub async fn build_state(config: &Config, clock: Arc<dyn Clock>, migrate: bool) -> anyhow::Result<AppState> {
     let settings = config.settings().map_err(anyhow::Error::msg)?;
-    if config.records_store == RecordsBackend::Dynamodb {
-        anyhow::bail!("GOSPITAL_RECORDS_STORE: dynamodb is not available in this build yet; use sql");
-    }
     let url = config.resolved_database_url().map_err(anyhow::Error::msg)?;
-    let url = url.as_str();
-    let Some(_) = url.strip_prefix("sqlite:") else {
-        if url.starts_with("mysql:") {
-            anyhow::bail!("DATABASE_URL: mysql is not available in this build yet; use sqlite://PATH");
+    let (clinic, sql_records): (Arc<dyn ClinicStore>, Arc<dyn RecordStore>) = if url.starts_with("sqlite:") {
+        let opts = SqliteOptions {
+            busy_timeout: Duration::from_millis(config.sqlite_busy_timeout_ms),
+            read_connections: config.db_pool_size,
+            acquire_timeout: Duration::from_millis(config.db_acquire_timeout_ms),
+        };
+        let db = SqliteDb::open(&url, opts)
+            .await
+            .map_err(|e| anyhow::anyhow!("DATABASE_URL: cannot open SQLite database {url}: {e}"))?;
+        db.migrate().await.map_err(|e| anyhow::anyhow!("DATABASE_URL: SQLite migrations failed: {e}"))?;
+        (Arc::new(SqliteClinicStore::new(db.clone())), Arc::new(SqliteRecordStore::new(db)))
+    } else if url.starts_with("mysql:") {
+        let opts = MySqlOptions {
+            max_connections: config.db_pool_size,
+            acquire_timeout: Duration::from_millis(config.db_acquire_timeout_ms),
+            statement_timeout: Duration::from_millis(config.db_statement_timeout_ms),
+        };
+        let db = MySqlDb::connect(&url, opts)
+            .await
+            .map_err(|e| anyhow::anyhow!("DATABASE_URL: cannot connect to {}: {e}", redact_url(&url)))?;
+        if migrate {
+            db.migrate().await.map_err(|e| anyhow::anyhow!("DATABASE_URL: MySQL migrations failed: {e}"))?;
         }
-        anyhow::bail!("DATABASE_URL: unsupported scheme in {:?}; expected sqlite://PATH", redact_url(url));
+        (Arc::new(MySqlClinicStore::new(db.clone())), Arc::new(MySqlRecordStore::new(db)))
+    } else {
+        anyhow::bail!("DATABASE_URL: unsupported scheme in {}; expected sqlite://PATH or mysql://…", redact_url(&url));
     };
-    let opts = SqliteOptions {
-        busy_timeout: std::time::Duration::from_millis(config.sqlite_busy_timeout_ms),
-        read_connections: config.db_pool_size,
-        acquire_timeout: std::time::Duration::from_millis(config.db_acquire_timeout_ms),
+    let records: Arc<dyn RecordStore> = match config.records_store {
+        RecordsBackend::Sql => sql_records,
+        RecordsBackend::Dynamodb => {
+            let dynamo = DynamoSettings {
+                endpoint: config.dynamodb_endpoint.clone(),
+                region: config.resolved_region(),
+                records_table: config.medical_records_table.clone(),
+                invoices_table: config.invoices_table.clone(),
+                call_timeout: settings.request_timeout,
+            };
+            let store = DynamoRecordStore::connect(dynamo)
+                .await
+                .map_err(|e| anyhow::anyhow!("GOSPITAL_RECORDS_STORE=dynamodb: cannot configure DynamoDB: {e}"))?;
+            if migrate {
+                store.migrate().await.map_err(|e| anyhow::anyhow!("DynamoDB tables: migration failed: {e}"))?;
+            } else {
+                store.ensure_tables().await.map_err(|e| {
+                    anyhow::anyhow!("DynamoDB tables: {e} (create them with `gospital migrate` or serve --migrate)")
+                })?;
+            }
+            Arc::new(store)
+        }
     };
-    let db = SqliteDb::open(url, opts)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("DATABASE_URL: cannot open SQLite database")?;
-    // SQLite is embedded, so it is always brought up to date (DESIGN.md §2).
-    let _ = migrate;
-    db.migrate().await.map_err(|e| anyhow::anyhow!("{e}")).context("DATABASE_URL: migrations failed")?;
-    Ok(AppState {
-        clinic: Arc::new(SqliteClinicStore::new(db.clone())),
-        records: Arc::new(SqliteRecordStore::new(db)),
-        clock,
-        settings: Arc::new(settings),
-    })
+    Ok(AppState::new(clinic, records, clock, Arc::new(settings)))
 }
 
 /// Builds the full application router over freshly opened stores.

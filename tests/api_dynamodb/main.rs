@@ -1,0 +1,18 @@
+//! The HTTP tests of `tests/api` that touch the records store (medical records, invoices, a patient's lists,
+//! health, the invoice races of the concurrency tests), with D on DynamoDB: every test gets its own in-process
+//! DynamoDB emulator (`dynoxide`), reached through the real AWS SDK. R stays on SQLite.
+
+mod backend;
+#[path = "../api/concurrency.rs"]
+mod concurrency;
+#[path = "../contract/dynamo_support.rs"]
+#[allow(dead_code)]
+mod dynamo_support;
+#[path = "../api/health.rs"]
+mod health;
+#[path = "../api/helpers.rs"]
+mod helpers;
+#[path = "../api/invoices.rs"]
+mod invoices;
+#[path = "../api/medical_records.rs"]
+mod medical_records;

@@ -121,7 +121,7 @@ pub struct Config {
     pub records_bulkhead: Option<u32>,
 
     /// Longest a store call waits for a bulkhead slot before answering 503, in milliseconds.
-    #[arg(long, env = "GOSPITAL_BULKHEAD_WAIT_MS", default_value_t = 100, global = true)]
+    #[arg(long, env = "GOSPITAL_BULKHEAD_WAIT_MS", default_value_t = 500, global = true)]
     pub bulkhead_wait_ms: u64,
 
     /// Upper bound of one store call, in milliseconds; an overrun answers 503 and counts as a breaker failure.

@@ -242,3 +242,26 @@ async fn paying_and_cancelling_an_invoice_at_once_lets_exactly_one_win() {
         assert_eq!(stored.body["paymentStatus"], winner.1["paymentStatus"]);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_parallel_bookings_of_one_slot_give_one_201_in_each_of_twenty_rounds() {
+    // Issue 3's proof: the race must not be merely unlikely, so it is run many times over.
+    let app = TestApp::spawn().await;
+    let d = s(&app.create_doctor("LIC-CC-50", "DEPT-001").await, "doctorId").to_owned();
+    let mut patients = Vec::new();
+    for i in 0..50 {
+        patients.push(s(&app.create_patient(&format!("round{i}@example.org")).await, "patientId").to_owned());
+    }
+    for round in 0..20 {
+        // Each round books its own hour, so a winner of an earlier round never blocks a later one.
+        let (start, end) = (format!("{:02}:00", round), format!("{:02}:30", round));
+        let handles: Vec<_> = patients
+            .iter()
+            .map(|p| spawn_post(&app.router, "/api/v1/appointments", booking(p, &d, &start, &end)))
+            .collect();
+        let results = run_all(handles).await;
+        assert_one_winner(&results, "TIME_SLOT_NOT_AVAILABLE");
+    }
+    let list = app.get(&format!("/api/v1/appointments?doctorId={d}&limit=100")).await;
+    assert_eq!(list.body["pagination"]["totalItems"], json!(20));
+}

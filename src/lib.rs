@@ -71,9 +71,7 @@ pub async fn build_state(config: &Config, clock: Arc<dyn Clock>, migrate: bool) 
             if migrate {
                 store.migrate().await.map_err(|e| anyhow::anyhow!("DynamoDB tables: migration failed: {e}"))?;
             } else {
-                store.ensure_tables().await.map_err(|e| {
-                    anyhow::anyhow!("DynamoDB tables: {e} (create them with `gospital migrate` or serve --migrate)")
-                })?;
+                store.ensure_tables().await.map_err(|e| anyhow::anyhow!("DynamoDB tables: {e}"))?;
             }
             Arc::new(store)
         }

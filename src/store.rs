@@ -12,6 +12,7 @@ pub mod rows;
 pub mod sql;
 pub mod sqlite;
 pub mod sqlite_records;
+pub mod statements;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;

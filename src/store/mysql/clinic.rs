@@ -29,56 +29,16 @@ use crate::domain::formats::{Timestamp, format_date, format_time};
 use crate::domain::ids::{AppointmentId, DepartmentId, DoctorId, PatientId};
 use crate::domain::patient::Patient;
 use crate::store::rows::{AppointmentRow, BusyRow, DepartmentRow, DoctorRow, PatientRow};
+use crate::store::statements::{
+    APPOINTMENT_INSERT, APPOINTMENT_SELECT, APPOINTMENT_UPDATE, CANCEL_FUTURE, DEPARTMENT_INSERT, DEPARTMENT_SELECT,
+    DEPARTMENT_UPDATE, DOCTOR_INSERT, DOCTOR_SELECT, DOCTOR_UPDATE, PATIENT_INSERT, PATIENT_SELECT, PATIENT_UPDATE,
+};
 use crate::store::{
     AppointmentFilter, AppointmentStore, BusyInterval, ClinicStore, DepartmentStore, DoctorFilter, DoctorStore, Page,
     PageRequest, PatientFilter, PatientStore, Rule, StoreError, StoreResult,
 };
 
 type Query<'q> = sqlx::query::Query<'q, MySql, MySqlArguments>;
-
-const PATIENT_SELECT: &str = "SELECT patient_id, first_name, last_name, last_name_lc, full_name_lc, date_of_birth, \
-     gender, email, email_lc, phone, address, emergency_contact, blood_type, allergies, status, version, \
-     created_at, updated_at FROM patients";
-const PATIENT_INSERT: &str = "INSERT INTO patients (patient_id, created_at, first_name, last_name, last_name_lc, \
-     full_name_lc, date_of_birth, gender, email, email_lc, phone, address, emergency_contact, blood_type, \
-     allergies, status, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-const PATIENT_UPDATE: &str = "UPDATE patients SET first_name = ?, last_name = ?, last_name_lc = ?, \
-     full_name_lc = ?, date_of_birth = ?, gender = ?, email = ?, email_lc = ?, phone = ?, address = ?, \
-     emergency_contact = ?, blood_type = ?, allergies = ?, status = ?, version = ?, updated_at = ? \
-     WHERE patient_id = ? AND version = ?";
-
-const DOCTOR_SELECT: &str = "SELECT d.doctor_id, d.first_name, d.last_name, d.email, d.phone, d.specialty, \
-     d.specialty_lc, d.license_number, d.license_lc, d.department_id, dep.name AS department_name, \
-     d.years_of_experience, d.qualifications, d.status, d.version, d.created_at, d.updated_at \
-     FROM doctors d JOIN departments dep ON dep.department_id = d.department_id";
-const DOCTOR_INSERT: &str = "INSERT INTO doctors (doctor_id, created_at, first_name, last_name, email, phone, \
-     specialty, specialty_lc, license_number, license_lc, department_id, years_of_experience, qualifications, \
-     status, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-const DOCTOR_UPDATE: &str = "UPDATE doctors SET first_name = ?, last_name = ?, email = ?, phone = ?, \
-     specialty = ?, specialty_lc = ?, license_number = ?, license_lc = ?, department_id = ?, \
-     years_of_experience = ?, qualifications = ?, status = ?, version = ?, updated_at = ? \
-     WHERE doctor_id = ? AND version = ?";
-
-const DEPARTMENT_SELECT: &str = "SELECT dep.department_id, dep.name, dep.name_lc, dep.description, dep.floor, \
-     dep.extension, dep.head_doctor_id, h.first_name AS head_first_name, h.last_name AS head_last_name, \
-     (SELECT COUNT(*) FROM doctors x WHERE x.department_id = dep.department_id AND x.status = 'active') \
-     AS number_of_doctors, dep.version, dep.created_at, dep.updated_at \
-     FROM departments dep LEFT JOIN doctors h ON h.doctor_id = dep.head_doctor_id";
-const DEPARTMENT_INSERT: &str = "INSERT INTO departments (department_id, created_at, name, name_lc, description, \
-     floor, extension, head_doctor_id, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-const DEPARTMENT_UPDATE: &str = "UPDATE departments SET name = ?, name_lc = ?, description = ?, floor = ?, \
-     extension = ?, head_doctor_id = ?, version = ?, updated_at = ? WHERE department_id = ? AND version = ?";
-
-const APPOINTMENT_SELECT: &str = "SELECT a.appointment_id, a.patient_id, p.first_name AS patient_first_name, \
-     p.last_name AS patient_last_name, a.doctor_id, d.first_name AS doctor_first_name, \
-     d.last_name AS doctor_last_name, d.department_id, a.appointment_date, a.start_time, a.end_time, a.reason, \
-     a.status, a.notes, a.version, a.created_at, a.updated_at FROM appointments a \
-     JOIN patients p ON p.patient_id = a.patient_id JOIN doctors d ON d.doctor_id = a.doctor_id";
-const APPOINTMENT_INSERT: &str = "INSERT INTO appointments (appointment_id, patient_id, doctor_id, created_at, \
-     appointment_date, start_time, end_time, reason, status, notes, version, updated_at) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-const APPOINTMENT_UPDATE: &str = "UPDATE appointments SET appointment_date = ?, start_time = ?, end_time = ?, \
-     reason = ?, status = ?, notes = ?, version = ?, updated_at = ? WHERE appointment_id = ? AND version = ?";
 
 /// Half-open overlap (`start < other end AND other start < end`) against non-cancelled appointments of the same
 /// day, for the doctor and for the patient; `appointment_id <> ?` excludes the one being rescheduled.
@@ -87,11 +47,6 @@ const OVERLAPS: &str = "SELECT \
              AND start_time < ? AND end_time > ? AND appointment_id <> ?) AS doctor_busy, \
      EXISTS (SELECT 1 FROM appointments WHERE patient_id = ? AND appointment_date = ? AND status <> 'cancelled' \
              AND start_time < ? AND end_time > ? AND appointment_id <> ?) AS patient_busy";
-
-/// Scheduled appointments of a patient that start strictly after `(today, now)`.
-const CANCEL_FUTURE: &str = "UPDATE appointments SET status = 'cancelled', version = version + 1, updated_at = ? \
-     WHERE patient_id = ? AND status = 'scheduled' \
-     AND (appointment_date > ? OR (appointment_date = ? AND start_time > ?))";
 
 /// Escapes `%`, `_` and the escape character `!` so user text matches literally inside `LIKE ... ESCAPE '!'`.
 fn like_literal(s: &str) -> String {

@@ -31,7 +31,8 @@ use crate::domain::patient::Patient;
 use crate::store::rows::{AppointmentRow, BusyRow, DepartmentRow, DoctorRow, PatientRow};
 use crate::store::statements::{
     APPOINTMENT_INSERT, APPOINTMENT_SELECT, APPOINTMENT_UPDATE, CANCEL_FUTURE, DEPARTMENT_INSERT, DEPARTMENT_SELECT,
-    DEPARTMENT_UPDATE, DOCTOR_INSERT, DOCTOR_SELECT, DOCTOR_UPDATE, PATIENT_INSERT, PATIENT_SELECT, PATIENT_UPDATE,
+    DEPARTMENT_UPDATE, DOCTOR_INSERT, DOCTOR_SELECT, DOCTOR_UPDATE, Filter, PATIENT_INSERT, PATIENT_SELECT,
+    PATIENT_UPDATE, appointment_filter, doctor_filter, patient_filter,
 };
 use crate::store::{
     AppointmentFilter, AppointmentStore, BusyInterval, ClinicStore, DepartmentStore, DoctorFilter, DoctorStore, Page,
@@ -47,18 +48,6 @@ const OVERLAPS: &str = "SELECT \
              AND start_time < ? AND end_time > ? AND appointment_id <> ?) AS doctor_busy, \
      EXISTS (SELECT 1 FROM appointments WHERE patient_id = ? AND appointment_date = ? AND status <> 'cancelled' \
              AND start_time < ? AND end_time > ? AND appointment_id <> ?) AS patient_busy";
-
-/// Escapes `%`, `_` and the escape character `!` so user text matches literally inside `LIKE ... ESCAPE '!'`.
-fn like_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '!') {
-            out.push('!');
-        }
-        out.push(c);
-    }
-    out
-}
 
 fn bind_patient_changes<'q>(q: Query<'q>, r: &'q PatientRow) -> Query<'q> {
     q.bind(&r.first_name)
@@ -196,30 +185,6 @@ async fn check_bookable(
         return Err(StoreError::Rejected(Rule::TimeSlot { doctor, patient }).into());
     }
     Ok(())
-}
-
-/// A WHERE clause under construction: conditions joined by AND, each with one text argument, in order.
-#[derive(Debug, Default)]
-struct Filter {
-    conditions: Vec<&'static str>,
-    args: Vec<String>,
-}
-
-impl Filter {
-    fn add(&mut self, condition: &'static str, arg: Option<String>) {
-        if let Some(arg) = arg {
-            self.conditions.push(condition);
-            self.args.push(arg);
-        }
-    }
-
-    fn add_fixed(&mut self, condition: &'static str) {
-        self.conditions.push(condition);
-    }
-
-    fn sql(&self) -> String {
-        if self.conditions.is_empty() { String::new() } else { format!(" WHERE {}", self.conditions.join(" AND ")) }
-    }
 }
 
 impl MySqlClinicStore {
@@ -465,12 +430,7 @@ impl PatientStore for MySqlClinicStore {
     }
 
     async fn list_patients(&self, filter: &PatientFilter, page: PageRequest) -> StoreResult<Page<Patient>> {
-        let mut f = Filter::default();
-        f.add("full_name_lc LIKE ? ESCAPE '!'", filter.name.as_ref().map(|n| format!("%{}%", like_literal(n))));
-        f.add("email_lc = ?", filter.email.clone());
-        f.add("phone = ?", filter.phone.clone());
-        f.add("date_of_birth = ?", filter.date_of_birth.map(format_date));
-        f.add("status = ?", filter.status.map(|s| s.as_str().to_owned()));
+        let f = patient_filter(filter);
         let (rows, total) =
             self.page::<PatientRow>(PATIENT_SELECT, "patients", &f, "created_at DESC, patient_id DESC", page).await?;
         let items = rows.into_iter().map(PatientRow::into_domain).collect::<StoreResult<_>>()?;
@@ -506,15 +466,7 @@ impl DoctorStore for MySqlClinicStore {
     }
 
     async fn list_doctors(&self, filter: &DoctorFilter, page: PageRequest) -> StoreResult<Page<Doctor>> {
-        let mut f = Filter::default();
-        f.add("d.department_id = ?", filter.department_id.clone());
-        f.add("d.specialty_lc = ?", filter.specialty.clone());
-        f.add("d.status = ?", filter.status.map(|s| s.as_str().to_owned()));
-        match filter.available {
-            Some(true) => f.add_fixed("d.status = 'active'"),
-            Some(false) => f.add_fixed("d.status <> 'active'"),
-            None => {}
-        }
+        let f = doctor_filter(filter);
         let (rows, total) =
             self.page::<DoctorRow>(DOCTOR_SELECT, "doctors d", &f, "d.created_at DESC, d.doctor_id DESC", page).await?;
         let items = rows.into_iter().map(DoctorRow::into_domain).collect::<StoreResult<_>>()?;
@@ -584,11 +536,7 @@ impl AppointmentStore for MySqlClinicStore {
     }
 
     async fn list_appointments(&self, filter: &AppointmentFilter, page: PageRequest) -> StoreResult<Page<Appointment>> {
-        let mut f = Filter::default();
-        f.add("a.patient_id = ?", filter.patient_id.clone());
-        f.add("a.doctor_id = ?", filter.doctor_id.clone());
-        f.add("a.appointment_date = ?", filter.date.map(format_date));
-        f.add("a.status = ?", filter.status.map(|s| s.as_str().to_owned()));
+        let f = appointment_filter(filter);
         let order = "a.appointment_date DESC, a.start_time DESC, a.appointment_id DESC";
         let (rows, total) = self.page::<AppointmentRow>(APPOINTMENT_SELECT, "appointments a", &f, order, page).await?;
         let items = rows.into_iter().map(AppointmentRow::into_domain).collect::<StoreResult<_>>()?;
@@ -636,15 +584,5 @@ impl ClinicStore for MySqlClinicStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.db.pool).await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_wildcards_and_the_escape_character_are_escaped() {
-        assert_eq!(like_literal(r"50%_a!b\c"), r"50!%!_a!!b\c");
     }
 }

@@ -22,10 +22,10 @@ use crate::domain::formats::{Timestamp, format_date, format_time};
 use crate::domain::ids::{AppointmentId, DepartmentId, DoctorId, PatientId};
 use crate::domain::patient::Patient;
 use crate::store::rows::{AppointmentRow, BusyRow, DepartmentRow, DoctorRow, PatientRow};
-use crate::store::sql::like_escape;
 use crate::store::statements::{
     APPOINTMENT_INSERT, APPOINTMENT_SELECT, APPOINTMENT_UPDATE, CANCEL_FUTURE, DEPARTMENT_INSERT, DEPARTMENT_SELECT,
-    DEPARTMENT_UPDATE, DOCTOR_INSERT, DOCTOR_SELECT, DOCTOR_UPDATE, PATIENT_INSERT, PATIENT_SELECT, PATIENT_UPDATE,
+    DEPARTMENT_UPDATE, DOCTOR_INSERT, DOCTOR_SELECT, DOCTOR_UPDATE, Filter, PATIENT_INSERT, PATIENT_SELECT,
+    PATIENT_UPDATE, appointment_filter, doctor_filter, patient_filter,
 };
 use crate::store::{
     AppointmentFilter, AppointmentStore, BusyInterval, ClinicStore, DepartmentStore, DoctorFilter, DoctorStore, Page,
@@ -161,30 +161,6 @@ async fn check_bookable(tx: &mut Tx, a: &Appointment, exclude: Option<&Appointme
     Ok(())
 }
 
-/// A WHERE clause under construction: conditions joined by AND, each with one text argument, in order.
-#[derive(Debug, Default)]
-struct Filter {
-    conditions: Vec<&'static str>,
-    args: Vec<String>,
-}
-
-impl Filter {
-    fn add(&mut self, condition: &'static str, arg: Option<String>) {
-        if let Some(arg) = arg {
-            self.conditions.push(condition);
-            self.args.push(arg);
-        }
-    }
-
-    fn add_fixed(&mut self, condition: &'static str) {
-        self.conditions.push(condition);
-    }
-
-    fn sql(&self) -> String {
-        if self.conditions.is_empty() { String::new() } else { format!(" WHERE {}", self.conditions.join(" AND ")) }
-    }
-}
-
 impl SqliteClinicStore {
     /// Takes the write lock up front, so nothing changes between a write's checks and its commit.
     async fn begin(&self) -> StoreResult<Tx> {
@@ -245,12 +221,7 @@ impl PatientStore for SqliteClinicStore {
     }
 
     async fn list_patients(&self, filter: &PatientFilter, page: PageRequest) -> StoreResult<Page<Patient>> {
-        let mut f = Filter::default();
-        f.add("full_name_lc LIKE ? ESCAPE '\\'", filter.name.as_ref().map(|n| format!("%{}%", like_escape(n))));
-        f.add("email_lc = ?", filter.email.clone());
-        f.add("phone = ?", filter.phone.clone());
-        f.add("date_of_birth = ?", filter.date_of_birth.map(format_date));
-        f.add("status = ?", filter.status.map(|s| s.as_str().to_owned()));
+        let f = patient_filter(filter);
         let (rows, total) =
             self.page::<PatientRow>(PATIENT_SELECT, "patients", &f, "created_at DESC, patient_id DESC", page).await?;
         let items = rows.into_iter().map(PatientRow::into_domain).collect::<StoreResult<_>>()?;
@@ -312,15 +283,7 @@ impl DoctorStore for SqliteClinicStore {
     }
 
     async fn list_doctors(&self, filter: &DoctorFilter, page: PageRequest) -> StoreResult<Page<Doctor>> {
-        let mut f = Filter::default();
-        f.add("d.department_id = ?", filter.department_id.clone());
-        f.add("d.specialty_lc = ?", filter.specialty.clone());
-        f.add("d.status = ?", filter.status.map(|s| s.as_str().to_owned()));
-        match filter.available {
-            Some(true) => f.add_fixed("d.status = 'active'"),
-            Some(false) => f.add_fixed("d.status <> 'active'"),
-            None => {}
-        }
+        let f = doctor_filter(filter);
         let (rows, total) =
             self.page::<DoctorRow>(DOCTOR_SELECT, "doctors d", &f, "d.created_at DESC, d.doctor_id DESC", page).await?;
         let items = rows.into_iter().map(DoctorRow::into_domain).collect::<StoreResult<_>>()?;
@@ -449,11 +412,7 @@ impl AppointmentStore for SqliteClinicStore {
     }
 
     async fn list_appointments(&self, filter: &AppointmentFilter, page: PageRequest) -> StoreResult<Page<Appointment>> {
-        let mut f = Filter::default();
-        f.add("a.patient_id = ?", filter.patient_id.clone());
-        f.add("a.doctor_id = ?", filter.doctor_id.clone());
-        f.add("a.appointment_date = ?", filter.date.map(format_date));
-        f.add("a.status = ?", filter.status.map(|s| s.as_str().to_owned()));
+        let f = appointment_filter(filter);
         let order = "a.appointment_date DESC, a.start_time DESC, a.appointment_id DESC";
         let (rows, total) = self.page::<AppointmentRow>(APPOINTMENT_SELECT, "appointments a", &f, order, page).await?;
         let items = rows.into_iter().map(AppointmentRow::into_domain).collect::<StoreResult<_>>()?;

@@ -5,6 +5,7 @@
 //! membership) are checked by the adapter inside its transaction and reported as [`Rule`].
 
 pub mod circuit_breaker;
+mod documents;
 pub mod dynamodb;
 pub mod guarded;
 pub mod mysql;

@@ -14,10 +14,9 @@
 //! Dialect-specific SQL: none beyond row-value comparison, which MySQL shares.
 
 use async_trait::async_trait;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use super::documents::{self as documents, Document, encode};
 use super::sqlite::SqliteDb;
 use super::{CursorKey, DateRange, InvoiceStore, KeyPage, MedicalRecordStore, RecordStore, StoreError, StoreResult};
 use crate::domain::formats::format_date;
@@ -46,37 +45,9 @@ struct DocRow {
     doc: String,
 }
 
-/// A document type kept by this store.
-trait Document: Serialize + DeserializeOwned {
-    /// Names the document in error messages.
-    const KIND: &'static str;
-    fn set_version(&mut self, version: i64);
-}
-
-impl Document for MedicalRecord {
-    const KIND: &'static str = "medical record";
-    fn set_version(&mut self, version: i64) {
-        self.version = version;
-    }
-}
-
-impl Document for Invoice {
-    const KIND: &'static str = "invoice";
-    fn set_version(&mut self, version: i64) {
-        self.version = version;
-    }
-}
-
-fn encode<T: Document>(doc: &T) -> StoreResult<String> {
-    serde_json::to_string(doc).map_err(|e| StoreError::Internal(format!("cannot encode {}: {e}", T::KIND)))
-}
-
 /// Decodes a row; a document that no longer parses is corrupt data, reported as `Internal`.
 fn decode<T: Document>(row: DocRow) -> StoreResult<T> {
-    let mut doc: T = serde_json::from_str(&row.doc)
-        .map_err(|e| StoreError::Internal(format!("corrupt {} document {}: {e}", T::KIND, row.id)))?;
-    doc.set_version(row.version);
-    Ok(doc)
+    documents::decode(&row.id, row.version, &row.doc)
 }
 
 /// Resolves a conditional update that matched no row: tells a missing row (`NotFound`) from a moved-on version

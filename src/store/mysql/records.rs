@@ -8,8 +8,6 @@
 //! because rows are never deleted. Lists are keyset-paged on `(sort_key, id)` descending.
 
 use async_trait::async_trait;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use sqlx::mysql::MySqlRow;
 use sqlx::{MySql, QueryBuilder, Row};
 
@@ -19,6 +17,7 @@ use crate::domain::formats::format_date;
 use crate::domain::ids::{InvoiceId, PatientId, RecordId};
 use crate::domain::invoice::{Invoice, PaymentStatus};
 use crate::domain::medical_record::MedicalRecord;
+use crate::store::documents::{self as documents, Document, encode};
 use crate::store::{
     CursorKey, DateRange, InvoiceStore, KeyPage, MedicalRecordStore, RecordStore, StoreError, StoreResult,
 };
@@ -54,37 +53,9 @@ impl FromMySql for DocRow {
     }
 }
 
-/// A document type kept by this store.
-trait Document: Serialize + DeserializeOwned {
-    /// Names the document in error messages.
-    const KIND: &'static str;
-    fn set_version(&mut self, version: i64);
-}
-
-impl Document for MedicalRecord {
-    const KIND: &'static str = "medical record";
-    fn set_version(&mut self, version: i64) {
-        self.version = version;
-    }
-}
-
-impl Document for Invoice {
-    const KIND: &'static str = "invoice";
-    fn set_version(&mut self, version: i64) {
-        self.version = version;
-    }
-}
-
-fn encode<T: Document>(doc: &T) -> StoreResult<String> {
-    serde_json::to_string(doc).map_err(|e| StoreError::Internal(format!("cannot encode {}: {e}", T::KIND)))
-}
-
 /// Decodes a row; a document that no longer parses is corrupt data, reported as `Internal`.
 fn decode_doc<T: Document>(row: DocRow) -> StoreResult<T> {
-    let mut doc: T = serde_json::from_str(&row.doc)
-        .map_err(|e| StoreError::Internal(format!("corrupt {} document {}: {e}", T::KIND, row.id)))?;
-    doc.set_version(row.version);
-    Ok(doc)
+    documents::decode(&row.id, row.version, &row.doc)
 }
 
 impl MySqlRecordStore {

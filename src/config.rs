@@ -124,10 +124,11 @@ pub struct Config {
     #[arg(long, env = "GOSPITAL_BULKHEAD_WAIT_MS", default_value_t = 500, global = true)]
     pub bulkhead_wait_ms: u64,
 
-    /// Upper bound of one store call, in milliseconds; an overrun answers 503 and counts as a breaker failure.
-    /// Keep it below the request timeout: a call cut by the request deadline is a cancellation and never counts.
-    #[arg(long, env = "GOSPITAL_STORE_CALL_TIMEOUT_MS", default_value_t = 900, global = true)]
-    pub store_call_timeout_ms: u64,
+    /// Upper bound of one store call, in milliseconds (default: the request timeout). Inside a request a call
+    /// is also bounded by the time the request has left: running out of that answers 504, overrunning this
+    /// bound first answers 503; both count as breaker failures.
+    #[arg(long, env = "GOSPITAL_STORE_CALL_TIMEOUT_MS", global = true)]
+    pub store_call_timeout_ms: Option<u64>,
 
     /// `/api` requests in flight at once from staff (`X-User-Type: staff`); more answer 503 at once.
     #[arg(long, env = "GOSPITAL_STAFF_MAX_IN_FLIGHT", default_value_t = 128, global = true)]
@@ -336,7 +337,7 @@ impl Config {
             ("GOSPITAL_BREAKER_HALF_OPEN_PROBES", u64::from(self.breaker_half_open_probes)),
             ("GOSPITAL_CLINIC_BULKHEAD", u64::from(self.clinic_bulkhead.unwrap_or(self.db_pool_size))),
             ("GOSPITAL_RECORDS_BULKHEAD", u64::from(self.records_bulkhead.unwrap_or(self.db_pool_size))),
-            ("GOSPITAL_STORE_CALL_TIMEOUT_MS", self.store_call_timeout_ms),
+            ("GOSPITAL_STORE_CALL_TIMEOUT_MS", self.store_call_timeout_ms.unwrap_or(self.request_timeout_ms)),
             ("GOSPITAL_STAFF_MAX_IN_FLIGHT", u64::from(self.staff_max_in_flight)),
             ("GOSPITAL_PUBLIC_MAX_IN_FLIGHT", u64::from(self.public_max_in_flight)),
         ];
@@ -354,7 +355,7 @@ impl Config {
             clinic_bulkhead: self.clinic_bulkhead.unwrap_or(self.db_pool_size),
             records_bulkhead: self.records_bulkhead.unwrap_or(self.db_pool_size),
             bulkhead_wait: Duration::from_millis(self.bulkhead_wait_ms),
-            store_call_timeout: Duration::from_millis(self.store_call_timeout_ms),
+            store_call_timeout: Duration::from_millis(self.store_call_timeout_ms.unwrap_or(self.request_timeout_ms)),
             staff_max_in_flight: self.staff_max_in_flight,
             public_max_in_flight: self.public_max_in_flight,
             cpu_shed_open: self.cpu_shed_open,

@@ -154,6 +154,7 @@ impl From<StoreError> for ApiError {
             StoreError::Rejected(rule) => rule.into(),
             StoreError::Unavailable(cause) => Self::unavailable(2, cause),
             StoreError::CircuitOpen { retry_after_secs } => Self::unavailable(retry_after_secs, "circuit breaker open"),
+            StoreError::DeadlineExceeded { budget_ms } => Self::timeout(budget_ms),
             // A version race that retries could not settle; the client may simply retry.
             StoreError::Stale => Self::unavailable(1, "write lost a version race after retries"),
             StoreError::NotFound => Self::internal("unexpected not-found from store"),

@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod deadline;
 pub mod domain;
 pub mod error;
 pub mod http;

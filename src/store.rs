@@ -63,6 +63,10 @@ pub enum StoreError {
     /// the store. Answered 503 with `Retry-After` = `retry_after_secs` (time until half-open, at least 1).
     #[error("circuit open; retry after {retry_after_secs} s")]
     CircuitOpen { retry_after_secs: u64 },
+    /// The request's deadline passed while the store call was still running (the call was abandoned, its
+    /// transaction rolled back). Answered 504 REQUEST_TIMEOUT naming the request budget, `budget_ms`.
+    #[error("request deadline of {budget_ms} ms passed during the store call")]
+    DeadlineExceeded { budget_ms: u64 },
     /// Anything else: a bug or corrupt data. The text is logged, never returned to clients.
     #[error("store internal error: {0}")]
     Internal(String),

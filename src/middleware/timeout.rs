@@ -1,5 +1,6 @@
 //! The request deadline (API.md §1.9): the handler future is dropped when it expires, which rolls back
-//! any open transaction, and the client gets 504 REQUEST_TIMEOUT.
+//! any open transaction, and the client gets 504 REQUEST_TIMEOUT. The deadline is also handed to the store calls
+//! (`crate::deadline`), which bound themselves by the time left instead of running on unobserved.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use crate::error::ApiError;
 
 /// Bounds a `/api` request by `timeout`.
 pub async fn deadline(State(timeout): State<Duration>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(timeout, next.run(req)).await {
+    match tokio::time::timeout(timeout, crate::deadline::scope(timeout, next.run(req))).await {
         Ok(res) => res,
         Err(_) => {
             ::metrics::counter!("timeout_rejections_total").increment(1);

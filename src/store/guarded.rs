@@ -4,12 +4,15 @@
 //! 1. the store's circuit breaker: when open, the call is refused at once with [`StoreError::CircuitOpen`];
 //! 2. a bulkhead (a semaphore capping in-flight calls; a full one is waited on for at most `max_wait`, then the
 //!    call is refused with `Unavailable`, so requests never pile up behind a slow store);
-//! 3. a per-call timeout: a call that overruns it is abandoned and reported as `Unavailable`.
+//! 3. a per-call timeout: the time the request has left (`crate::deadline`), or the configured call timeout
+//!    when that is tighter. A call that runs out of it is abandoned (its transaction rolls back) and reported as
+//!    `DeadlineExceeded` (504) or `Unavailable` (503) respectively.
 //!
-//! Only infrastructure failures (`Unavailable` from the store, and this decorator's timeout) count as breaker
-//! failures. Every other answer, `NotFound`, `Conflict`, `Stale`, `Rejected` and `Internal` included, proves the
-//! store reachable and counts as a success; a call dropped half-way (the request deadline, a client gone) counts as
-//! nothing. Refusals by the breaker or the bulkhead are not outcomes either: they never reached the store.
+//! Only infrastructure failures (`Unavailable` from the store, and both timeouts) count as breaker failures: a
+//! store that stalls must trip its breaker. Every other answer, `NotFound`, `Conflict`, `Stale`, `Rejected` and
+//! `Internal` included, proves the store reachable and counts as a success; a call dropped half-way from outside
+//! (a client gone) counts as nothing. Refusals by the breaker or the bulkhead are not outcomes either: they never
+//! reached the store.
 //! `ping` bypasses all three, so readiness checks see the store itself and never move the breaker.
 
 use std::future::Future;
@@ -76,11 +79,13 @@ impl Bulkhead {
         ::metrics::counter!("bulkhead_rejections_total", "pool" => self.pool).increment(1);
     }
 
-    /// A slot, waiting at most `max_wait` for one; `None` (and a rejection counted) when none freed up.
-    pub async fn enter(&self) -> Option<Slot<'_>> {
+    /// A slot, waiting at most `max_wait` (and never past `deadline`) for one; `None` (and a rejection
+    /// counted) when none freed up.
+    pub async fn enter(&self, deadline: Option<Duration>) -> Option<Slot<'_>> {
+        let wait = deadline.map_or(self.max_wait, |left| left.min(self.max_wait));
         let permit = match self.slots.try_acquire() {
             Ok(p) => Some(p),
-            Err(_) => tokio::time::timeout(self.max_wait, self.slots.acquire()).await.ok().and_then(Result::ok),
+            Err(_) => tokio::time::timeout(wait, self.slots.acquire()).await.ok().and_then(Result::ok),
         };
         match permit {
             Some(p) => Some(self.admitted(p)),
@@ -167,8 +172,9 @@ fn classify(err: &StoreError) -> (&'static str, bool) {
         StoreError::Rejected(_) => ("rejected", false),
         StoreError::Internal(_) => ("internal", false),
         StoreError::Unavailable(_) => ("unavailable", true),
-        // Only a nested guard could answer this; it is that guard's refusal, not this store's failure.
+        // Only a nested guard could answer these; it is that guard's verdict, not this store's failure.
         StoreError::CircuitOpen { .. } => ("circuit_open", false),
+        StoreError::DeadlineExceeded { .. } => ("timeout", false),
     }
 }
 
@@ -225,7 +231,8 @@ impl<S> Guarded<S> {
                 return Err(StoreError::CircuitOpen { retry_after_secs: refused.retry_after_secs });
             }
         };
-        let Some(_slot) = self.bulkhead.enter().await else {
+        let deadline = crate::deadline::current();
+        let Some(_slot) = self.bulkhead.enter(deadline.map(|d| d.remaining())).await else {
             // Dropping the permit frees a half-open probe slot without an outcome: the store was never asked.
             drop(permit);
             calls_total(self.store, op, "bulkhead_full");
@@ -233,7 +240,13 @@ impl<S> Guarded<S> {
         };
         let mut tracker = InFlightCall { store: self.store, op, finished: false };
         let started = Instant::now();
-        let result = tokio::time::timeout(self.call_timeout, fut).await;
+        // The request's time left bounds the call when it is the tighter limit; running out of it is the
+        // request's 504, and still a failure of a store that did not answer in the time it had.
+        let (limit, bound_by_request) = match deadline {
+            Some(d) if d.remaining() <= self.call_timeout => (d.remaining(), Some(d)),
+            _ => (self.call_timeout, None),
+        };
+        let result = tokio::time::timeout(limit, fut).await;
         ::metrics::histogram!("store_call_duration_seconds", "store" => self.store, "op" => op)
             .record(started.elapsed().as_secs_f64());
         let (result, outcome, failed) = match result {
@@ -242,10 +255,14 @@ impl<S> Guarded<S> {
                 let (outcome, failed) = classify(&err);
                 (Err(err), outcome, failed)
             }
-            Err(_) => {
-                let ms = self.call_timeout.as_millis();
-                (Err(StoreError::Unavailable(format!("{} {op} timed out after {ms} ms", self.store))), "timeout", true)
-            }
+            Err(_) => match bound_by_request {
+                Some(d) => (Err(StoreError::DeadlineExceeded { budget_ms: d.budget_ms() }), "timeout", true),
+                None => {
+                    let ms = self.call_timeout.as_millis();
+                    let cause = format!("{} {op} timed out after {ms} ms", self.store);
+                    (Err(StoreError::Unavailable(cause)), "timeout", true)
+                }
+            },
         };
         permit.record(failed);
         tracker.finished = true;
@@ -487,6 +504,23 @@ mod tests {
             assert!(matches!(res, Err(StoreError::Unavailable(ref m)) if m.contains("timed out")), "{res:?}");
         }
         assert_eq!(g.state(), BreakerState::Open);
+    }
+
+    #[tokio::test]
+    async fn a_call_outlasting_its_request_deadline_is_a_504_and_counts_as_a_failure() {
+        let g = guarded(4, Duration::from_secs(5));
+        for _ in 0..3 {
+            let started = tokio::time::Instant::now();
+            let res = crate::deadline::scope(
+                Duration::from_millis(30),
+                g.call("op", std::future::pending::<StoreResult<()>>()),
+            )
+            .await;
+            assert!(matches!(res, Err(StoreError::DeadlineExceeded { budget_ms: 30 })), "{res:?}");
+            assert!(started.elapsed() < Duration::from_secs(1), "bounded by the deadline, not the 5 s call timeout");
+        }
+        assert_eq!(g.state(), BreakerState::Open);
+        assert_eq!(g.bulkhead().available(), 4);
     }
 
     #[tokio::test]

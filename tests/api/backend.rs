@@ -9,7 +9,9 @@ use gospital::store::{ClinicStore, RecordStore};
 pub const BACKENDS: (&str, &str) = ("sqlite", "sqlite");
 
 /// Fresh stores for one test, plus what must live as long as they do.
-pub async fn open(config: &Config) -> (Arc<dyn ClinicStore>, Arc<dyn RecordStore>, Box<dyn std::any::Any + Send>) {
+pub async fn open(
+    config: &Config,
+) -> (Arc<dyn ClinicStore>, Arc<dyn RecordStore>, Box<dyn std::any::Any + Send + Sync>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = config.clone();
     config.database_url = Some(format!("sqlite://{}", dir.path().join("gospital.db").display()));

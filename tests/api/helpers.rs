@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use chrono::{TimeZone, Utc};
 use gospital::clock::OffsetClock;
 use gospital::config::Config;
-use gospital::store::ClinicStore;
+use gospital::store::{ClinicStore, RecordStore};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -65,7 +65,7 @@ pub struct TestApp {
     pub router: Router,
     pub state: gospital::state::AppState,
     /// Keeps the stores alive (temp directory, test database, emulator) until the test ends.
-    _stores: Box<dyn std::any::Any + Send>,
+    _stores: Box<dyn std::any::Any + Send + Sync>,
 }
 
 impl TestApp {
@@ -85,9 +85,18 @@ impl TestApp {
     ) -> Self {
         let mut config = Config::for_tests("sqlite://unused.db");
         tweak(&mut config);
-        let settings = config.settings().expect("valid test settings");
         let (clinic, records, guard) = crate::backend::open(&config).await;
-        let clinic = wrap(clinic);
+        Self::over(&config, wrap(clinic), records, guard)
+    }
+
+    /// An application over stores the test opened itself (e.g. through a fault proxy); `keep` lives as long.
+    pub fn over(
+        config: &Config,
+        clinic: Arc<dyn ClinicStore>,
+        records: Arc<dyn RecordStore>,
+        keep: Box<dyn std::any::Any + Send + Sync>,
+    ) -> Self {
+        let settings = config.settings().expect("valid test settings");
         let start = Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
         let state = gospital::state::AppState::new(
             clinic,
@@ -95,7 +104,7 @@ impl TestApp {
             Arc::new(OffsetClock::starting_at(start)),
             Arc::new(settings),
         );
-        Self { router: gospital::http::router(state.clone()), state, _stores: guard }
+        Self { router: gospital::http::router(state.clone()), state, _stores: keep }
     }
 
     /// Sends a raw request.

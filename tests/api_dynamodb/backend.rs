@@ -9,7 +9,9 @@ use gospital::store::{ClinicStore, RecordStore};
 pub const BACKENDS: (&str, &str) = ("sqlite", "dynamodb");
 
 /// Fresh stores for one test, plus the temp directory and the emulator that must outlive them.
-pub async fn open(config: &Config) -> (Arc<dyn ClinicStore>, Arc<dyn RecordStore>, Box<dyn std::any::Any + Send>) {
+pub async fn open(
+    config: &Config,
+) -> (Arc<dyn ClinicStore>, Arc<dyn RecordStore>, Box<dyn std::any::Any + Send + Sync>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = config.clone();
     config.database_url = Some(format!("sqlite://{}", dir.path().join("gospital.db").display()));

@@ -10,7 +10,9 @@ use gospital::store::{ClinicStore, RecordStore};
 pub const BACKENDS: (&str, &str) = ("mysql", "mysql");
 
 /// Fresh stores for one test, plus the guard that drops the database.
-pub async fn open(_config: &Config) -> (Arc<dyn ClinicStore>, Arc<dyn RecordStore>, Box<dyn std::any::Any + Send>) {
+pub async fn open(
+    _config: &Config,
+) -> (Arc<dyn ClinicStore>, Arc<dyn RecordStore>, Box<dyn std::any::Any + Send + Sync>) {
     let test_db = crate::support::mysql_test_db("http suite")
         .await
         .expect("GOSPITAL_TEST_MYSQL_URL was set at build time but is unset now");

@@ -4,4 +4,6 @@ mod clinic;
 mod dynamo_support;
 mod mysql_specific;
 mod records;
+// Also the MySQL helpers of the HTTP and fault suites, so not all of it is used here.
+#[allow(dead_code)]
 mod support;

@@ -13,6 +13,7 @@ use sqlx::{AssertSqlSafe, Connection, Executor, MySqlConnection};
 /// A migrated database of its own, dropped with this value.
 pub struct MySqlTestDb {
     pub db: MySqlDb,
+    params: String,
     _guard: DropDatabase,
 }
 
@@ -24,6 +25,27 @@ impl MySqlTestDb {
 
     pub fn name(&self) -> &str {
         &self._guard.name
+    }
+
+    /// The URL of this database with the server's `host:port` replaced by `addr` (a fault proxy in front of it).
+    pub fn url_via(&self, addr: std::net::SocketAddr) -> String {
+        let server = &self._guard.server;
+        let authority = server.find("://").map_or(0, |i| i + 3);
+        let host = server[authority..].rfind('@').map_or(authority, |at| authority + at + 1);
+        format!("{}{addr}/{}{}", &server[..host], self._guard.name, self.params)
+    }
+
+    /// The `host:port` of the MySQL server itself.
+    pub fn server_addr(&self) -> std::net::SocketAddr {
+        let server = &self._guard.server;
+        let authority = server.find("://").map_or(0, |i| i + 3);
+        let host = server[authority..].rfind('@').map_or(authority, |at| authority + at + 1);
+        let host_port = &server[host..];
+        let host_port = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:3306") };
+        std::net::ToSocketAddrs::to_socket_addrs(&host_port)
+            .ok()
+            .and_then(|mut a| a.next())
+            .unwrap_or_else(|| panic!("GOSPITAL_TEST_MYSQL_URL names no reachable host: {host_port}"))
     }
 }
 
@@ -60,7 +82,7 @@ pub async fn mysql_test_db_with(test: &str, opts: MySqlOptions) -> Option<MySqlT
     let guard = DropDatabase { server: server.clone(), name };
     let db = MySqlDb::connect(&format!("{server}/{}{params}", guard.name), opts).await.expect("connect test database");
     db.migrate().await.expect("migrate MySQL");
-    Some(MySqlTestDb { db, _guard: guard })
+    Some(MySqlTestDb { db, params, _guard: guard })
 }
 
 /// `mysql://user@host:port/db?params` → (`mysql://user@host:port`, `?params`).

@@ -37,6 +37,9 @@ pub struct Resilience {
 impl Resilience {
     /// Guards both bare stores. Starts nothing: see [`AppState::new`] for the CPU sampler.
     pub fn new(clinic: Arc<dyn ClinicStore>, records: Arc<dyn RecordStore>, settings: &ResilienceSettings) -> Self {
+        // The breakers, bulkheads and shedder export their starting values as they are built; the recorder must
+        // exist by then, or those values go nowhere and the series appear only at the first event.
+        crate::middleware::metrics::install();
         Self {
             clinic: guard_clinic(clinic, settings),
             records: guard_records(records, settings),

@@ -135,11 +135,8 @@ impl CpuShedder {
         *self.probe.lock().unwrap_or_else(PoisonError::into_inner) = probe;
     }
 
-    /// Takes one reading from the probe and applies it.
+    /// Takes one reading from the probe and applies it (a disabled shedder still reports `cpu_usage_percent`).
     pub fn tick(&self) {
-        if !self.enabled() {
-            return;
-        }
         let reading = self.probe.lock().unwrap_or_else(PoisonError::into_inner).sample();
         if let Some(percent) = reading {
             self.observe(percent);
@@ -168,13 +165,11 @@ impl CpuShedder {
         f64::from_bits(self.percent.load(Ordering::Relaxed))
     }
 
-    /// Starts the sampler (when enabled and inside a runtime). It holds only a weak reference and ends when the
-    /// shedder is dropped, so test apps leave no task behind.
+    /// Starts the sampler (inside a runtime), also when shedding is disabled: `cpu_usage_percent` is worth
+    /// graphing either way. It holds only a weak reference and ends when the shedder is dropped, so test apps
+    /// leave no task behind.
     pub fn spawn_sampler(self: &Arc<Self>, every: Duration) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        if !self.enabled() {
-            return;
-        }
         let weak = Arc::downgrade(self);
         runtime.spawn(async move {
             let mut interval = tokio::time::interval(every);

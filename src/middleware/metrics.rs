@@ -32,10 +32,26 @@ pub fn install() -> &'static PrometheusHandle {
         );
         ::metrics::describe_gauge!("http_requests_in_flight", "HTTP requests being served");
         ::metrics::describe_counter!("timeout_rejections_total", "Requests answered 504 at the deadline");
+        describe_resilience_metrics();
         ::metrics::gauge!("http_requests_in_flight").set(0.0);
         ::metrics::counter!("timeout_rejections_total").absolute(0);
         handle
     })
+}
+
+/// `# HELP` lines for the resilience metrics (DESIGN.md §4).
+fn describe_resilience_metrics() {
+    use ::metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_gauge!("cpu_usage_percent", Unit::Percent, "Process CPU use relative to the CPU it may use");
+    describe_gauge!("cpu_circuit_breaker_state", "CPU load shedder: 0 accepting, 2 shedding");
+    describe_counter!("cpu_circuit_breaker_rejections_total", "Requests answered 503 by the CPU load shedder");
+    describe_gauge!("mysql_circuit_breaker_state", "Breaker of the relational store R: 0 closed, 1 half-open, 2 open");
+    describe_gauge!("dynamodb_circuit_breaker_state", "Breaker of the records store D: 0 closed, 1 half-open, 2 open");
+    describe_counter!("circuit_breaker_transitions_total", "Breaker state changes by store and new state");
+    describe_gauge!("bulkhead_in_flight", "Calls or requests holding a bulkhead slot, by pool");
+    describe_counter!("bulkhead_rejections_total", "Calls or requests refused by a full bulkhead, by pool");
+    describe_counter!("store_calls_total", "Store calls by store, operation and outcome");
+    describe_histogram!("store_call_duration_seconds", Unit::Seconds, "Store call latency by store and operation");
 }
 
 /// Decrements the in-flight gauge even when the request future is dropped.

@@ -190,6 +190,10 @@ impl CircuitBreaker {
     /// A closed breaker; `store` labels `circuit_breaker_transitions_total`, `gauge` is the state gauge's name.
     pub fn new(config: BreakerConfig, ticker: Box<dyn Ticker>, store: &'static str, gauge: &'static str) -> Self {
         ::metrics::gauge!(gauge).set(f64::from(BreakerState::Closed as u8));
+        // Exported from the start at 0, so `increase()` sees the first trip after a restart.
+        for to in [BreakerState::Open, BreakerState::HalfOpen, BreakerState::Closed] {
+            ::metrics::counter!("circuit_breaker_transitions_total", "store" => store, "to" => to.label()).absolute(0);
+        }
         let inner = Inner { phase: Phase::Closed, generation: 0, buckets: VecDeque::new() };
         Self { config, ticker, store, gauge, inner: Mutex::new(inner) }
     }

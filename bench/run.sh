@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Benchmarks the release binary with wrk and prints a markdown table (requests/s, p50, p99, errors, peak RSS).
+#
+#   bench/run.sh [--mysql-url mysql://root@127.0.0.1:3306] [--duration 10s] [--connections 32] [--threads 2]
+#                [--baseline http://127.0.0.1:9090] [--no-build]
+#
+# SQLite always; MySQL when --mysql-url names a server (the script creates and drops its own database,
+# `gospital_bench`, there). Workloads: GET patient by id, list patients, GET medical record, book appointments.
+# --baseline URL also runs the GET-patient load against another server of the same API in alternation with
+# ours (3 rounds each) and prints the throughput ratio. Load tools: wrk (apt-get install wrk).
+set -euo pipefail
+
+DURATION=10s; CONNECTIONS=32; THREADS=2; MYSQL_URL=""; BASELINE=""; BUILD=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --mysql-url) MYSQL_URL="$2"; shift 2 ;;
+    --duration) DURATION="$2"; shift 2 ;;
+    --connections) CONNECTIONS="$2"; shift 2 ;;
+    --threads) THREADS="$2"; shift 2 ;;
+    --baseline) BASELINE="${2%/}"; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BIN="$ROOT/target/release/gospital"
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
+command -v curl >/dev/null || { echo "curl is missing" >&2; exit 2; }
+if [[ $BUILD == 1 ]]; then
+  echo "building the release binary…" >&2
+  (cd "$ROOT" && cargo build --release --locked --bin gospital >&2)
+fi
+[[ -x $BIN ]] || { echo "no release binary at $BIN (drop --no-build)" >&2; exit 2; }
+
+WORK="$(mktemp -d)"
+SERVER_PID=""
+cleanup() {
+  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_server <name> [env…]: starts the binary with the given environment, waits for /health/live.
+start_server() {
+  local name="$1"; shift
+  PORT="$(free_port)"
+  mkdir -p "$WORK/$name"
+  (cd "$WORK/$name" && exec env "$@" GOSPITAL_ADDR="127.0.0.1:$PORT" "$BIN" >"$WORK/$name.log" 2>&1) &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "the $name server did not start; its log:" >&2; tail -20 "$WORK/$name.log" >&2; exit 1
+}
+
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+}
+
+peak_rss_mb() { awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/$SERVER_PID/status"; }
+
+post() { curl -sf -X POST -H 'content-type: application/json' -d "$2" "$1"; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+# seed <base URL>: 100 patients, 2 doctors, one medical record; sets PATIENT, PATIENTS, DOCTORS, RECORD.
+seed() {
+  local base="$1" i
+  PATIENTS=""
+  for i in $(seq 100); do
+    local id
+    id="$(post "$base/api/v1/patients" "{\"firstName\":\"Bench\",\"lastName\":\"Patient$i\",\"dateOfBirth\":\"1980-01-01\",\"gender\":\"other\",\"email\":\"bench$i.$RANDOM@example.org\",\"phone\":\"+1 555 010 0000\",\"address\":{\"street\":\"1 Main St\",\"city\":\"Springfield\",\"state\":\"IL\",\"zipCode\":\"62701\",\"country\":\"USA\"}}" | field patientId)"
+    [[ $i -le $THREADS ]] && PATIENTS="${PATIENTS:+$PATIENTS,}$id"
+    PATIENT="$id"
+  done
+  DOCTORS=""
+  for i in $(seq "$THREADS"); do
+    local id
+    id="$(post "$base/api/v1/doctors" "{\"firstName\":\"Bench\",\"lastName\":\"Doctor$i\",\"email\":\"doc$i@example.org\",\"phone\":\"+1 555 010 1111\",\"specialty\":\"Cardiology\",\"licenseNumber\":\"LIC-BENCH-$i-$RANDOM\",\"departmentId\":\"DEPT-001\",\"yearsOfExperience\":5}" | field doctorId)"
+    DOCTORS="${DOCTORS:+$DOCTORS,}$id"
+  done
+  RECORD="$(post "$base/api/v1/medical-records" "{\"patientId\":\"$PATIENT\",\"doctorId\":\"${DOCTORS%%,*}\",\"visitDate\":\"2026-11-20T09:30:00Z\",\"chiefComplaint\":\"Cough\",\"diagnosis\":\"Common cold\"}" | field recordId)"
+}
+
+# load <url> [wrk args…]: one wrk run; prints "req/s|p50|p99|errors".
+load() {
+  local url="$1"; shift
+  local out
+  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url")"
+  local rps p50 p99 non2xx sock
+  rps="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")"
+  p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
+  p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
+  non2xx="$(awk '/Non-2xx/ {print $NF}' <<<"$out")"
+  sock="$(awk '/Socket errors/ {gsub(",",""); print $4+$6+$8+$10}' <<<"$out")"
+  echo "$rps|$p50|$p99|$(( ${non2xx:-0} + ${sock:-0} ))"
+}
+
+ROWS=()
+# bench_backend <name>: runs every workload against the server on $PORT.
+bench_backend() {
+  local name="$1" base="http://127.0.0.1:$PORT"
+  seed "$base"
+  local row
+  for workload in "GET /api/v1/patients/{id}|$base/api/v1/patients/$PATIENT" \
+                  "GET /api/v1/patients?limit=20|$base/api/v1/patients?limit=20" \
+                  "GET /api/v1/medical-records/{id}|$base/api/v1/medical-records/$RECORD"; do
+    row="$(load "${workload#*|}")"
+    ROWS+=("| $name | ${workload%%|*} | ${row//|/ | } |")
+  done
+  row="$(BENCH_PATIENTS="$PATIENTS" BENCH_DOCTORS="$DOCTORS" load "$base/api/v1/appointments" -s "$ROOT/bench/book.lua")"
+  ROWS+=("| $name | POST /api/v1/appointments | ${row//|/ | } |")
+  ROWS[-1]="${ROWS[-1]} $(peak_rss_mb) |"
+  for i in 1 2 3; do ROWS[-1-i]="${ROWS[-1-i]} |"; done
+}
+
+start_server sqlite DATABASE_URL="sqlite://$WORK/sqlite/gospital.db"
+bench_backend sqlite
+if [[ -n $BASELINE ]]; then
+  OURS="http://127.0.0.1:$PORT/api/v1/patients/$PATIENT"
+  seed "$BASELINE"
+  THEIRS="$BASELINE/api/v1/patients/$PATIENT"
+  RATIOS=()
+  for round in 1 2 3; do
+    a="$(load "$OURS")"; b="$(load "$THEIRS")"
+    RATIOS+=("| $round | ${a%%|*} | ${b%%|*} | $(python3 -c "print(f'{${a%%|*}/${b%%|*}:.2f}')") |")
+  done
+fi
+stop_server
+
+if [[ -n $MYSQL_URL ]]; then
+  command -v mysql >/dev/null || { echo "the mysql client is missing (apt-get install -y mariadb-client)" >&2; exit 2; }
+  read -r M_USER M_PASS M_HOST M_PORT < <(python3 -c '
+import sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+print(u.username or "root", u.password or "-", u.hostname or "127.0.0.1", u.port or 3306)' "$MYSQL_URL")
+  mysql_cli() { if [[ $M_PASS == - ]]; then mysql -h"$M_HOST" -P"$M_PORT" -u"$M_USER" "$@"; else MYSQL_PWD="$M_PASS" mysql -h"$M_HOST" -P"$M_PORT" -u"$M_USER" "$@"; fi; }
+  mysql_cli -e 'DROP DATABASE IF EXISTS gospital_bench; CREATE DATABASE gospital_bench'
+  AUTH="$M_USER"; [[ $M_PASS != - ]] && AUTH="$M_USER:$M_PASS"
+  DB_URL="mysql://$AUTH@$M_HOST:$M_PORT/gospital_bench"
+  (cd "$WORK" && DATABASE_URL="$DB_URL" "$BIN" migrate >"$WORK/migrate.log" 2>&1) || { cat "$WORK/migrate.log" >&2; exit 1; }
+  start_server mysql DATABASE_URL="$DB_URL" GOSPITAL_DB_POOL_SIZE="${GOSPITAL_DB_POOL_SIZE:-16}"
+  bench_backend mysql
+  stop_server
+  mysql_cli -e 'DROP DATABASE IF EXISTS gospital_bench'
+fi
+
+echo
+echo "$(date -u +%Y-%m-%d) · $(nproc) cores · $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo) · wrk -t$THREADS -c$CONNECTIONS -d$DURATION, load generator on the same machine"
+echo
+echo "| Store | Request | Requests/s | p50 | p99 | Errors | Peak RSS |"
+echo "|---|---|---|---|---|---|---|"
+printf '%s\n' "${ROWS[@]}"
+if [[ -n $BASELINE ]]; then
+  echo
+  echo "GET /api/v1/patients/{id}, alternating with $BASELINE:"
+  echo
+  echo "| Round | Gospital req/s | Baseline req/s | Ratio |"
+  echo "|---|---|---|---|"
+  printf '%s\n' "${RATIOS[@]}"
+fi

@@ -25,6 +25,13 @@ pub enum Command {
     Serve,
     /// Apply migrations and seed departments, then exit.
     Migrate,
+    /// Exit 0 when the server at the configured address answers 200 on `/health/live`, 1 otherwise
+    /// (container health checks; the image has no curl).
+    Healthcheck {
+        /// How long to wait for the answer, in milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+    },
 }
 
 /// Where medical records and invoices live.

@@ -5,6 +5,7 @@ pub mod config;
 pub mod deadline;
 pub mod domain;
 pub mod error;
+pub mod healthcheck;
 pub mod http;
 pub mod middleware;
 pub mod state;

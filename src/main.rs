@@ -53,6 +53,12 @@ async fn shutdown_signal() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Healthcheck { timeout_ms } => {
+            let addr = gospital::healthcheck::target(config.listen_addr());
+            gospital::healthcheck::probe(addr, std::time::Duration::from_millis(timeout_ms))
+                .await
+                .map_err(anyhow::Error::msg)
+        }
         Command::Migrate => {
             gospital::build_state(&config, Arc::new(SystemClock), true).await?;
             tracing::info!("migrations applied");

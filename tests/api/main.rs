@@ -9,6 +9,7 @@ mod deadline;
 mod departments;
 mod doctors;
 mod health;
+mod healthcheck;
 mod helpers;
 mod invoices;
 mod medical_records;

@@ -9,7 +9,8 @@
 //!    `DeadlineExceeded` (504) or `Unavailable` (503) respectively.
 //!
 //! Only infrastructure failures (`Unavailable` from the store, and both timeouts) count as breaker failures: a
-//! store that stalls must trip its breaker. Every other answer, `NotFound`, `Conflict`, `Stale`, `Rejected` and
+//! store that stalls must trip its breaker. A call cut by the request deadline after less than
+//! [`MIN_BUDGET_TO_BLAME`] counts as nothing (the request, not the store, used the time up). Every other answer, `NotFound`, `Conflict`, `Stale`, `Rejected` and
 //! `Internal` included, proves the store reachable and counts as a success; a call dropped half-way from outside
 //! (a client gone) counts as nothing. Refusals by the breaker or the bulkhead are not outcomes either: they never
 //! reached the store.
@@ -249,27 +250,39 @@ impl<S> Guarded<S> {
         let result = tokio::time::timeout(limit, fut).await;
         ::metrics::histogram!("store_call_duration_seconds", "store" => self.store, "op" => op)
             .record(started.elapsed().as_secs_f64());
-        let (result, outcome, failed) = match result {
-            Ok(Ok(value)) => (Ok(value), "ok", false),
+        // `verdict`: the breaker's outcome, `None` when the call proves nothing either way.
+        let (result, outcome, verdict) = match result {
+            Ok(Ok(value)) => (Ok(value), "ok", Some(false)),
             Ok(Err(err)) => {
                 let (outcome, failed) = classify(&err);
-                (Err(err), outcome, failed)
+                (Err(err), outcome, Some(failed))
             }
             Err(_) => match bound_by_request {
-                Some(d) => (Err(StoreError::DeadlineExceeded { budget_ms: d.budget_ms() }), "timeout", true),
+                // A call left with only a sliver of the request's budget (earlier work used it up) says nothing
+                // about the store; blaming it would let one slow request trip a healthy store's breaker.
+                Some(d) if limit < MIN_BUDGET_TO_BLAME => {
+                    (Err(StoreError::DeadlineExceeded { budget_ms: d.budget_ms() }), "timeout", None)
+                }
+                Some(d) => (Err(StoreError::DeadlineExceeded { budget_ms: d.budget_ms() }), "timeout", Some(true)),
                 None => {
                     let ms = self.call_timeout.as_millis();
                     let cause = format!("{} {op} timed out after {ms} ms", self.store);
-                    (Err(StoreError::Unavailable(cause)), "timeout", true)
+                    (Err(StoreError::Unavailable(cause)), "timeout", Some(true))
                 }
             },
         };
-        permit.record(failed);
+        match verdict {
+            Some(failed) => permit.record(failed),
+            None => drop(permit),
+        }
         tracker.finished = true;
         calls_total(self.store, op, outcome);
         result
     }
 }
+
+/// A call cut by the request deadline counts against the store only if it was given at least this long.
+pub const MIN_BUDGET_TO_BLAME: Duration = Duration::from_millis(100);
 
 /// Gauge of the R breaker (named after the Go original's MySQL, whatever the backend).
 pub const CLINIC_GAUGE: &str = "mysql_circuit_breaker_state";
@@ -512,15 +525,33 @@ mod tests {
         for _ in 0..3 {
             let started = tokio::time::Instant::now();
             let res = crate::deadline::scope(
-                Duration::from_millis(30),
+                Duration::from_millis(120),
                 g.call("op", std::future::pending::<StoreResult<()>>()),
             )
             .await;
-            assert!(matches!(res, Err(StoreError::DeadlineExceeded { budget_ms: 30 })), "{res:?}");
+            assert!(matches!(res, Err(StoreError::DeadlineExceeded { budget_ms: 120 })), "{res:?}");
             assert!(started.elapsed() < Duration::from_secs(1), "bounded by the deadline, not the 5 s call timeout");
         }
         assert_eq!(g.state(), BreakerState::Open);
         assert_eq!(g.bulkhead().available(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_call_left_with_a_sliver_of_the_deadline_is_a_504_but_never_blamed_on_the_store() {
+        let g = guarded(4, Duration::from_secs(5));
+        for _ in 0..10 {
+            let res = crate::deadline::scope(
+                Duration::from_millis(20),
+                g.call("op", std::future::pending::<StoreResult<()>>()),
+            )
+            .await;
+            assert!(matches!(res, Err(StoreError::DeadlineExceeded { budget_ms: 20 })), "{res:?}");
+        }
+        assert_eq!(g.state(), BreakerState::Closed, "20 ms out of a budget is below MIN_BUDGET_TO_BLAME");
+        for _ in 0..2 {
+            let _ = fail(&g, StoreError::Unavailable("refused".into())).await;
+        }
+        assert_eq!(g.state(), BreakerState::Closed, "the 10 cut calls counted as nothing: 2 outcomes in the window");
     }
 
     #[tokio::test]

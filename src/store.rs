@@ -74,6 +74,26 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// One connection pool's occupancy right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// `sqlite_read`, `sqlite_write` or `mysql`.
+    pub pool: &'static str,
+    /// Connections open (idle + in use).
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl PoolStats {
+    /// The stats of a sqlx pool.
+    pub fn of<DB: sqlx::Database>(pool: &'static str, p: &sqlx::Pool<DB>) -> Self {
+        let open = p.size();
+        let idle = u32::try_from(p.num_idle()).unwrap_or(u32::MAX).min(open);
+        Self { pool, open, idle, max: p.options().get_max_connections() }
+    }
+}
+
 /// Page-style request (`page` ≥ 1, `limit` already capped to 1–100).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
@@ -236,6 +256,11 @@ pub trait AppointmentStore: Send + Sync {
 pub trait ClinicStore: PatientStore + DoctorStore + DepartmentStore + AppointmentStore {
     /// `"sqlite"` or `"mysql"`, as `/health` reports it.
     fn backend(&self) -> &'static str;
+    /// The database connection pools behind this store, for `db_pool_connections` (the SQL records store
+    /// shares them, so only R reports them).
+    fn pools(&self) -> Vec<PoolStats> {
+        Vec::new()
+    }
     /// A trivial query, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -121,7 +121,14 @@ pub async fn live() -> axum::Json<Liveness> {
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics() -> Response {
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    // Pool occupancy is read at scrape time: it changes with every request, and nothing else needs it.
+    for p in state.clinic.pools() {
+        let in_use = p.open - p.idle;
+        ::metrics::gauge!("db_pool_connections", "pool" => p.pool, "state" => "idle").set(f64::from(p.idle));
+        ::metrics::gauge!("db_pool_connections", "pool" => p.pool, "state" => "in_use").set(f64::from(in_use));
+        ::metrics::gauge!("db_pool_max_connections", "pool" => p.pool).set(f64::from(p.max));
+    }
     let body = crate::middleware::metrics::install().render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

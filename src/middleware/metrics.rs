@@ -52,6 +52,8 @@ fn describe_resilience_metrics() {
     describe_counter!("bulkhead_rejections_total", "Calls or requests refused by a full bulkhead, by pool");
     describe_counter!("store_calls_total", "Store calls by store, operation and outcome");
     describe_histogram!("store_call_duration_seconds", Unit::Seconds, "Store call latency by store and operation");
+    describe_gauge!("db_pool_connections", "Database connections by pool and state (idle, in_use), read at scrape");
+    describe_gauge!("db_pool_max_connections", "Largest size of each database connection pool");
 }
 
 /// Decrements the in-flight gauge even when the request future is dropped.

@@ -398,6 +398,9 @@ impl ClinicStore for Guarded<Arc<dyn ClinicStore>> {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
+    fn pools(&self) -> Vec<super::PoolStats> {
+        self.inner.pools()
+    }
     /// Straight to the store: readiness checks bypass the breaker and never change it.
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await

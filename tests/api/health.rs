@@ -119,6 +119,30 @@ async fn metrics_are_prometheus_text() {
 }
 
 #[tokio::test]
+async fn metrics_report_the_database_connection_pools_of_the_relational_store() {
+    let app = TestApp::spawn().await;
+    app.get("/api/v1/departments").await.assert(200);
+
+    let res = app.get("/metrics").await;
+
+    let pools: &[&str] =
+        if crate::backend::BACKENDS.0 == "sqlite" { &["sqlite_read", "sqlite_write"] } else { &["mysql"] };
+    for pool in pools {
+        for series in [
+            format!(r#"db_pool_connections{{pool="{pool}",state="idle"}}"#),
+            format!(r#"db_pool_connections{{pool="{pool}",state="in_use"}}"#),
+            format!(r#"db_pool_max_connections{{pool="{pool}"}}"#),
+        ] {
+            assert!(res.text.lines().any(|l| l.starts_with(&format!("{series} "))), "{series} missing:\n{}", res.text);
+        }
+    }
+    let max_line =
+        res.text.lines().find(|l| l.starts_with(&format!(r#"db_pool_max_connections{{pool="{}"}} "#, pools[0])));
+    let max: f64 = max_line.and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).expect("a number");
+    assert!(max >= 1.0, "a pool holds at least one connection: {max}");
+}
+
+#[tokio::test]
 async fn metrics_label_requests_with_the_route_template_not_the_raw_id() {
     let app = TestApp::spawn().await;
     let patient = app.create_patient("metrics@example.org").await;

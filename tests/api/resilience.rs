@@ -154,6 +154,9 @@ impl ClinicStore for Faulty {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
+    fn pools(&self) -> Vec<PoolStats> {
+        self.inner.pools()
+    }
     async fn ping(&self) -> StoreResult<()> {
         faulty!(self.ping())
     }

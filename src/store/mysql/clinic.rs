@@ -36,7 +36,7 @@ use crate::store::statements::{
 };
 use crate::store::{
     AppointmentFilter, AppointmentStore, BusyInterval, ClinicStore, DepartmentStore, DoctorFilter, DoctorStore, Page,
-    PageRequest, PatientFilter, PatientStore, Rule, StoreError, StoreResult,
+    PageRequest, PatientFilter, PatientStore, PoolStats, Rule, StoreError, StoreResult,
 };
 
 type Query<'q> = sqlx::query::Query<'q, MySql, MySqlArguments>;
@@ -579,6 +579,10 @@ impl AppointmentStore for MySqlClinicStore {
 impl ClinicStore for MySqlClinicStore {
     fn backend(&self) -> &'static str {
         "mysql"
+    }
+
+    fn pools(&self) -> Vec<PoolStats> {
+        vec![PoolStats::of("mysql", &self.db.pool)]
     }
 
     async fn ping(&self) -> StoreResult<()> {

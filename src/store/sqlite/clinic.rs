@@ -29,7 +29,7 @@ use crate::store::statements::{
 };
 use crate::store::{
     AppointmentFilter, AppointmentStore, BusyInterval, ClinicStore, DepartmentStore, DoctorFilter, DoctorStore, Page,
-    PageRequest, PatientFilter, PatientStore, Rule, StoreError, StoreResult,
+    PageRequest, PatientFilter, PatientStore, PoolStats, Rule, StoreError, StoreResult,
 };
 
 type Tx = Transaction<'static, Sqlite>;
@@ -465,6 +465,10 @@ impl AppointmentStore for SqliteClinicStore {
 impl ClinicStore for SqliteClinicStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn pools(&self) -> Vec<PoolStats> {
+        vec![PoolStats::of("sqlite_read", &self.db.read), PoolStats::of("sqlite_write", &self.db.write)]
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -243,8 +243,9 @@ impl<S> Guarded<S> {
         let started = Instant::now();
         // The request's time left bounds the call when it is the tighter limit; running out of it is the
         // request's 504, and still a failure of a store that did not answer in the time it had.
-        let (limit, bound_by_request) = match deadline {
-            Some(d) if d.remaining() <= self.call_timeout => (d.remaining(), Some(d)),
+        let left = deadline.map(|d| (d, d.remaining()));
+        let (limit, bound_by_request) = match left {
+            Some((d, left)) if left <= self.call_timeout => (left, Some(d)),
             _ => (self.call_timeout, None),
         };
         let result = tokio::time::timeout(limit, fut).await;
@@ -260,10 +261,10 @@ impl<S> Guarded<S> {
             Err(_) => match bound_by_request {
                 // A call left with only a sliver of the request's budget (earlier work used it up) says nothing
                 // about the store; blaming it would let one slow request trip a healthy store's breaker.
-                Some(d) if limit < MIN_BUDGET_TO_BLAME => {
-                    (Err(StoreError::DeadlineExceeded { budget_ms: d.budget_ms() }), "timeout", None)
+                Some(d) => {
+                    let verdict = (limit >= MIN_BUDGET_TO_BLAME).then_some(true);
+                    (Err(StoreError::DeadlineExceeded { budget_ms: d.budget_ms() }), "timeout", verdict)
                 }
-                Some(d) => (Err(StoreError::DeadlineExceeded { budget_ms: d.budget_ms() }), "timeout", Some(true)),
                 None => {
                     let ms = self.call_timeout.as_millis();
                     let cause = format!("{} {op} timed out after {ms} ms", self.store);

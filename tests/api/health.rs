@@ -136,9 +136,7 @@ async fn metrics_report_the_database_connection_pools_of_the_relational_store() 
             assert!(res.text.lines().any(|l| l.starts_with(&format!("{series} "))), "{series} missing:\n{}", res.text);
         }
     }
-    let max_line =
-        res.text.lines().find(|l| l.starts_with(&format!(r#"db_pool_max_connections{{pool="{}"}} "#, pools[0])));
-    let max: f64 = max_line.and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).expect("a number");
+    let max = sample(&res.text, &format!(r#"db_pool_max_connections{{pool="{}"}}"#, pools[0]));
     assert!(max >= 1.0, "a pool holds at least one connection: {max}");
 }
 

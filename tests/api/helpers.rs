@@ -274,3 +274,48 @@ pub fn expect_detail_prefix(res: &Res, prefix: &str) {
         res.text
     );
 }
+
+// ---- helpers for the resilience and fault-injection tests -------------------------------------------
+
+/// A 503 SERVICE_UNAVAILABLE with the fixed message and no details; returns `Retry-After`.
+#[track_caller]
+pub fn assert_unavailable(res: &Res) -> u64 {
+    res.assert_error(503, "SERVICE_UNAVAILABLE");
+    assert_eq!(res.body["error"]["message"], json!("Service temporarily unavailable, please retry later"));
+    assert!(res.body["error"].get("details").is_none(), "{}", res.text);
+    res.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After in whole seconds")
+}
+
+/// The Prometheus text of `/metrics`.
+pub async fn metrics_text(app: &TestApp) -> String {
+    let res = app.get("/metrics").await;
+    res.assert(200);
+    res.text
+}
+
+/// The value of one sample line of the Prometheus text, 0 when absent.
+pub fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// The breaker states a transition can lead to, in the order [`transitions`] reports them.
+pub const BREAKER_STATES: [&str; 3] = ["open", "half_open", "closed"];
+
+/// `circuit_breaker_transitions_total` of `store` (`clinic` or `records`) to each of [`BREAKER_STATES`].
+pub async fn transitions(app: &TestApp, store: &str) -> [f64; 3] {
+    let text = metrics_text(app).await;
+    BREAKER_STATES
+        .map(|to| sample(&text, &format!(r#"circuit_breaker_transitions_total{{store="{store}",to="{to}"}}"#)))
+}
+
+/// Every transition counter of `store` grew since `before` (a reading of [`transitions`]).
+pub async fn assert_every_transition_counted(app: &TestApp, store: &str, before: [f64; 3]) {
+    let after = transitions(app, store).await;
+    for ((to, before), after) in BREAKER_STATES.iter().zip(before).zip(after) {
+        assert!(after > before, "transition of {store} to {to} missing from /metrics ({before} → {after})");
+    }
+}

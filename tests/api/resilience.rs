@@ -21,7 +21,9 @@ use gospital::store::circuit_breaker::BreakerState;
 use gospital::store::*;
 use serde_json::json;
 
-use crate::helpers::{Res, TestApp, s};
+use crate::helpers::{
+    TestApp, assert_every_transition_counted, assert_unavailable, metrics_text, s, sample, transitions,
+};
 
 const PASS: u8 = 0;
 const FAIL: u8 = 1;
@@ -181,29 +183,6 @@ async fn patient_with_record(app: &TestApp) -> (String, String) {
     (s(&p, "patientId").to_owned(), s(&rec.body, "recordId").to_owned())
 }
 
-#[track_caller]
-fn assert_unavailable(res: &Res) -> u64 {
-    res.assert_error(503, "SERVICE_UNAVAILABLE");
-    assert_eq!(res.body["error"]["message"], json!("Service temporarily unavailable, please retry later"));
-    assert!(res.body["error"].get("details").is_none(), "{}", res.text);
-    res.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After in whole seconds")
-}
-
-async fn metrics_text(app: &TestApp) -> String {
-    let res = app.get("/metrics").await;
-    res.assert(200);
-    res.text
-}
-
-/// The value of one sample line of the Prometheus text, 0 when absent.
-fn sample(text: &str, prefix: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(prefix) && l[prefix.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
 /// Sends failing requests until the R breaker opens: the set-up's successful calls are still in the window, so
 /// it opens once failures reach 60 % of it. Each failure before that is a plain 503 with `Retry-After: 2`.
 async fn cut_until_open(app: &TestApp, path: &str) {
@@ -270,9 +249,7 @@ async fn the_breaker_half_opens_after_its_open_interval_and_closes_on_good_probe
     let (app, fault) = faulty_app(|c| c.breaker_open_ms = 200).await;
     let (patient, _) = patient_with_record(&app).await;
     let path = format!("/api/v1/patients/{patient}");
-    let text = metrics_text(&app).await;
-    let transitions = |to: &str| format!(r#"circuit_breaker_transitions_total{{store="clinic",to="{to}"}}"#);
-    let before: Vec<f64> = ["open", "half_open", "closed"].iter().map(|to| sample(&text, &transitions(to))).collect();
+    let before = transitions(&app, "clinic").await;
 
     fault.set(FAIL);
     cut_until_open(&app, &path).await;
@@ -291,11 +268,8 @@ async fn the_breaker_half_opens_after_its_open_interval_and_closes_on_good_probe
     }
     app.get("/api/v1/patients").await.assert(200);
 
+    assert_every_transition_counted(&app, "clinic", before).await;
     let text = metrics_text(&app).await;
-    for (to, before) in ["open", "half_open", "closed"].iter().zip(before) {
-        let now = sample(&text, &transitions(to));
-        assert!(now > before, "transition to {to} missing from /metrics ({before} → {now})");
-    }
     for name in [
         "mysql_circuit_breaker_state",
         "dynamodb_circuit_breaker_state",

@@ -6,6 +6,7 @@ use gospital::store::circuit_breaker::BreakerState;
 use serde_json::json;
 
 use crate::harness::*;
+use crate::helpers::{assert_every_transition_counted, assert_unavailable, transitions};
 use crate::proxy::Mode;
 
 async fn cut_and_recover(mode: Mode) {
@@ -49,10 +50,7 @@ async fn cut_and_recover(mode: Mode) {
     assert_eq!(records.state(), BreakerState::Closed);
     app.get("/health").await.assert(200);
 
-    let after = transitions(&app, "records").await;
-    for (i, to) in ["open", "half_open", "closed"].iter().enumerate() {
-        assert!(after[i] > before[i], "transition to {to} missing from /metrics ({} → {})", before[i], after[i]);
-    }
+    assert_every_transition_counted(&app, "records", before).await;
 }
 
 #[tokio::test]

@@ -122,15 +122,6 @@ pub async fn seed(app: &TestApp, tag: &str) -> Seed {
     Seed { patient, doctor, record: s(&rec.body, "recordId").to_owned(), invoice: s(&inv.body, "invoiceId").to_owned() }
 }
 
-/// A 503 SERVICE_UNAVAILABLE with the fixed message and no details; returns `Retry-After`.
-#[track_caller]
-pub fn assert_unavailable(res: &Res) -> u64 {
-    res.assert_error(503, "SERVICE_UNAVAILABLE");
-    assert_eq!(res.body["error"]["message"], json!("Service temporarily unavailable, please retry later"));
-    assert!(res.body["error"].get("details").is_none(), "{}", res.text);
-    res.header("retry-after").and_then(|v| v.parse().ok()).expect("Retry-After in whole seconds")
-}
-
 /// A 504 REQUEST_TIMEOUT naming the request budget.
 #[track_caller]
 pub fn assert_timeout(res: &Res, budget_ms: u64) {
@@ -170,29 +161,6 @@ pub async fn until_ok(app: &TestApp, path: &str, limit: Duration) -> Duration {
         assert!(started.elapsed() < limit, "{path} did not recover within {limit:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// The Prometheus text of `/metrics`.
-pub async fn metrics_text(app: &TestApp) -> String {
-    let res = app.get("/metrics").await;
-    res.assert(200);
-    res.text
-}
-
-/// The value of one sample line of the Prometheus text, 0 when absent.
-pub fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// `circuit_breaker_transitions_total` to each of open, half_open, closed for `store`.
-pub async fn transitions(app: &TestApp, store: &str) -> [f64; 3] {
-    let text = metrics_text(app).await;
-    ["open", "half_open", "closed"]
-        .map(|to| sample(&text, &format!(r#"circuit_breaker_transitions_total{{store="{store}",to="{to}"}}"#)))
 }
 
 /// The body's `checks.<name>`.

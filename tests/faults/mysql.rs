@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::harness::*;
 use crate::helpers::TestApp;
+use crate::helpers::{assert_every_transition_counted, assert_unavailable, metrics_text, sample, transitions};
 use crate::proxy::Mode;
 
 /// An app with R on a proxied MariaDB test database and D on a DynamoDB emulator.
@@ -70,10 +71,7 @@ async fn cut_and_recover(mode: Mode) {
     app.book(&seed.patient, &seed.doctor, "2026-11-26", "10:00", "10:30").await.assert(201);
     app.get("/health").await.assert(200);
 
-    let after = transitions(&app, "clinic").await;
-    for (i, to) in ["open", "half_open", "closed"].iter().enumerate() {
-        assert!(after[i] > before[i], "transition to {to} missing from /metrics ({} → {})", before[i], after[i]);
-    }
+    assert_every_transition_counted(&app, "clinic", before).await;
     let text = metrics_text(&app).await;
     assert_eq!(sample(&text, "mysql_circuit_breaker_state"), 0.0, "closed again");
 }

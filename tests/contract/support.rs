@@ -29,23 +29,26 @@ impl MySqlTestDb {
 
     /// The URL of this database with the server's `host:port` replaced by `addr` (a fault proxy in front of it).
     pub fn url_via(&self, addr: std::net::SocketAddr) -> String {
-        let server = &self._guard.server;
-        let authority = server.find("://").map_or(0, |i| i + 3);
-        let host = server[authority..].rfind('@').map_or(authority, |at| authority + at + 1);
-        format!("{}{addr}/{}{}", &server[..host], self._guard.name, self.params)
+        let (scheme_and_user, _) = self.split_host();
+        format!("{scheme_and_user}{addr}/{}{}", self._guard.name, self.params)
     }
 
     /// The `host:port` of the MySQL server itself.
     pub fn server_addr(&self) -> std::net::SocketAddr {
-        let server = &self._guard.server;
-        let authority = server.find("://").map_or(0, |i| i + 3);
-        let host = server[authority..].rfind('@').map_or(authority, |at| authority + at + 1);
-        let host_port = &server[host..];
+        let (_, host_port) = self.split_host();
         let host_port = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:3306") };
         std::net::ToSocketAddrs::to_socket_addrs(&host_port)
             .ok()
             .and_then(|mut a| a.next())
             .unwrap_or_else(|| panic!("GOSPITAL_TEST_MYSQL_URL names no reachable host: {host_port}"))
+    }
+
+    /// The server URL split before its host: (`mysql://user@`, `host:port`).
+    fn split_host(&self) -> (&str, &str) {
+        let server = &self._guard.server;
+        let authority = server.find("://").map_or(0, |i| i + 3);
+        let host = server[authority..].rfind('@').map_or(authority, |at| authority + at + 1);
+        server.split_at(host)
     }
 }
 

@@ -117,15 +117,14 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
-async fn connection(client: TcpStream, upstream: SocketAddr, mut mode: watch::Receiver<Mode>) {
+async fn connection(mut client: TcpStream, upstream: SocketAddr, mut mode: watch::Receiver<Mode>) {
     let current = *mode.borrow_and_update();
     if matches!(current, Mode::Reset | Mode::Refuse) {
         return reset(client);
     }
-    let Ok(server) = TcpStream::connect(upstream).await else { return reset(client) };
+    let Ok(mut server) = TcpStream::connect(upstream).await else { return reset(client) };
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
-    let (mut client, mut server) = (client, server);
     let (mut up, mut down) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
     loop {
         let current = *mode.borrow_and_update();
@@ -144,30 +143,24 @@ async fn connection(client: TcpStream, upstream: SocketAddr, mut mode: watch::Re
             }
         };
         // Reads are cancel-safe, so a mode change may interrupt them; writes run to completion.
-        tokio::select! {
-            n = client.read(&mut up) => match n {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    tokio::time::sleep(delay).await;
-                    if server.write_all(&up[..n]).await.is_err() {
-                        return;
-                    }
-                }
-            },
-            n = server.read(&mut down) => match n {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    tokio::time::sleep(delay).await;
-                    if client.write_all(&down[..n]).await.is_err() {
-                        return;
-                    }
-                }
-            },
-            changed = mode.changed() => {
-                if changed.is_err() {
-                    return;
-                }
-            }
+        let open = tokio::select! {
+            n = client.read(&mut up) => relay(n, &up, &mut server, delay).await,
+            n = server.read(&mut down) => relay(n, &down, &mut client, delay).await,
+            changed = mode.changed() => changed.is_ok(),
+        };
+        if !open {
+            return;
+        }
+    }
+}
+
+/// Forwards what one side's read returned to the other side after `delay`; false once the connection is done.
+async fn relay(read: std::io::Result<usize>, buf: &[u8], to: &mut TcpStream, delay: Duration) -> bool {
+    match read {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            tokio::time::sleep(delay).await;
+            to.write_all(&buf[..n]).await.is_ok()
         }
     }
 }

@@ -45,70 +45,37 @@ macro_rules! backend_tests {
     };
 }
 
-backend_tests!(sqlite, super::open_sqlite;
-    the_backend_names_itself_and_answers_pings,
-    an_inserted_record_reads_back_unchanged,
-    an_inserted_invoice_reads_back_with_exact_money,
-    reading_an_unknown_id_returns_none,
-    inserting_a_duplicate_record_conflicts_and_keeps_the_original,
-    inserting_a_duplicate_invoice_conflicts_and_keeps_the_original,
-    updating_a_record_at_the_expected_version_replaces_it,
-    updating_a_record_with_a_wrong_version_is_stale_and_changes_nothing,
-    updating_a_missing_record_is_not_found,
-    updating_an_invoice_at_the_expected_version_replaces_it,
-    updating_an_invoice_with_a_wrong_version_is_stale,
-    updating_a_missing_invoice_is_not_found,
-    paging_250_records_by_100_gives_100_100_50_without_duplicates,
-    records_are_newest_first_with_ties_broken_by_id_descending,
-    the_date_range_is_inclusive_on_the_utc_visit_day,
-    another_patients_records_and_invoices_never_appear,
-    the_invoice_status_filter_pages_through_only_that_status,
-    invoices_are_newest_first_with_ties_broken_by_id_descending,
-);
+/// Every case of this suite, once: each backend below runs all of them, so no adapter can quietly miss one.
+/// `$stamp` is called with `$args` and the case list.
+macro_rules! record_cases {
+    ($stamp:ident!($($args:tt)*)) => {
+        $stamp!($($args)*;
+            the_backend_names_itself_and_answers_pings,
+            an_inserted_record_reads_back_unchanged,
+            an_inserted_invoice_reads_back_with_exact_money,
+            reading_an_unknown_id_returns_none,
+            inserting_a_duplicate_record_conflicts_and_keeps_the_original,
+            inserting_a_duplicate_invoice_conflicts_and_keeps_the_original,
+            updating_a_record_at_the_expected_version_replaces_it,
+            updating_a_record_with_a_wrong_version_is_stale_and_changes_nothing,
+            updating_a_missing_record_is_not_found,
+            updating_an_invoice_at_the_expected_version_replaces_it,
+            updating_an_invoice_with_a_wrong_version_is_stale,
+            updating_a_missing_invoice_is_not_found,
+            paging_250_records_by_100_gives_100_100_50_without_duplicates,
+            records_are_newest_first_with_ties_broken_by_id_descending,
+            the_date_range_is_inclusive_on_the_utc_visit_day,
+            another_patients_records_and_invoices_never_appear,
+            the_invoice_status_filter_pages_through_only_that_status,
+            invoices_are_newest_first_with_ties_broken_by_id_descending,
+            concurrent_payments_at_one_version_have_one_winner_and_lose_nothing,
+        );
+    };
+}
 
-backend_tests!(dynamodb, crate::dynamo_support::open_dynamodb;
-    the_backend_names_itself_and_answers_pings,
-    an_inserted_record_reads_back_unchanged,
-    an_inserted_invoice_reads_back_with_exact_money,
-    reading_an_unknown_id_returns_none,
-    inserting_a_duplicate_record_conflicts_and_keeps_the_original,
-    inserting_a_duplicate_invoice_conflicts_and_keeps_the_original,
-    updating_a_record_at_the_expected_version_replaces_it,
-    updating_a_record_with_a_wrong_version_is_stale_and_changes_nothing,
-    updating_a_missing_record_is_not_found,
-    updating_an_invoice_at_the_expected_version_replaces_it,
-    updating_an_invoice_with_a_wrong_version_is_stale,
-    updating_a_missing_invoice_is_not_found,
-    paging_250_records_by_100_gives_100_100_50_without_duplicates,
-    records_are_newest_first_with_ties_broken_by_id_descending,
-    the_date_range_is_inclusive_on_the_utc_visit_day,
-    another_patients_records_and_invoices_never_appear,
-    the_invoice_status_filter_pages_through_only_that_status,
-    invoices_are_newest_first_with_ties_broken_by_id_descending,
-    concurrent_payments_at_one_version_have_one_winner_and_lose_nothing,
-);
-
-backend_tests!(optional mysql, super::open_mysql;
-    the_backend_names_itself_and_answers_pings,
-    an_inserted_record_reads_back_unchanged,
-    an_inserted_invoice_reads_back_with_exact_money,
-    reading_an_unknown_id_returns_none,
-    inserting_a_duplicate_record_conflicts_and_keeps_the_original,
-    inserting_a_duplicate_invoice_conflicts_and_keeps_the_original,
-    updating_a_record_at_the_expected_version_replaces_it,
-    updating_a_record_with_a_wrong_version_is_stale_and_changes_nothing,
-    updating_a_missing_record_is_not_found,
-    updating_an_invoice_at_the_expected_version_replaces_it,
-    updating_an_invoice_with_a_wrong_version_is_stale,
-    updating_a_missing_invoice_is_not_found,
-    paging_250_records_by_100_gives_100_100_50_without_duplicates,
-    records_are_newest_first_with_ties_broken_by_id_descending,
-    the_date_range_is_inclusive_on_the_utc_visit_day,
-    another_patients_records_and_invoices_never_appear,
-    the_invoice_status_filter_pages_through_only_that_status,
-    invoices_are_newest_first_with_ties_broken_by_id_descending,
-    concurrent_payments_at_one_version_have_one_winner_and_lose_nothing,
-);
+record_cases!(backend_tests!(sqlite, super::open_sqlite));
+record_cases!(backend_tests!(dynamodb, crate::dynamo_support::open_dynamodb));
+record_cases!(backend_tests!(optional mysql, super::open_mysql));
 
 /// A SQLite store on its own temporary file, deleted when dropped.
 struct SqliteBackend {

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use chrono::{NaiveTime, Weekday};
+use chrono::Weekday;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::domain::money::TaxRate;
@@ -186,48 +186,58 @@ pub struct Config {
     pub db_statement_timeout_ms: u64,
 }
 
-/// Converts the Go original's DSN (`user:pass@tcp(host:port)/db?parseTime=true`) to a `mysql://` URL.
-/// Go-driver parameters such as `parseTime` have no meaning here and are dropped.
+/// Converts the Go original's `MYSQL_DSN` (`user:pass@tcp(host:port)/db?parseTime=true`) to a `mysql://` URL.
+///
+/// Accepts `tcp(host[:port])`, `unix(/path/to/socket)`, and no address at all (the Go driver's default,
+/// `127.0.0.1:3306`). User and password are percent-encoded; the Go driver's own parameters (`parseTime`,
+/// `charset`, `loc`, ...) are dropped, as the adapter sets what it needs. `None` when `dsn` is not a DSN.
 pub fn dsn_to_url(dsn: &str) -> Option<String> {
-    let (creds, rest) = dsn.rsplit_once('@').unwrap_or(("", dsn));
-    let rest = rest.strip_prefix("tcp(")?;
-    let (host, rest) = rest.split_once(')')?;
-    let db = rest.strip_prefix('/')?.split('?').next().unwrap_or("");
-    if host.is_empty() || db.is_empty() {
+    if dsn.contains("://") {
         return None;
     }
-    let creds = match creds.split_once(':') {
-        Some((user, pass)) => format!("{}:{}@", encode(user), encode(pass)),
-        None if creds.is_empty() => String::new(),
-        None => format!("{}@", encode(creds)),
+    // As in the Go driver: the database follows the last '/', the credentials end at the last '@' before it.
+    let (head, db_and_params) = dsn.rsplit_once('/')?;
+    let database = db_and_params.split_once('?').map_or(db_and_params, |(db, _)| db);
+    let (credentials, address) = match head.rsplit_once('@') {
+        Some((credentials, address)) => (Some(credentials), address),
+        None => (None, head),
     };
-    Some(format!("mysql://{creds}{host}/{db}"))
-}
-
-/// Percent-encodes URL userinfo so passwords with `@`, `:` or `/` survive.
-fn encode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
-}
-
-/// Availability settings (API.md §4.6), validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedule {
-    pub work_days: Vec<Weekday>,
-    pub start: NaiveTime,
-    pub end: NaiveTime,
-    pub slot_minutes: u32,
-}
-
-impl Default for Schedule {
-    fn default() -> Self {
-        Self {
-            work_days: vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
-            start: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
-            end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default(),
-            slot_minutes: 30,
+    let userinfo = match credentials {
+        None | Some("") => String::new(),
+        Some(credentials) => match credentials.split_once(':') {
+            Some((user, pass)) => format!("{}:{}@", percent_encode(user), percent_encode(pass)),
+            None => format!("{}@", percent_encode(credentials)),
+        },
+    };
+    let database = percent_encode(database);
+    if address.is_empty() {
+        return Some(format!("mysql://{userinfo}127.0.0.1:3306/{database}"));
+    }
+    let (protocol, rest) = address.split_once('(')?;
+    let target = rest.strip_suffix(')')?;
+    match protocol {
+        "tcp" if !target.is_empty() => Some(format!("mysql://{userinfo}{target}/{database}")),
+        "unix" if !target.is_empty() => {
+            Some(format!("mysql://{userinfo}localhost/{database}?socket={}", percent_encode(target)))
         }
+        _ => None,
     }
 }
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub use crate::domain::availability::Schedule;
 
 /// Settings that change observable behaviour, validated once and shared with handlers.
 #[derive(Debug, Clone)]
@@ -376,14 +386,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn go_dsns_become_mysql_urls() {
+    fn a_go_dsn_becomes_a_url() {
         assert_eq!(
-            dsn_to_url("gospital:s3cr@t@tcp(db.internal:3306)/hospital?parseTime=true").as_deref(),
-            Some("mysql://gospital:s3cr%40t@db.internal:3306/hospital")
+            dsn_to_url("gospital:s3cret@tcp(db.internal:3306)/gospital?parseTime=true").as_deref(),
+            Some("mysql://gospital:s3cret@db.internal:3306/gospital")
         );
-        assert_eq!(dsn_to_url("root@tcp(127.0.0.1:3306)/test").as_deref(), Some("mysql://root@127.0.0.1:3306/test"));
-        assert_eq!(dsn_to_url("nonsense"), None);
-        assert_eq!(dsn_to_url("u:p@tcp()/db"), None);
+        assert_eq!(dsn_to_url("root@tcp(127.0.0.1)/app").as_deref(), Some("mysql://root@127.0.0.1/app"));
+        assert_eq!(dsn_to_url("root:@tcp(localhost:3307)/app").as_deref(), Some("mysql://root:@localhost:3307/app"));
+    }
+
+    #[test]
+    fn special_characters_in_credentials_are_percent_encoded() {
+        assert_eq!(
+            dsn_to_url("us@r:p@ss:w/rd?@tcp(h:1)/db?parseTime=true&loc=UTC").as_deref(),
+            Some("mysql://us%40r:p%40ss%3Aw%2Frd%3F@h:1/db")
+        );
+    }
+
+    #[test]
+    fn a_dsn_without_address_uses_the_go_default_and_unix_sockets_are_kept() {
+        assert_eq!(dsn_to_url("user:pw@/app").as_deref(), Some("mysql://user:pw@127.0.0.1:3306/app"));
+        assert_eq!(dsn_to_url("/app").as_deref(), Some("mysql://127.0.0.1:3306/app"));
+        assert_eq!(
+            dsn_to_url("user@unix(/run/mysqld/mysqld.sock)/app").as_deref(),
+            Some("mysql://user@localhost/app?socket=%2Frun%2Fmysqld%2Fmysqld.sock")
+        );
+    }
+
+    #[test]
+    fn urls_and_malformed_dsns_are_not_converted() {
+        for not_a_dsn in
+            ["mysql://root@localhost/app", "sqlite://gospital.db", "no-slash", "u@tcp(h:1/app", "u@udp(h)/d"]
+        {
+            assert_eq!(dsn_to_url(not_a_dsn), None, "{not_a_dsn}");
+        }
     }
 
     #[test]

@@ -58,8 +58,11 @@ codes! {
     DOCTOR_UNAVAILABLE => (CONFLICT, "Doctor is not available"),
     DEPARTMENT_HEAD_CONFLICT => (CONFLICT, "Department head conflict"),
     INVALID_PAYMENT_TRANSITION => (CONFLICT, "Invalid payment status transition"),
+    IDEMPOTENCY_KEY_IN_USE => (CONFLICT, "Request with this idempotency key is in progress"),
+    PRECONDITION_FAILED => (PRECONDITION_FAILED, "Resource has been modified"),
     PAYLOAD_TOO_LARGE => (PAYLOAD_TOO_LARGE, "Request body too large"),
     UNSUPPORTED_MEDIA_TYPE => (UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json"),
+    IDEMPOTENCY_KEY_REUSED => (UNPROCESSABLE_ENTITY, "Idempotency key reused with a different request"),
     INTERNAL_ERROR => (INTERNAL_SERVER_ERROR, "An unexpected error occurred"),
     SERVICE_UNAVAILABLE => (SERVICE_UNAVAILABLE, "Service temporarily unavailable, please retry later"),
     SERVICE_OVERLOADED => (SERVICE_UNAVAILABLE, "Service temporarily overloaded due to high CPU usage, please retry later"),
@@ -72,11 +75,18 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: Option<&'static str>,
     pub details: Vec<String>,
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u32>,
     /// Allowed methods, for 405.
-    pub allow: Option<String>,
+    pub allow: Option<Box<str>>,
+    /// The resource's current version, sent as `ETag` with a 412.
+    pub etag: Option<i64>,
     /// Internal cause, logged and never sent.
-    pub cause: Option<String>,
+    pub cause: Option<Box<str>>,
+}
+
+/// `Retry-After` seconds: at least 1, and a value too large for the header's field saturates.
+fn seconds(secs: u64) -> u32 {
+    u32::try_from(secs.max(1)).unwrap_or(u32::MAX)
 }
 
 /// Result of a handler or service.
@@ -88,7 +98,7 @@ pub struct ErrorCause(pub String);
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, message: None, details: Vec::new(), retry_after: None, allow: None, cause: None }
+        Self { code, message: None, details: Vec::new(), retry_after: None, allow: None, etag: None, cause: None }
     }
 
     /// 400 VALIDATION_ERROR with the given `field: problem` details.
@@ -104,8 +114,8 @@ impl ApiError {
     /// 503 SERVICE_UNAVAILABLE with `Retry-After`.
     pub fn unavailable(retry_after_secs: u64, cause: impl Into<String>) -> Self {
         let mut e = Self::new(ErrorCode::SERVICE_UNAVAILABLE);
-        e.retry_after = Some(retry_after_secs.max(1));
-        e.cause = Some(cause.into());
+        e.retry_after = Some(seconds(retry_after_secs));
+        e.cause = Some(cause.into().into_boxed_str());
         e
     }
 
@@ -117,7 +127,7 @@ impl ApiError {
     /// 500 INTERNAL_ERROR; the cause is logged only.
     pub fn internal(cause: impl Into<String>) -> Self {
         let mut e = Self::new(ErrorCode::INTERNAL_ERROR);
-        e.cause = Some(cause.into());
+        e.cause = Some(cause.into().into_boxed_str());
         e
     }
 
@@ -131,36 +141,98 @@ impl ApiError {
         self
     }
 
+    pub fn with_etag(mut self, version: i64) -> Self {
+        self.etag = Some(version);
+        self
+    }
+
+    /// `Retry-After` in whole seconds (at least 1).
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(seconds(secs));
+        self
+    }
+
     pub fn with_message(mut self, message: &'static str) -> Self {
         self.message = Some(message);
         self
     }
 
-    /// Maps a store error for an operation whose missing entity is `not_found` and whose uniqueness
-    /// conflict is `conflict`.
-    pub fn from_store(err: StoreError, not_found: ErrorCode, conflict: ErrorCode) -> Self {
+    /// The one mapping from a store error to the API's (STYLE.md §2): `entity` is what the failing call was
+    /// about, so a missing row is that entity's 404 and a uniqueness refusal its 409. A `Conflict` on an entity
+    /// that has no uniqueness rule (a generated ID that collided) is a 500 that says so in the log, never a
+    /// silent one.
+    pub fn from_store(err: StoreError, entity: Entity) -> Self {
         match err {
-            StoreError::NotFound => Self::new(not_found),
-            StoreError::Conflict => Self::new(conflict),
-            other => other.into(),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    /// The context-free mapping; callers with a specific NotFound/Conflict meaning use [`ApiError::from_store`].
-    fn from(err: StoreError) -> Self {
-        match err {
+            StoreError::NotFound => Self::new(entity.not_found()),
+            StoreError::Conflict => match entity.already_exists() {
+                Some(code) => Self::new(code),
+                None => Self::internal(format!("uniqueness conflict writing a new {}", entity.name())),
+            },
             StoreError::Rejected(rule) => rule.into(),
             StoreError::Unavailable(cause) => Self::unavailable(2, cause),
             StoreError::CircuitOpen { retry_after_secs } => Self::unavailable(retry_after_secs, "circuit breaker open"),
             StoreError::DeadlineExceeded { budget_ms } => Self::timeout(budget_ms),
             // A version race that retries could not settle; the client may simply retry.
             StoreError::Stale => Self::unavailable(1, "write lost a version race after retries"),
-            StoreError::NotFound => Self::internal("unexpected not-found from store"),
-            StoreError::Conflict => Self::internal("unexpected conflict from store"),
             StoreError::Internal(cause) => Self::internal(cause),
         }
+    }
+}
+
+/// What a store call was about, for [`ApiError::from_store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Patient,
+    Doctor,
+    Department,
+    Appointment,
+    MedicalRecord,
+    Invoice,
+}
+
+impl Entity {
+    /// The 404 code when this entity does not exist.
+    pub fn not_found(self) -> ErrorCode {
+        match self {
+            Self::Patient => ErrorCode::PATIENT_NOT_FOUND,
+            Self::Doctor => ErrorCode::DOCTOR_NOT_FOUND,
+            Self::Department => ErrorCode::DEPARTMENT_NOT_FOUND,
+            Self::Appointment => ErrorCode::APPOINTMENT_NOT_FOUND,
+            Self::MedicalRecord => ErrorCode::MEDICAL_RECORD_NOT_FOUND,
+            Self::Invoice => ErrorCode::INVOICE_NOT_FOUND,
+        }
+    }
+
+    /// The 409 code of the entity's uniqueness rule, if it has one (API.md §1.4).
+    pub fn already_exists(self) -> Option<ErrorCode> {
+        match self {
+            Self::Patient => Some(ErrorCode::PATIENT_ALREADY_EXISTS),
+            Self::Doctor => Some(ErrorCode::DOCTOR_ALREADY_EXISTS),
+            Self::Department => Some(ErrorCode::DEPARTMENT_ALREADY_EXISTS),
+            Self::Appointment | Self::MedicalRecord | Self::Invoice => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Patient => "patient",
+            Self::Doctor => "doctor",
+            Self::Department => "department",
+            Self::Appointment => "appointment",
+            Self::MedicalRecord => "medical record",
+            Self::Invoice => "invoice",
+        }
+    }
+}
+
+/// Maps a store result through [`ApiError::from_store`]: `store.get_patient(&id).await.on(Entity::Patient)?`.
+pub trait OnEntity<T> {
+    fn on(self, entity: Entity) -> ApiResult<T>;
+}
+
+impl<T> OnEntity<T> for Result<T, StoreError> {
+    fn on(self, entity: Entity) -> ApiResult<T> {
+        self.map_err(|e| ApiError::from_store(e, entity))
     }
 }
 
@@ -222,11 +294,14 @@ impl IntoResponse for ApiError {
         } else if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }
+        if let Some(version) = self.etag {
+            headers.insert(header::ETAG, crate::http::wire::etag(version));
+        }
         if let Some(allow) = self.allow.as_deref().and_then(|a| HeaderValue::from_str(a).ok()) {
             headers.insert(header::ALLOW, allow);
         }
         if let Some(cause) = self.cause {
-            res.extensions_mut().insert(ErrorCause(cause));
+            res.extensions_mut().insert(ErrorCause(cause.into()));
         }
         res
     }
@@ -248,7 +323,10 @@ mod tests {
             (PATIENT_ALREADY_EXISTS, 409),
             (TIME_SLOT_NOT_AVAILABLE, 409),
             (INVALID_PAYMENT_TRANSITION, 409),
+            (IDEMPOTENCY_KEY_IN_USE, 409),
+            (PRECONDITION_FAILED, 412),
             (PAYLOAD_TOO_LARGE, 413),
+            (IDEMPOTENCY_KEY_REUSED, 422),
             (UNSUPPORTED_MEDIA_TYPE, 415),
             (INTERNAL_ERROR, 500),
             (SERVICE_UNAVAILABLE, 503),
@@ -262,7 +340,8 @@ mod tests {
 
     #[test]
     fn store_failures_become_503_with_retry_after_and_no_cause_in_the_body() {
-        let res = ApiError::from(StoreError::Unavailable("secret sql text".into())).into_response();
+        let res =
+            ApiError::from_store(StoreError::Unavailable("secret sql text".into()), Entity::Patient).into_response();
         assert_eq!(res.status(), 503);
         assert_eq!(res.headers()[header::RETRY_AFTER], "2");
         assert!(res.extensions().get::<ErrorCause>().is_some());
@@ -270,11 +349,35 @@ mod tests {
 
     #[test]
     fn an_open_circuit_becomes_503_with_the_seconds_until_half_open() {
-        let res = ApiError::from(StoreError::CircuitOpen { retry_after_secs: 17 }).into_response();
+        let res =
+            ApiError::from_store(StoreError::CircuitOpen { retry_after_secs: 17 }, Entity::Patient).into_response();
         assert_eq!(res.status(), 503);
         assert_eq!(res.headers()[header::RETRY_AFTER], "17");
-        let res = ApiError::from(StoreError::CircuitOpen { retry_after_secs: 0 }).into_response();
+        let res =
+            ApiError::from_store(StoreError::CircuitOpen { retry_after_secs: 0 }, Entity::Invoice).into_response();
         assert_eq!(res.headers()[header::RETRY_AFTER], "1", "Retry-After is at least 1");
+    }
+
+    #[test]
+    fn missing_rows_and_uniqueness_conflicts_map_to_their_entity_never_to_500() {
+        use ErrorCode::*;
+        let cases = [
+            (Entity::Patient, PATIENT_NOT_FOUND, PATIENT_ALREADY_EXISTS),
+            (Entity::Doctor, DOCTOR_NOT_FOUND, DOCTOR_ALREADY_EXISTS),
+            (Entity::Department, DEPARTMENT_NOT_FOUND, DEPARTMENT_ALREADY_EXISTS),
+            (Entity::Appointment, APPOINTMENT_NOT_FOUND, INTERNAL_ERROR),
+            (Entity::MedicalRecord, MEDICAL_RECORD_NOT_FOUND, INTERNAL_ERROR),
+            (Entity::Invoice, INVOICE_NOT_FOUND, INTERNAL_ERROR),
+        ];
+        for (entity, missing, conflict) in cases {
+            assert_eq!(ApiError::from_store(StoreError::NotFound, entity).code, missing);
+            let e = ApiError::from_store(StoreError::Conflict, entity);
+            assert_eq!(e.code, conflict);
+            if conflict == INTERNAL_ERROR {
+                assert!(e.cause.is_some_and(|c| c.contains(entity.name())), "a 500 says why in the log");
+            }
+        }
+        assert_eq!(ApiError::from_store(StoreError::Stale, Entity::Patient).code, SERVICE_UNAVAILABLE);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! HTTP layer: router, extractors, edge middleware and one module of handlers per resource.
 //!
-//! Each resource module exposes `routes()` (its `/api/v1` routes) and an `Api` OpenAPI fragment.
+//! Each resource module exposes `routes()` (its `/api/v1` routes) and an `Api` OpenAPI fragment; its handlers
+//! parse the request, call one use case of `crate::service` and map the result. No handler module imports another;
+//! what they share lives in `wire`, `extract` and `json`.
 
 pub mod appointments;
 pub mod departments;
@@ -12,51 +14,12 @@ pub mod invoices;
 pub mod json;
 pub mod medical_records;
 pub mod patients;
+pub mod wire;
 
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
-use crate::store::StoreError;
-
-/// 201 Created with `Location` and the JSON representation.
-pub fn created<T: Serialize>(location: &str, body: &T) -> Response {
-    let mut res = (StatusCode::CREATED, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    res
-}
-
-/// 200 OK with the JSON representation.
-pub fn ok<T: Serialize>(body: &T) -> Response {
-    (StatusCode::OK, axum::Json(body)).into_response()
-}
-
-/// Attempts of a read–modify–write before a lost version race is answered 503 (the client may retry).
-pub const WRITE_ATTEMPTS: usize = 3;
-
-/// One read–modify–write attempt: `Some` when done, `None` when its conditional write lost a version race
-/// (`StoreError::Stale`) and the whole attempt must re-read and re-apply its rules.
-pub type Attempt<T> = ApiResult<Option<T>>;
-
-/// Runs `attempt` until it is not beaten by a concurrent writer, at most [`WRITE_ATTEMPTS`] times.
-/// (A plain closure returning a future, not an async closure: handlers' futures must be `Send`, which
-/// async closures cannot yet promise for the references they borrow.)
-pub async fn retry_stale<T, F>(mut attempt: impl FnMut() -> F) -> ApiResult<T>
-where
-    F: Future<Output = Attempt<T>>,
-{
-    for _ in 0..WRITE_ATTEMPTS {
-        if let Some(done) = attempt().await? {
-            return Ok(done);
-        }
-    }
-    Err(StoreError::Stale.into())
-}
 
 /// Unknown route: the JSON 404 of API.md §1.1.
 pub async fn not_found() -> ApiError {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod healthcheck;
 pub mod http;
 pub mod middleware;
+pub mod service;
 pub mod state;
 pub mod store;
 

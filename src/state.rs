@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::config::{ResilienceSettings, Settings};
 use crate::middleware::cpu::{self, CpuShedder};
 use crate::middleware::traffic::TrafficClasses;
+use crate::service::Service;
 use crate::store::guarded::{Guarded, guard_clinic, guard_records};
 use crate::store::{ClinicStore, RecordStore};
 
@@ -20,6 +21,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Breakers, bulkheads and the CPU shedder, for the edge middleware and `/health`.
     pub resilience: Arc<Resilience>,
+    /// The use cases, over the guarded stores. Handlers call only these.
+    pub service: Service,
 }
 
 /// The resilience mechanisms of DESIGN.md §3 that outlive a request.
@@ -60,9 +63,12 @@ impl AppState {
     ) -> Self {
         let resilience = Resilience::new(clinic, records, &settings.resilience);
         resilience.cpu.spawn_sampler(cpu::SAMPLE_EVERY);
+        let clinic: Arc<dyn ClinicStore> = resilience.clinic.clone();
+        let records: Arc<dyn RecordStore> = resilience.records.clone();
         Self {
-            clinic: resilience.clinic.clone(),
-            records: resilience.records.clone(),
+            service: Service::new(clinic.clone(), records.clone(), settings.clone()),
+            clinic,
+            records,
             clock,
             settings,
             resilience: Arc::new(resilience),

@@ -21,7 +21,7 @@ use chrono::NaiveDate;
 use crate::domain::appointment::{Appointment, AppointmentStatus};
 use crate::domain::department::Department;
 use crate::domain::doctor::{Doctor, DoctorStatus};
-use crate::domain::formats::{Date, Time, Timestamp};
+use crate::domain::formats::Timestamp;
 use crate::domain::ids::{AppointmentId, DepartmentId, DoctorId, InvoiceId, PatientId, RecordId};
 use crate::domain::invoice::{Invoice, PaymentStatus};
 use crate::domain::medical_record::MedicalRecord;
@@ -167,13 +167,7 @@ pub struct DateRange {
     pub to: Option<NaiveDate>,
 }
 
-/// A non-cancelled appointment's interval, as availability needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BusyInterval {
-    pub date: Date,
-    pub start: Time,
-    pub end: Time,
-}
+pub use crate::domain::appointment::BusyInterval;
 
 #[async_trait]
 pub trait PatientStore: Send + Sync {

@@ -1,12 +1,14 @@
 //! Appointment aggregate, its state machine (API.md §4.3) and the half-open overlap rule (§4.5).
 
-use chrono::NaiveTime;
+use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::enums::wire_enum;
 use super::formats::{Date, Time, Timestamp};
 use super::ids::{AppointmentId, DepartmentId, DoctorId, PatientId};
+use super::patch::Patch;
+use crate::error::{ApiError, ApiResult, ErrorCode};
 
 wire_enum!(/// Appointment status; all but `scheduled` are final.
     AppointmentStatus { Scheduled = "scheduled", Completed = "completed", Cancelled = "cancelled", NoShow = "no-show" });
@@ -52,8 +54,123 @@ pub fn overlaps(a_start: NaiveTime, a_end: NaiveTime, b_start: NaiveTime, b_end:
 }
 
 /// Shortest and longest allowed appointment, in minutes.
+/// A non-cancelled appointment's interval, as availability needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusyInterval {
+    pub date: Date,
+    pub start: Time,
+    pub end: Time,
+}
+
 pub const MIN_MINUTES: i64 = 5;
 pub const MAX_MINUTES: i64 = 480;
+
+/// Body of `POST /api/v1/appointments`.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateAppointmentRequest {
+    /// An existing, active patient (a malformed ID is reported as not found).
+    #[schema(example = "PAT-01M88ZQHVRM9S346Q3D25VT4F5")]
+    pub patient_id: String,
+    /// An existing, active doctor (a malformed ID is reported as not found).
+    #[schema(example = "DOC-01M88ZSCERV37E3S3E28JT97KB")]
+    pub doctor_id: String,
+    /// Today or later.
+    #[schema(value_type = String, format = Date, example = "2026-12-01")]
+    pub appointment_date: NaiveDate,
+    /// `HH:MM` or `HH:MM:SS`.
+    #[schema(value_type = String, example = "10:00")]
+    pub start_time: NaiveTime,
+    /// After `startTime`, 5–480 minutes later, the same day.
+    #[schema(value_type = String, example = "10:30")]
+    pub end_time: NaiveTime,
+    #[schema(min_length = 1, max_length = 500, example = "Chest pain follow-up")]
+    pub reason: String,
+    #[schema(min_length = 1, max_length = 2000)]
+    pub notes: Option<String>,
+}
+
+/// Body of `PUT /api/v1/appointments/{appointmentId}`: a partial update. Absent fields stay as they are; `notes`
+/// is cleared by `null` or `""`. Changing the date or a time is a reschedule and is fully re-checked.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateAppointmentRequest {
+    #[schema(value_type = Option<String>, format = Date, example = "2026-12-04")]
+    pub appointment_date: Patch<NaiveDate>,
+    #[schema(value_type = Option<String>, example = "14:00")]
+    pub start_time: Patch<NaiveTime>,
+    #[schema(value_type = Option<String>, example = "14:45")]
+    pub end_time: Patch<NaiveTime>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 500)]
+    pub reason: Patch<String>,
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
+    pub notes: Patch<String>,
+    /// `scheduled` → `completed` | `cancelled` | `no-show`; final statuses never change.
+    #[schema(value_type = Option<AppointmentStatus>)]
+    pub status: Patch<AppointmentStatus>,
+}
+
+/// The rules on an appointment's interval (API.md §3.3 #16 step 1, #19 step 7b): date not in the past, end after
+/// start, 5–480 minutes. Parts that failed their own format rule are `None` and skipped. Each problem is
+/// `(field, text)`.
+pub fn interval_problems(
+    date: Option<NaiveDate>,
+    start: Option<NaiveTime>,
+    end: Option<NaiveTime>,
+    today: NaiveDate,
+) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    if date.is_some_and(|d| d < today) {
+        problems.push(("appointmentDate", "must not be in the past".to_owned()));
+    }
+    if let (Some(start), Some(end)) = (start, end) {
+        if end <= start {
+            problems.push(("endTime", "must be after startTime".to_owned()));
+        } else if !(MIN_MINUTES * 60..=MAX_MINUTES * 60).contains(&(end - start).num_seconds()) {
+            problems.push(("endTime", format!("duration must be between {MIN_MINUTES} and {MAX_MINUTES} minutes")));
+        }
+    }
+    problems
+}
+
+impl UpdateAppointmentRequest {
+    /// Steps 4–7b of #19 against the stored appointment: `None` when nothing changes, else the new state and
+    /// whether it is a reschedule (which the store re-checks atomically: patient, doctor, overlap).
+    pub fn plan(&self, current: &Appointment, today: NaiveDate) -> ApiResult<Option<(Appointment, bool)>> {
+        let mut next = current.clone();
+        let date_changed = self.appointment_date.clone().apply(&mut next.appointment_date.0);
+        let start_changed = self.start_time.clone().apply(&mut next.start_time.0);
+        let end_changed = self.end_time.clone().apply(&mut next.end_time.0);
+        let reason_changed = self.reason.clone().apply(&mut next.reason);
+        let notes_changed = self.notes.clone().apply_opt(&mut next.notes);
+        let status_changed = self.status.clone().apply(&mut next.status);
+        let reschedule = date_changed || start_changed || end_changed;
+
+        if !(reschedule || reason_changed || notes_changed || status_changed) {
+            return Ok(None);
+        }
+        let invalid = || ApiError::new(ErrorCode::INVALID_APPOINTMENT_DATA);
+        if current.status.is_final() && (reschedule || reason_changed || status_changed) {
+            return Err(invalid());
+        }
+        if status_changed && !current.status.can_become(next.status) {
+            return Err(invalid());
+        }
+        if reschedule {
+            if status_changed {
+                return Err(invalid());
+            }
+            let problems =
+                interval_problems(Some(next.appointment_date.0), Some(next.start_time.0), Some(next.end_time.0), today);
+            if !problems.is_empty() {
+                return Err(ApiError::validation(
+                    problems.into_iter().map(|(field, problem)| format!("{field}: {problem}")).collect(),
+                ));
+            }
+        }
+        Ok(Some((next, reschedule)))
+    }
+}
 
 #[cfg(test)]
 mod tests {

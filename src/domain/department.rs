@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use super::formats::Timestamp;
 use super::ids::{DepartmentId, DoctorId};
+use super::patch::Patch;
 
 /// A department, exactly as the API returns it (`headDoctorName` and `numberOfDoctors` are live joins).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -29,4 +30,60 @@ pub struct Department {
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// Body of `POST /api/v1/departments` (API.md §2.3). `headDoctorId` may only be `null` or absent: a head is
+/// appointed later with PUT, once the department has doctors.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDepartmentRequest {
+    /// Unique, compared case-insensitively.
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    #[schema(min_length = 1, max_length = 1000)]
+    pub description: Option<String>,
+    #[schema(minimum = -10, maximum = 200)]
+    pub floor: Option<i64>,
+    #[schema(min_length = 1, max_length = 20)]
+    pub extension: Option<String>,
+}
+
+/// Body of `PUT /api/v1/departments/{departmentId}`: a partial update. `null` clears description, floor,
+/// extension and headDoctorId.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateDepartmentRequest {
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    pub name: Patch<String>,
+    #[schema(value_type = Option<String>, required = false, min_length = 1, max_length = 1000)]
+    pub description: Patch<String>,
+    #[schema(value_type = Option<i64>, required = false, minimum = -10, maximum = 200)]
+    pub floor: Patch<i64>,
+    #[schema(value_type = Option<String>, required = false, min_length = 1, max_length = 20)]
+    pub extension: Patch<String>,
+    /// A doctor of this department (any status); a malformed or unknown ID is 404 DOCTOR_NOT_FOUND.
+    #[schema(value_type = Option<String>, required = false, example = "DOC-01M88ZSCERV37E3S3E28JT97KB")]
+    pub head_doctor_id: Patch<String>,
+}
+
+impl UpdateDepartmentRequest {
+    /// Applies every field except the head; returns whether anything changed.
+    pub fn apply_fields(&self, d: &mut Department) -> bool {
+        let mut changed = false;
+        changed |= self.name.clone().apply(&mut d.name);
+        changed |= self.description.clone().apply_opt(&mut d.description);
+        changed |= self.floor.clone().apply_opt(&mut d.floor);
+        changed |= self.extension.clone().apply_opt(&mut d.extension);
+        changed
+    }
+
+    /// The head change against `current`: `None` = unchanged, `Some(None)` = clear, `Some(Some(raw))` = appoint.
+    pub fn head_change(&self, current: Option<&DoctorId>) -> Option<Option<&str>> {
+        match &self.head_doctor_id {
+            Patch::Keep => None,
+            Patch::Clear => current.map(|_| None),
+            Patch::Set(raw) if current.is_some_and(|c| c.as_str() == raw) => None,
+            Patch::Set(raw) => Some(Some(raw.as_str())),
+        }
+    }
 }

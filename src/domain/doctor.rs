@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use super::enums::wire_enum;
 use super::formats::Timestamp;
 use super::ids::{DepartmentId, DoctorId};
+use super::patch::Patch;
 
 wire_enum!(/// Doctor status; PUT may move any status to any other.
     DoctorStatus { Active = "active", OnLeave = "on-leave", Inactive = "inactive" });
@@ -36,5 +37,79 @@ impl Doctor {
     /// "Dr. First Last".
     pub fn display_name(&self) -> String {
         super::doctor_name(&self.first_name, &self.last_name)
+    }
+}
+
+/// Body of `POST /api/v1/doctors` (API.md §2.2). Unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDoctorRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    pub first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub last_name: String,
+    #[schema(max_length = 255)]
+    pub email: String,
+    #[schema(min_length = 7, max_length = 20)]
+    pub phone: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub specialty: String,
+    /// Unique, compared case-insensitively.
+    #[schema(min_length = 1, max_length = 50)]
+    pub license_number: String,
+    /// Must name an existing department (a malformed ID counts as missing: 404).
+    #[schema(example = "DEPT-001")]
+    pub department_id: String,
+    /// 0–80, default 0.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 80)]
+    pub years_of_experience: i64,
+    /// At most 20 items of 1–200 characters.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub qualifications: Vec<String>,
+}
+
+/// Body of `PUT /api/v1/doctors/{doctorId}`: a partial update. Only these fields are accepted; firstName,
+/// lastName and licenseNumber are ignored. `qualifications: null` becomes `[]`.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateDoctorRequest {
+    #[schema(value_type = String, required = false, max_length = 255)]
+    pub email: Patch<String>,
+    #[schema(value_type = String, required = false, min_length = 7, max_length = 20)]
+    pub phone: Patch<String>,
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    pub specialty: Patch<String>,
+    /// A new department, which must exist; a department head cannot move.
+    #[schema(value_type = String, required = false, example = "DEPT-002")]
+    pub department_id: Patch<String>,
+    #[schema(value_type = i64, required = false, minimum = 0, maximum = 80)]
+    pub years_of_experience: Patch<i64>,
+    #[schema(value_type = Option<Vec<String>>, required = false, max_items = 20)]
+    pub qualifications: Patch<Vec<String>>,
+    #[schema(value_type = DoctorStatus, required = false)]
+    pub status: Patch<DoctorStatus>,
+}
+
+impl UpdateDoctorRequest {
+    /// Applies every field except the department; returns whether anything changed.
+    pub fn apply_fields(&self, d: &mut Doctor) -> bool {
+        let mut changed = false;
+        changed |= self.email.clone().apply(&mut d.email);
+        changed |= self.phone.clone().apply(&mut d.phone);
+        changed |= self.specialty.clone().apply(&mut d.specialty);
+        changed |= self.years_of_experience.clone().apply(&mut d.years_of_experience);
+        changed |= self.qualifications.clone().apply(&mut d.qualifications);
+        changed |= self.status.clone().apply(&mut d.status);
+        changed
+    }
+
+    /// The requested department when it differs from `current` (raw text, possibly malformed).
+    pub fn department_change(&self, current: &DepartmentId) -> Option<&str> {
+        match &self.department_id {
+            Patch::Set(raw) if raw != current.as_str() => Some(raw),
+            _ => None,
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Invoice document, exact money arithmetic (API.md §4.7) and the payment state machine (§4.4).
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -7,6 +8,8 @@ use super::enums::wire_enum;
 use super::formats::{Date, Timestamp};
 use super::ids::{AppointmentId, InvoiceId, PatientId};
 use super::money::{Money, TaxRate};
+use super::patch::Patch;
+use crate::error::{ApiError, ApiResult, ErrorCode};
 
 wire_enum!(/// Payment status of an invoice.
     PaymentStatus { Pending = "pending", Paid = "paid", Overdue = "overdue", Cancelled = "cancelled" });
@@ -85,6 +88,133 @@ impl Invoice {
     pub fn sort_key(&self) -> String {
         self.invoice_date.to_string()
     }
+}
+
+/// One line of an invoice as a client sends it; `amount` is computed by the server (a sent one is ignored).
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct InvoiceItemRequest {
+    /// 1–500 characters.
+    pub description: String,
+    /// Integer 1–10000.
+    pub quantity: i64,
+    /// Money 0.00–1000000.00, at most two decimals.
+    #[schema(value_type = f64, example = 150.00)]
+    pub unit_price: Money,
+}
+
+/// Body of `POST /api/v1/billing/invoices` (API.md §2.7).
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct CreateInvoiceRequest {
+    /// An existing patient, any status.
+    #[schema(example = "PAT-01M88ZQHVRM9S346Q3D25VT4F5")]
+    pub patient_id: String,
+    /// An existing appointment of the same patient.
+    #[schema(example = "APT-01M88ZX1MRF5KZNWJ47TAN9ZT2")]
+    pub appointment_id: Option<String>,
+    pub invoice_date: Date,
+    /// On or after `invoiceDate`.
+    pub due_date: Date,
+    /// 1–100 items.
+    pub items: Vec<InvoiceItemRequest>,
+    /// 1–2000 characters.
+    pub notes: Option<String>,
+}
+
+/// Body of `PUT /api/v1/billing/invoices/{invoiceId}/payment` (API.md §2.7 PaymentUpdate).
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct PaymentUpdateRequest {
+    /// `pending`, `paid`, `overdue` or `cancelled`; another value → 400 INVALID_PAYMENT_DATA.
+    #[schema(example = "paid")]
+    pub payment_status: String,
+    /// `null` clears it.
+    #[schema(value_type = Option<PaymentMethod>)]
+    pub payment_method: Patch<PaymentMethod>,
+    /// The total paid so far (replaces, does not add); 0 ≤ amountPaid ≤ total.
+    #[schema(value_type = Option<f64>, example = 378.00)]
+    pub amount_paid: Option<Money>,
+    /// ≤ now + 5 minutes.
+    pub payment_date: Option<Timestamp>,
+    /// 1–2000 characters; replaces the invoice's notes; `null` clears them.
+    #[schema(value_type = Option<String>)]
+    pub notes: Patch<String>,
+}
+
+fn invalid_payment(details: Vec<String>) -> ApiError {
+    ApiError::new(ErrorCode::INVALID_PAYMENT_DATA).with_details(details)
+}
+
+/// Steps 4–7 of #29 against the invoice as read: `Ok(None)` when the request changes nothing, otherwise the
+/// invoice to write (version and updatedAt still to be set by the caller).
+pub fn plan_payment(
+    current: &Invoice,
+    req: &PaymentUpdateRequest,
+    now: Timestamp,
+    today: NaiveDate,
+) -> ApiResult<Option<Invoice>> {
+    // Step 4.
+    let Some(to) = PaymentStatus::parse(&req.payment_status) else {
+        return Err(invalid_payment(vec![format!(
+            "paymentStatus: must be one of: {}",
+            PaymentStatus::VALUES.join(", ")
+        )]));
+    };
+    let from = current.payment_status;
+    let total = current.total;
+    let paid = match req.amount_paid {
+        Some(a) => a,
+        None if to == PaymentStatus::Paid => total,
+        None => current.amount_paid,
+    };
+    let mut next = current.clone();
+    next.payment_status = to;
+    next.amount_paid = paid;
+    next.amount_due = total.minus(paid);
+    req.payment_method.clone().apply_opt(&mut next.payment_method);
+    req.notes.clone().apply_opt(&mut next.notes);
+    if let Some(date) = req.payment_date {
+        next.payment_date = Some(date);
+    } else if to == PaymentStatus::Paid && from != PaymentStatus::Paid && next.payment_date.is_none() {
+        next.payment_date = Some(now);
+    }
+    // Step 5: compare what the client controls; amountDue follows amountPaid.
+    let unchanged = next.payment_status == from
+        && next.amount_paid == current.amount_paid
+        && next.payment_method == current.payment_method
+        && next.notes == current.notes
+        && next.payment_date == current.payment_date;
+    if unchanged {
+        return Ok(None);
+    }
+    // Step 6.
+    if !from.can_become(to) {
+        return Err(ApiError::new(ErrorCode::INVALID_PAYMENT_TRANSITION)
+            .with_detail(format!("paymentStatus: cannot change from {from} to {to}")));
+    }
+    // Step 7.
+    let mut problems = Vec::new();
+    if paid > total {
+        problems.push(format!("amountPaid: must not exceed the total ({total})"));
+    } else {
+        match to {
+            PaymentStatus::Paid if paid < total => {
+                problems.push(format!("amountPaid: must equal the total ({total}) when paid"));
+            }
+            PaymentStatus::Pending | PaymentStatus::Overdue if paid >= total && !total.decimal().is_zero() => {
+                problems.push(format!("amountPaid: must be less than the total ({total}) while {to}"));
+            }
+            _ => {}
+        }
+    }
+    if to == PaymentStatus::Overdue && current.due_date.0 >= today {
+        problems.push(format!("dueDate: {} is not before today, so the invoice cannot be overdue", current.due_date));
+    }
+    if !problems.is_empty() {
+        return Err(invalid_payment(problems));
+    }
+    Ok(Some(next))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use super::enums::wire_enum;
 use super::formats::{Date, Timestamp};
 use super::ids::PatientId;
+use super::patch::Patch;
 
 wire_enum!(/// Patient lifecycle status.
     PatientStatus { Active = "active", Inactive = "inactive" });
@@ -72,4 +73,106 @@ impl Patient {
     pub fn full_name(&self) -> String {
         super::full_name(&self.first_name, &self.last_name)
     }
+}
+
+/// Body of `POST /api/v1/patients` (API.md §2.1), validated. Unknown fields are ignored.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatePatientRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    pub first_name: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub last_name: String,
+    /// 1900-01-01 ≤ dateOfBirth ≤ today.
+    pub date_of_birth: Date,
+    pub gender: Option<Gender>,
+    #[schema(max_length = 255, example = "amara.okafor@example.org")]
+    pub email: String,
+    #[schema(min_length = 7, max_length = 20, example = "+1 (555) 010-2233")]
+    pub phone: String,
+    pub address: Option<Address>,
+    pub emergency_contact: Option<EmergencyContact>,
+    pub blood_type: Option<BloodType>,
+    /// At most 50 items of 1–100 characters.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub allergies: Vec<String>,
+}
+
+/// Body of `PUT /api/v1/patients/{patientId}`: a partial update. Absent fields stay unchanged; `null` clears
+/// `gender`, `address`, `emergencyContact` and `bloodType`; `allergies: null` becomes `[]`.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdatePatientRequest {
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    pub first_name: Patch<String>,
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    pub last_name: Patch<String>,
+    #[schema(value_type = Date, required = false)]
+    pub date_of_birth: Patch<Date>,
+    #[schema(value_type = Option<Gender>, required = false)]
+    pub gender: Patch<Gender>,
+    #[schema(value_type = String, required = false, max_length = 255)]
+    pub email: Patch<String>,
+    #[schema(value_type = String, required = false, min_length = 7, max_length = 20)]
+    pub phone: Patch<String>,
+    #[schema(value_type = Option<Address>, required = false)]
+    pub address: Patch<Address>,
+    #[schema(value_type = Option<EmergencyContact>, required = false)]
+    pub emergency_contact: Patch<EmergencyContact>,
+    #[schema(value_type = Option<BloodType>, required = false)]
+    pub blood_type: Patch<BloodType>,
+    #[schema(value_type = Option<Vec<String>>, required = false, max_items = 50)]
+    pub allergies: Patch<Vec<String>>,
+    /// `inactive` deactivates (cancelling future scheduled appointments); `active` reactivates.
+    #[schema(value_type = PatientStatus, required = false)]
+    pub status: Patch<PatientStatus>,
+}
+
+impl CreatePatientRequest {
+    /// The new patient: `active`, version 1.
+    pub fn into_patient(self, now: Timestamp) -> Patient {
+        Patient {
+            patient_id: PatientId::generate(),
+            first_name: self.first_name,
+            last_name: self.last_name,
+            date_of_birth: self.date_of_birth,
+            gender: self.gender,
+            email: self.email,
+            phone: self.phone,
+            address: self.address,
+            emergency_contact: self.emergency_contact,
+            blood_type: self.blood_type,
+            allergies: self.allergies,
+            status: PatientStatus::Active,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+impl UpdatePatientRequest {
+    /// Applies the update to `p`; returns whether anything changed.
+    pub fn apply(&self, p: &mut Patient) -> bool {
+        let mut changed = false;
+        changed |= self.first_name.clone().apply(&mut p.first_name);
+        changed |= self.last_name.clone().apply(&mut p.last_name);
+        changed |= self.date_of_birth.clone().apply(&mut p.date_of_birth);
+        changed |= self.gender.clone().apply_opt(&mut p.gender);
+        changed |= self.email.clone().apply(&mut p.email);
+        changed |= self.phone.clone().apply(&mut p.phone);
+        changed |= self.address.clone().apply_opt(&mut p.address);
+        changed |= self.emergency_contact.clone().apply_opt(&mut p.emergency_contact);
+        changed |= self.blood_type.clone().apply_opt(&mut p.blood_type);
+        changed |= self.allergies.clone().apply(&mut p.allergies);
+        changed |= self.status.clone().apply(&mut p.status);
+        changed
+    }
+}
+
+/// Whether going from `current` to `next` deactivates the patient (the cascade of API.md §3.1 #8 then runs in
+/// the same transaction).
+pub fn deactivates(current: &Patient, next: &Patient) -> bool {
+    current.status == PatientStatus::Active && next.status == PatientStatus::Inactive
 }

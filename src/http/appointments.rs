@@ -1,12 +1,8 @@
 //! Appointments (API.md §3.3 #16–#20, §4.3, §4.5) and a doctor's availability (§3.2 #15, §4.6).
 //!
-//! Overlap, patient-active and doctor-active checks that must be atomic with the write are done by the store
-//! (`book_appointment`, `update_appointment(.., reschedule = true)`); this module validates, orders the checks as
-//! the contract lists them and applies the state machine.
+//! Bodies and queries are parsed here; the use cases, with the state machine and the order of the checks, are in
+//! `crate::service::appointments`.
 
-mod slots;
-
-use crate::http::retry_stale;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -15,66 +11,23 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use self::slots::TimeSlot;
 use super::extract::{JsonBody, QueryParams};
-use super::json::{Json, Obj, Patch, Validator, rules};
-use super::patients::PageResponse;
-use super::{created, ok};
-use crate::domain::appointment::{Appointment, AppointmentStatus, MAX_MINUTES, MIN_MINUTES};
-use crate::domain::doctor::DoctorStatus;
-use crate::domain::formats::{Date, Time};
-use crate::domain::ids::{AppointmentId, DoctorId, PatientId};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use super::json::{Json, Obj, Validator, rules};
+use super::wire::{PageResponse, created, ok};
+use crate::domain::appointment::{
+    Appointment, AppointmentStatus, CreateAppointmentRequest, UpdateAppointmentRequest, interval_problems,
+};
+use crate::domain::availability::{self, TimeSlot};
+use crate::domain::formats::Date;
+use crate::domain::ids::{AppointmentId, DoctorId};
+use crate::error::{ApiError, ApiResult};
 use crate::http::docs::ErrorEnvelope;
+use crate::service::Ctx;
+use crate::service::write::Precondition;
 use crate::state::AppState;
-use crate::store::{AppointmentFilter, StoreError};
+use crate::store::AppointmentFilter;
 
 // ---- wire types ----------------------------------------------------------------------------------------------
-
-/// Body of `POST /api/v1/appointments`.
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateAppointmentRequest {
-    /// An existing, active patient (a malformed ID is reported as not found).
-    #[schema(example = "PAT-01M88ZQHVRM9S346Q3D25VT4F5")]
-    pub patient_id: String,
-    /// An existing, active doctor (a malformed ID is reported as not found).
-    #[schema(example = "DOC-01M88ZSCERV37E3S3E28JT97KB")]
-    pub doctor_id: String,
-    /// Today or later.
-    #[schema(value_type = String, format = Date, example = "2026-12-01")]
-    pub appointment_date: NaiveDate,
-    /// `HH:MM` or `HH:MM:SS`.
-    #[schema(value_type = String, example = "10:00")]
-    pub start_time: NaiveTime,
-    /// After `startTime`, 5–480 minutes later, the same day.
-    #[schema(value_type = String, example = "10:30")]
-    pub end_time: NaiveTime,
-    #[schema(min_length = 1, max_length = 500, example = "Chest pain follow-up")]
-    pub reason: String,
-    #[schema(min_length = 1, max_length = 2000)]
-    pub notes: Option<String>,
-}
-
-/// Body of `PUT /api/v1/appointments/{appointmentId}`: a partial update. Absent fields stay as they are; `notes`
-/// is cleared by `null` or `""`. Changing the date or a time is a reschedule and is fully re-checked.
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateAppointmentRequest {
-    #[schema(value_type = Option<String>, format = Date, example = "2026-12-04")]
-    pub appointment_date: Patch<NaiveDate>,
-    #[schema(value_type = Option<String>, example = "14:00")]
-    pub start_time: Patch<NaiveTime>,
-    #[schema(value_type = Option<String>, example = "14:45")]
-    pub end_time: Patch<NaiveTime>,
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 500)]
-    pub reason: Patch<String>,
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
-    pub notes: Patch<String>,
-    /// `scheduled` → `completed` | `cancelled` | `no-show`; final statuses never change.
-    #[schema(value_type = Option<AppointmentStatus>)]
-    pub status: Patch<AppointmentStatus>,
-}
 
 /// Answer of `DELETE /api/v1/appointments/{appointmentId}`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -98,8 +51,8 @@ pub struct Availability {
 
 // ---- validation ----------------------------------------------------------------------------------------------
 
-/// The rules on an appointment's interval: date not in the past, end after start, 5–480 minutes. Parts that
-/// failed their own format rule are `None` and skipped.
+/// The interval rules of API.md §3.3 #16 step 1, reported into the validator. Parts that failed their own format
+/// rule are `None` and skipped.
 fn check_interval(
     v: &mut Validator,
     date: Option<NaiveDate>,
@@ -107,15 +60,8 @@ fn check_interval(
     end: Option<NaiveTime>,
     today: NaiveDate,
 ) {
-    if date.is_some_and(|d| d < today) {
-        v.fail("appointmentDate", "must not be in the past");
-    }
-    if let (Some(start), Some(end)) = (start, end) {
-        if end <= start {
-            v.fail("endTime", "must be after startTime");
-        } else if !(MIN_MINUTES * 60..=MAX_MINUTES * 60).contains(&(end - start).num_seconds()) {
-            v.fail("endTime", format!("duration must be between {MIN_MINUTES} and {MAX_MINUTES} minutes"));
-        }
+    for (field, problem) in interval_problems(date, start, end, today) {
+        v.fail(field, problem);
     }
 }
 
@@ -173,59 +119,9 @@ impl UpdateAppointmentRequest {
         v.finish()?;
         Ok(req)
     }
-
-    /// Steps 4–7b of #19 against the stored appointment: `None` when nothing changes, else the new state and
-    /// whether it is a reschedule (which the store re-checks atomically: patient, doctor, overlap).
-    pub fn plan(&self, current: &Appointment, today: NaiveDate) -> ApiResult<Option<(Appointment, bool)>> {
-        let mut next = current.clone();
-        let date_changed = self.appointment_date.clone().apply(&mut next.appointment_date.0);
-        let start_changed = self.start_time.clone().apply(&mut next.start_time.0);
-        let end_changed = self.end_time.clone().apply(&mut next.end_time.0);
-        let reason_changed = self.reason.clone().apply(&mut next.reason);
-        let notes_changed = self.notes.clone().apply_opt(&mut next.notes);
-        let status_changed = self.status.clone().apply(&mut next.status);
-        let reschedule = date_changed || start_changed || end_changed;
-
-        if !(reschedule || reason_changed || notes_changed || status_changed) {
-            return Ok(None);
-        }
-        let invalid = || ApiError::new(ErrorCode::INVALID_APPOINTMENT_DATA);
-        if current.status.is_final() && (reschedule || reason_changed || status_changed) {
-            return Err(invalid());
-        }
-        if status_changed && !current.status.can_become(next.status) {
-            return Err(invalid());
-        }
-        if reschedule {
-            if status_changed {
-                return Err(invalid());
-            }
-            let mut v = Validator::new();
-            check_interval(
-                &mut v,
-                Some(next.appointment_date.0),
-                Some(next.start_time.0),
-                Some(next.end_time.0),
-                today,
-            );
-            v.finish()?;
-        }
-        Ok(Some((next, reschedule)))
-    }
 }
 
 // ---- handlers ------------------------------------------------------------------------------------------------
-
-/// Reads an appointment for a path ID; a malformed ID is simply not found.
-async fn load(state: &AppState, raw_id: &str) -> ApiResult<Appointment> {
-    let id = AppointmentId::parse(raw_id).ok_or_else(|| ApiError::new(ErrorCode::APPOINTMENT_NOT_FOUND))?;
-    state.clinic.get_appointment(&id).await?.ok_or_else(|| ApiError::new(ErrorCode::APPOINTMENT_NOT_FOUND))
-}
-
-/// The representation after a write, so live joins and stored values are what the client sees.
-async fn reread(state: &AppState, id: &AppointmentId) -> ApiResult<Appointment> {
-    state.clinic.get_appointment(id).await?.ok_or_else(|| ApiError::internal("appointment missing after its write"))
-}
 
 /// Book an appointment.
 #[utoipa::path(
@@ -245,39 +141,10 @@ async fn reread(state: &AppState, id: &AppointmentId) -> ApiResult<Appointment> 
         (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
-async fn create_appointment(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let today = state.clock.now().date_naive();
-    let req = CreateAppointmentRequest::from_json(&body, today)?;
-
-    let patient_missing = || ApiError::new(ErrorCode::PATIENT_NOT_FOUND);
-    let patient_id = PatientId::parse(&req.patient_id).ok_or_else(patient_missing)?;
-    let patient = state.clinic.get_patient(&patient_id).await?.ok_or_else(patient_missing)?;
-    let doctor_missing = || ApiError::new(ErrorCode::DOCTOR_NOT_FOUND);
-    let doctor_id = DoctorId::parse(&req.doctor_id).ok_or_else(doctor_missing)?;
-    let doctor = state.clinic.get_doctor(&doctor_id).await?.ok_or_else(doctor_missing)?;
-
-    let now = state.clock.timestamp();
-    let appointment = Appointment {
-        appointment_id: AppointmentId::generate(),
-        patient_id,
-        patient_name: crate::domain::full_name(&patient.first_name, &patient.last_name),
-        doctor_id,
-        doctor_name: doctor.display_name(),
-        department_id: doctor.department_id,
-        appointment_date: Date(req.appointment_date),
-        start_time: Time(req.start_time),
-        end_time: Time(req.end_time),
-        reason: req.reason,
-        status: AppointmentStatus::Scheduled,
-        notes: req.notes,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    // Patient and doctor were just read, so a NotFound here means a store inconsistency (From → 500).
-    state.clinic.book_appointment(&appointment).await?;
-    let stored = reread(&state, &appointment.appointment_id).await?;
-    Ok(created(&format!("/api/v1/appointments/{}", stored.appointment_id), &stored))
+async fn create_appointment(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+    let req = CreateAppointmentRequest::from_json(&body, ctx.today())?;
+    let appointment = state.service.book_appointment(&ctx, req).await?;
+    Ok(created(&format!("/api/v1/appointments/{}", appointment.appointment_id), &appointment))
 }
 
 /// List appointments.
@@ -300,7 +167,7 @@ async fn create_appointment(State(state): State<AppState>, JsonBody(body): JsonB
         (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
-async fn list_appointments(State(state): State<AppState>, q: QueryParams) -> ApiResult<Response> {
+async fn list_appointments(State(state): State<AppState>, ctx: Ctx, q: QueryParams) -> ApiResult<Response> {
     let mut v = q.validator();
     let filter = AppointmentFilter {
         patient_id: q.get("patientId").map(str::to_owned),
@@ -310,7 +177,7 @@ async fn list_appointments(State(state): State<AppState>, q: QueryParams) -> Api
     };
     let page = q.page(&mut v);
     v.finish()?;
-    let found = state.clinic.list_appointments(&filter, page).await?;
+    let found = state.service.list_appointments(&ctx, &filter, page).await?;
     Ok(ok(&PageResponse::new(found, page)))
 }
 
@@ -327,8 +194,8 @@ async fn list_appointments(State(state): State<AppState>, q: QueryParams) -> Api
         (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
-async fn get_appointment(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(ok(&load(&state, &id).await?))
+async fn get_appointment(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(ok(&state.service.appointment(&ctx, &id).await?))
 }
 
 /// Update, reschedule or change the status of an appointment.
@@ -351,25 +218,12 @@ async fn get_appointment(State(state): State<AppState>, Path(id): Path<String>) 
 )]
 async fn update_appointment(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let req = UpdateAppointmentRequest::from_json(&body)?;
-    retry_stale(|| async {
-        let current = load(&state, &id).await?;
-        let today = state.clock.now().date_naive();
-        let Some((mut next, reschedule)) = req.plan(&current, today)? else {
-            return Ok(Some(ok(&current)));
-        };
-        next.version = current.version + 1;
-        next.updated_at = state.clock.timestamp();
-        match state.clinic.update_appointment(&next, current.version, reschedule).await {
-            Ok(()) => return Ok(Some(ok(&reread(&state, &next.appointment_id).await?))),
-            Err(StoreError::Stale) => Ok(None),
-            Err(e) => Err(ApiError::from_store(e, ErrorCode::APPOINTMENT_NOT_FOUND, ErrorCode::INTERNAL_ERROR)),
-        }
-    })
-    .await
+    Ok(ok(&state.service.update_appointment(&ctx, &id, &req, &Precondition::Absent).await?))
 }
 
 /// Cancel a scheduled appointment.
@@ -386,28 +240,12 @@ async fn update_appointment(
         (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
-async fn cancel_appointment(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    retry_stale(|| async {
-        let current = load(&state, &id).await?;
-        if current.status != AppointmentStatus::Scheduled {
-            return Err(
-                ApiError::new(ErrorCode::INVALID_APPOINTMENT_DATA).with_message("Cannot cancel this appointment")
-            );
-        }
-        let mut next = current.clone();
-        next.status = AppointmentStatus::Cancelled;
-        next.version = current.version + 1;
-        next.updated_at = state.clock.timestamp();
-        match state.clinic.update_appointment(&next, current.version, false).await {
-            Ok(()) => Ok(Some(ok(&AppointmentCancelled {
-                message: "Appointment cancelled successfully".into(),
-                appointment_id: next.appointment_id,
-            }))),
-            Err(StoreError::Stale) => Ok(None),
-            Err(e) => Err(ApiError::from_store(e, ErrorCode::APPOINTMENT_NOT_FOUND, ErrorCode::INTERNAL_ERROR)),
-        }
-    })
-    .await
+async fn cancel_appointment(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let cancelled = state.service.cancel_appointment(&ctx, &id, &Precondition::Absent).await?;
+    Ok(ok(&AppointmentCancelled {
+        message: "Appointment cancelled successfully".into(),
+        appointment_id: cancelled.appointment_id,
+    }))
 }
 
 /// A doctor's bookable slots.
@@ -431,30 +269,29 @@ async fn cancel_appointment(State(state): State<AppState>, Path(id): Path<String
 )]
 async fn doctor_availability(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path(id): Path<String>,
     q: QueryParams,
 ) -> ApiResult<Response> {
-    let today = state.clock.now().date_naive();
     let mut v = q.validator();
     let start = q.date(&mut v, "startDate");
     let end = q.date(&mut v, "endDate");
     // A range rule on a date that failed its own format rule would only repeat the problem.
     let parsed = (q.get("startDate").is_none() || start.is_some()) && (q.get("endDate").is_none() || end.is_some());
-    let range =
-        if parsed { v.check("endDate", (start, end), |(s, e)| slots::resolve_range(s, e, today)) } else { None };
+    let range = if parsed {
+        v.check("endDate", (start, end), |(s, e)| availability::resolve_range(s, e, ctx.today()))
+    } else {
+        None
+    };
     v.finish()?;
     let (start, end) = range.ok_or_else(|| ApiError::internal("availability range missing after validation"))?;
-
-    let doctor_missing = || ApiError::new(ErrorCode::DOCTOR_NOT_FOUND);
-    let doctor_id = DoctorId::parse(&id).ok_or_else(doctor_missing)?;
-    let doctor = state.clinic.get_doctor(&doctor_id).await?.ok_or_else(doctor_missing)?;
-    let availability = if doctor.status == DoctorStatus::Active {
-        let busy = state.clinic.doctor_busy_intervals(&doctor_id, start, end).await?;
-        slots::generate(&state.settings.schedule, start, end, today, &busy)
-    } else {
-        Vec::new()
-    };
-    Ok(ok(&Availability { doctor_id, start_date: Date(start), end_date: Date(end), availability }))
+    let found = state.service.doctor_availability(&ctx, &id, start, end).await?;
+    Ok(ok(&Availability {
+        doctor_id: found.doctor_id,
+        start_date: Date(found.start),
+        end_date: Date(found.end),
+        availability: found.slots,
+    }))
 }
 
 /// OpenAPI fragment of this module.
@@ -495,8 +332,12 @@ pub fn routes() -> Router<AppState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::formats::Time;
     use crate::domain::formats::{parse_date, parse_time};
     use crate::domain::ids::DepartmentId;
+    use crate::domain::ids::PatientId;
+    use crate::domain::patch::Patch;
+    use crate::error::ErrorCode;
 
     const TODAY: &str = "2026-11-25";
 

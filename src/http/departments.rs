@@ -1,7 +1,6 @@
 //! Department handlers (API.md §3.4): list, create, read, update (including the head doctor) and the
 //! department's doctors.
 
-use crate::http::retry_stale;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -10,15 +9,16 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::extract::JsonBody;
-use super::json::{Field, Json, Obj, Patch, Validator, rules};
-use super::{created, ok};
-use crate::domain::department::Department;
+use super::json::{Field, Json, Obj, Validator, rules};
+use super::wire::{created, ok};
+use crate::domain::department::{CreateDepartmentRequest, Department, UpdateDepartmentRequest};
 use crate::domain::doctor::Doctor;
-use crate::domain::ids::{DepartmentId, DoctorId};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::domain::ids::DepartmentId;
+use crate::error::{ApiError, ApiResult};
 use crate::http::docs::ErrorEnvelope;
+use crate::service::Ctx;
+use crate::service::write::Precondition;
 use crate::state::AppState;
-use crate::store::StoreError;
 
 /// `GET /api/v1/departments`: every department, not paginated.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -34,40 +34,6 @@ pub struct DepartmentDoctors {
     pub department_name: String,
     /// Every doctor of the department, any status, by lastName, firstName, doctorId.
     pub doctors: Vec<Doctor>,
-}
-
-/// Body of `POST /api/v1/departments` (API.md §2.3). `headDoctorId` may only be `null` or absent: a head is
-/// appointed later with PUT, once the department has doctors.
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateDepartmentRequest {
-    /// Unique, compared case-insensitively.
-    #[schema(min_length = 1, max_length = 100)]
-    pub name: String,
-    #[schema(min_length = 1, max_length = 1000)]
-    pub description: Option<String>,
-    #[schema(minimum = -10, maximum = 200)]
-    pub floor: Option<i64>,
-    #[schema(min_length = 1, max_length = 20)]
-    pub extension: Option<String>,
-}
-
-/// Body of `PUT /api/v1/departments/{departmentId}`: a partial update. `null` clears description, floor,
-/// extension and headDoctorId.
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateDepartmentRequest {
-    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
-    pub name: Patch<String>,
-    #[schema(value_type = Option<String>, required = false, min_length = 1, max_length = 1000)]
-    pub description: Patch<String>,
-    #[schema(value_type = Option<i64>, required = false, minimum = -10, maximum = 200)]
-    pub floor: Patch<i64>,
-    #[schema(value_type = Option<String>, required = false, min_length = 1, max_length = 20)]
-    pub extension: Patch<String>,
-    /// A doctor of this department (any status); a malformed or unknown ID is 404 DOCTOR_NOT_FOUND.
-    #[schema(value_type = Option<String>, required = false, example = "DOC-01M88ZSCERV37E3S3E28JT97KB")]
-    pub head_doctor_id: Patch<String>,
 }
 
 impl CreateDepartmentRequest {
@@ -104,39 +70,6 @@ impl UpdateDepartmentRequest {
         v.finish()?;
         Ok(Self { name, description, floor, extension, head_doctor_id })
     }
-
-    /// Applies every field except the head; returns whether anything changed.
-    fn apply_fields(&self, d: &mut Department) -> bool {
-        let mut changed = false;
-        changed |= self.name.clone().apply(&mut d.name);
-        changed |= self.description.clone().apply_opt(&mut d.description);
-        changed |= self.floor.clone().apply_opt(&mut d.floor);
-        changed |= self.extension.clone().apply_opt(&mut d.extension);
-        changed
-    }
-
-    /// The head change against `current`: `None` = unchanged, `Some(None)` = clear, `Some(Some(raw))` = appoint.
-    fn head_change(&self, current: Option<&DoctorId>) -> Option<Option<&str>> {
-        match &self.head_doctor_id {
-            Patch::Keep => None,
-            Patch::Clear => current.map(|_| None),
-            Patch::Set(raw) if current.is_some_and(|c| c.as_str() == raw) => None,
-            Patch::Set(raw) => Some(Some(raw.as_str())),
-        }
-    }
-}
-
-fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::DEPARTMENT_NOT_FOUND)
-}
-
-fn store_error(err: StoreError) -> ApiError {
-    ApiError::from_store(err, ErrorCode::DEPARTMENT_NOT_FOUND, ErrorCode::DEPARTMENT_ALREADY_EXISTS)
-}
-
-/// Reads a department back after a write, so the joins (head name, doctor count) reflect it.
-async fn reread(state: &AppState, id: &DepartmentId) -> ApiResult<Department> {
-    state.clinic.get_department(id).await?.ok_or_else(|| ApiError::internal("department vanished after its write"))
 }
 
 /// List every department.
@@ -149,9 +82,8 @@ async fn reread(state: &AppState, id: &DepartmentId) -> ApiResult<Department> {
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn list_departments(State(state): State<AppState>) -> ApiResult<Response> {
-    let data = state.clinic.list_departments().await?;
-    Ok(ok(&DepartmentList { data }))
+pub async fn list_departments(State(state): State<AppState>, ctx: Ctx) -> ApiResult<Response> {
+    Ok(ok(&DepartmentList { data: state.service.list_departments(&ctx).await? }))
 }
 
 /// Create a department.
@@ -170,25 +102,14 @@ pub async fn list_departments(State(state): State<AppState>) -> ApiResult<Respon
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn create_department(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
+pub async fn create_department(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
     let req = CreateDepartmentRequest::parse(&body)?;
-    let now = state.clock.timestamp();
-    let department = Department {
-        department_id: DepartmentId::generate(),
-        name: req.name,
-        description: req.description,
-        floor: req.floor,
-        extension: req.extension,
-        head_doctor_id: None,
-        head_doctor_name: None,
-        number_of_doctors: 0,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    state.clinic.insert_department(&department).await.map_err(store_error)?;
-    let fresh = reread(&state, &department.department_id).await?;
-    Ok(created(&format!("/api/v1/departments/{}", fresh.department_id), &fresh))
+    let department = state.service.create_department(&ctx, req).await?;
+    Ok(created(&format!("/api/v1/departments/{}", department.department_id), &department))
 }
 
 /// Read one department.
@@ -203,10 +124,8 @@ pub async fn create_department(State(state): State<AppState>, JsonBody(body): Js
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn get_department(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = DepartmentId::parse(&id).ok_or_else(not_found)?;
-    let department = state.clinic.get_department(&id).await?.ok_or_else(not_found)?;
-    Ok(ok(&department))
+pub async fn get_department(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(ok(&state.service.department(&ctx, &id).await?))
 }
 
 /// Update a department, appointing or clearing its head doctor (partial update).
@@ -228,68 +147,12 @@ pub async fn get_department(State(state): State<AppState>, Path(id): Path<String
 )]
 pub async fn update_department(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let req = UpdateDepartmentRequest::parse(&body)?;
-    let id = DepartmentId::parse(&id).ok_or_else(not_found)?;
-    retry_stale(|| async {
-        let current = state.clinic.get_department(&id).await?.ok_or_else(not_found)?;
-        let mut next = current.clone();
-        let fields_changed = req.apply_fields(&mut next);
-        let head = req.head_change(current.head_doctor_id.as_ref());
-        if !fields_changed && head.is_none() {
-            return Ok(Some(ok(&current)));
-        }
-        match head {
-            Some(Some(raw)) => {
-                // The name rule comes before the head checks (API.md §3.4 step 5); the unique index is the
-                // real guard, this only orders the errors when both would fail.
-                if next.name != current.name {
-                    name_unused(&state, &id, &next.name).await?;
-                }
-                let doctor = head_doctor(&state, raw).await?;
-                if doctor.department_id != id {
-                    return Err(ApiError::new(ErrorCode::DEPARTMENT_HEAD_CONFLICT));
-                }
-                next.head_doctor_name = Some(doctor.display_name());
-                next.head_doctor_id = Some(doctor.doctor_id);
-            }
-            Some(None) => {
-                next.head_doctor_id = None;
-                next.head_doctor_name = None;
-            }
-            None => {}
-        }
-        next.version = current.version + 1;
-        next.updated_at = state.clock.timestamp();
-        match state.clinic.update_department(&next, current.version).await {
-            Ok(()) => return Ok(Some(ok(&reread(&state, &id).await?))),
-            Err(StoreError::Stale) => Ok(None),
-            Err(e) => Err(store_error(e)),
-        }
-    })
-    .await
-}
-
-/// 409 DEPARTMENT_ALREADY_EXISTS when another department already uses `name` (case-insensitive, lower-cased
-/// the same way the store's unique index is).
-async fn name_unused(state: &AppState, id: &DepartmentId, name: &str) -> ApiResult<()> {
-    let wanted = name.to_lowercase();
-    let taken = state
-        .clinic
-        .list_departments()
-        .await?
-        .iter()
-        .any(|d| d.department_id != *id && d.name.to_lowercase() == wanted);
-    if taken { Err(ApiError::new(ErrorCode::DEPARTMENT_ALREADY_EXISTS)) } else { Ok(()) }
-}
-
-/// The doctor named as head; a malformed or unknown ID is 404 DOCTOR_NOT_FOUND.
-async fn head_doctor(state: &AppState, raw: &str) -> ApiResult<Doctor> {
-    let missing = || ApiError::new(ErrorCode::DOCTOR_NOT_FOUND);
-    let id = DoctorId::parse(raw).ok_or_else(missing)?;
-    state.clinic.get_doctor(&id).await?.ok_or_else(missing)
+    Ok(ok(&state.service.update_department(&ctx, &id, &req, &Precondition::Absent).await?))
 }
 
 /// The doctors of one department.
@@ -304,11 +167,17 @@ async fn head_doctor(state: &AppState, raw: &str) -> ApiResult<Doctor> {
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn department_doctors(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = DepartmentId::parse(&id).ok_or_else(not_found)?;
-    let department = state.clinic.get_department(&id).await?.ok_or_else(not_found)?;
-    let doctors = state.clinic.list_department_doctors(&id).await?;
-    Ok(ok(&DepartmentDoctors { department_id: department.department_id, department_name: department.name, doctors }))
+pub async fn department_doctors(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let staff = state.service.department_staff(&ctx, &id).await?;
+    Ok(ok(&DepartmentDoctors {
+        department_id: staff.department.department_id,
+        department_name: staff.department.name,
+        doctors: staff.doctors,
+    }))
 }
 
 /// OpenAPI fragment of this module.
@@ -336,6 +205,7 @@ pub fn routes() -> Router<AppState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::DoctorId;
 
     fn json(text: &str) -> Json {
         Json::parse(text.as_bytes()).unwrap()

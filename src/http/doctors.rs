@@ -1,76 +1,21 @@
 //! Doctor handlers (API.md §3.2 #11–#14): add, list, read and update doctors. Availability (#15) lives with
-//! the appointments.
+//! the appointments. Use cases: `crate::service::doctors`.
 
-use crate::http::retry_stale;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
-use utoipa::ToSchema;
 
 use super::extract::{JsonBody, QueryParams};
 use super::json::{Field, Json, Obj, Patch, Validator, rules, string_array};
-use super::patients::PageResponse;
-use super::{created, ok};
-use crate::domain::doctor::{Doctor, DoctorStatus};
-use crate::domain::formats::Timestamp;
-use crate::domain::ids::{DepartmentId, DoctorId};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use super::wire::{PageResponse, created, ok};
+use crate::domain::doctor::{CreateDoctorRequest, Doctor, DoctorStatus, UpdateDoctorRequest};
+use crate::error::{ApiError, ApiResult};
 use crate::http::docs::ErrorEnvelope;
+use crate::service::Ctx;
+use crate::service::write::Precondition;
 use crate::state::AppState;
-use crate::store::{DoctorFilter, PageRequest, StoreError};
-
-/// Body of `POST /api/v1/doctors` (API.md §2.2). Unknown fields are ignored.
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateDoctorRequest {
-    #[schema(min_length = 1, max_length = 100)]
-    pub first_name: String,
-    #[schema(min_length = 1, max_length = 100)]
-    pub last_name: String,
-    #[schema(max_length = 255)]
-    pub email: String,
-    #[schema(min_length = 7, max_length = 20)]
-    pub phone: String,
-    #[schema(min_length = 1, max_length = 100)]
-    pub specialty: String,
-    /// Unique, compared case-insensitively.
-    #[schema(min_length = 1, max_length = 50)]
-    pub license_number: String,
-    /// Must name an existing department (a malformed ID counts as missing: 404).
-    #[schema(example = "DEPT-001")]
-    pub department_id: String,
-    /// 0–80, default 0.
-    #[serde(default)]
-    #[schema(minimum = 0, maximum = 80)]
-    pub years_of_experience: i64,
-    /// At most 20 items of 1–200 characters.
-    #[serde(default)]
-    #[schema(max_items = 20)]
-    pub qualifications: Vec<String>,
-}
-
-/// Body of `PUT /api/v1/doctors/{doctorId}`: a partial update. Only these fields are accepted; firstName,
-/// lastName and licenseNumber are ignored. `qualifications: null` becomes `[]`.
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateDoctorRequest {
-    #[schema(value_type = String, required = false, max_length = 255)]
-    pub email: Patch<String>,
-    #[schema(value_type = String, required = false, min_length = 7, max_length = 20)]
-    pub phone: Patch<String>,
-    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
-    pub specialty: Patch<String>,
-    /// A new department, which must exist; a department head cannot move.
-    #[schema(value_type = String, required = false, example = "DEPT-002")]
-    pub department_id: Patch<String>,
-    #[schema(value_type = i64, required = false, minimum = 0, maximum = 80)]
-    pub years_of_experience: Patch<i64>,
-    #[schema(value_type = Option<Vec<String>>, required = false, max_items = 20)]
-    pub qualifications: Patch<Vec<String>>,
-    #[schema(value_type = DoctorStatus, required = false)]
-    pub status: Patch<DoctorStatus>,
-}
+use crate::store::{DoctorFilter, PageRequest};
 
 /// Keeps the raw text of an ID: whether it exists is decided after validation (API.md §1.5 step 10).
 fn raw_id(s: String) -> Result<String, String> {
@@ -143,46 +88,6 @@ impl UpdateDoctorRequest {
         v.finish()?;
         Ok(Self { email, phone, specialty, department_id, years_of_experience, qualifications, status })
     }
-
-    /// Applies every field except the department; returns whether anything changed.
-    fn apply_fields(&self, d: &mut Doctor) -> bool {
-        let mut changed = false;
-        changed |= self.email.clone().apply(&mut d.email);
-        changed |= self.phone.clone().apply(&mut d.phone);
-        changed |= self.specialty.clone().apply(&mut d.specialty);
-        changed |= self.years_of_experience.clone().apply(&mut d.years_of_experience);
-        changed |= self.qualifications.clone().apply(&mut d.qualifications);
-        changed |= self.status.clone().apply(&mut d.status);
-        changed
-    }
-
-    /// The requested department when it differs from `current` (raw text, possibly malformed).
-    fn department_change(&self, current: &DepartmentId) -> Option<&str> {
-        match &self.department_id {
-            Patch::Set(raw) if raw != current.as_str() => Some(raw),
-            _ => None,
-        }
-    }
-}
-
-fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::DOCTOR_NOT_FOUND)
-}
-
-fn store_error(err: StoreError) -> ApiError {
-    ApiError::from_store(err, ErrorCode::DOCTOR_NOT_FOUND, ErrorCode::DOCTOR_ALREADY_EXISTS)
-}
-
-/// Looks up a department named in a body; a malformed or unknown ID is 404 DEPARTMENT_NOT_FOUND.
-async fn department(state: &AppState, raw: &str) -> ApiResult<crate::domain::department::Department> {
-    let missing = || ApiError::new(ErrorCode::DEPARTMENT_NOT_FOUND);
-    let id = DepartmentId::parse(raw).ok_or_else(missing)?;
-    state.clinic.get_department(&id).await?.ok_or_else(missing)
-}
-
-/// Reads a doctor back after a write, so the response reflects what was stored (and the live join).
-async fn reread(state: &AppState, id: &DoctorId) -> ApiResult<Doctor> {
-    state.clinic.get_doctor(id).await?.ok_or_else(|| ApiError::internal("doctor vanished after its write"))
 }
 
 /// Add a doctor.
@@ -202,30 +107,10 @@ async fn reread(state: &AppState, id: &DoctorId) -> ApiResult<Doctor> {
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn create_doctor(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
+pub async fn create_doctor(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
     let req = CreateDoctorRequest::parse(&body)?;
-    let dept = department(&state, &req.department_id).await?;
-    let now: Timestamp = state.clock.timestamp();
-    let doctor = Doctor {
-        doctor_id: DoctorId::generate(),
-        first_name: req.first_name,
-        last_name: req.last_name,
-        email: req.email,
-        phone: req.phone,
-        specialty: req.specialty,
-        license_number: req.license_number,
-        department_id: dept.department_id,
-        department_name: dept.name,
-        years_of_experience: req.years_of_experience,
-        qualifications: req.qualifications,
-        status: DoctorStatus::Active,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    state.clinic.insert_doctor(&doctor).await.map_err(store_error)?;
-    let fresh = reread(&state, &doctor.doctor_id).await?;
-    Ok(created(&format!("/api/v1/doctors/{}", fresh.doctor_id), &fresh))
+    let doctor = state.service.add_doctor(&ctx, req).await?;
+    Ok(created(&format!("/api/v1/doctors/{}", doctor.doctor_id), &doctor))
 }
 
 /// Reads the filters of `GET /api/v1/doctors`.
@@ -261,9 +146,9 @@ fn doctor_filter(q: &QueryParams) -> ApiResult<(DoctorFilter, PageRequest)> {
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn list_doctors(State(state): State<AppState>, q: QueryParams) -> ApiResult<Response> {
+pub async fn list_doctors(State(state): State<AppState>, ctx: Ctx, q: QueryParams) -> ApiResult<Response> {
     let (filter, page) = doctor_filter(&q)?;
-    let found = state.clinic.list_doctors(&filter, page).await?;
+    let found = state.service.list_doctors(&ctx, &filter, page).await?;
     Ok(ok(&PageResponse::new(found, page)))
 }
 
@@ -279,10 +164,8 @@ pub async fn list_doctors(State(state): State<AppState>, q: QueryParams) -> ApiR
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn get_doctor(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = DoctorId::parse(&id).ok_or_else(not_found)?;
-    let doctor = state.clinic.get_doctor(&id).await?.ok_or_else(not_found)?;
-    Ok(ok(&doctor))
+pub async fn get_doctor(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    Ok(ok(&state.service.doctor(&ctx, &id).await?))
 }
 
 /// Update a doctor (partial update; any status may follow any other).
@@ -304,33 +187,12 @@ pub async fn get_doctor(State(state): State<AppState>, Path(id): Path<String>) -
 )]
 pub async fn update_doctor(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let req = UpdateDoctorRequest::parse(&body)?;
-    let id = DoctorId::parse(&id).ok_or_else(not_found)?;
-    retry_stale(|| async {
-        let current = state.clinic.get_doctor(&id).await?.ok_or_else(not_found)?;
-        let mut next = current.clone();
-        let fields_changed = req.apply_fields(&mut next);
-        let new_department = req.department_change(&current.department_id);
-        if !fields_changed && new_department.is_none() {
-            return Ok(Some(ok(&current)));
-        }
-        if let Some(raw) = new_department {
-            let dept = department(&state, raw).await?;
-            next.department_id = dept.department_id;
-            next.department_name = dept.name;
-        }
-        next.version = current.version + 1;
-        next.updated_at = state.clock.timestamp();
-        match state.clinic.update_doctor(&next, current.version).await {
-            Ok(()) => return Ok(Some(ok(&reread(&state, &id).await?))),
-            Err(StoreError::Stale) => Ok(None),
-            Err(e) => Err(store_error(e)),
-        }
-    })
-    .await
+    Ok(ok(&state.service.update_doctor(&ctx, &id, &req, &Precondition::Absent).await?))
 }
 
 /// OpenAPI fragment of this module.

@@ -12,7 +12,19 @@ use sha2::{Digest, Sha256};
 
 use super::json::{Json, Validator, rules};
 use crate::error::{ApiError, ErrorCode};
+use crate::service::{Actor, Ctx};
+use crate::state::AppState;
 use crate::store::{CursorKey, PageRequest};
+
+/// The use-case context of a request: the actor (anonymous until authentication exists), the request ID the
+/// edge assigned, and the application clock.
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Ctx::new(Actor::anonymous(), crate::error::current_request_id(), state.clock.clone()))
+    }
+}
 
 /// Largest accepted request body (1 MiB).
 pub const BODY_LIMIT: usize = 1_048_576;

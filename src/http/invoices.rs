@@ -1,83 +1,31 @@
 //! Billing (API.md §3.6 #27–#29) and a patient's invoices (§3.1 #10).
 //!
-//! Amounts are computed exactly by `domain::invoice::totals`; clients never send them. Invoices change only
-//! through the payment route, whose rules (§3.6 #29, §4.4) live in the pure [`plan_payment`].
+//! Bodies and queries are parsed here; the use cases are in `crate::service::invoices`, the payment rules in the
+//! pure `domain::invoice::plan_payment`.
 
-use crate::http::retry_stale;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post, put};
-use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::docs::ErrorEnvelope;
 use super::extract::{JsonBody, QueryParams, cursor};
-use super::json::{Field, Json, Obj, Patch, Validator, rules};
-use super::medical_records::{CLOCK_SKEW_MS, find_appointment_reference, find_patient, object_array};
-use super::{created, ok};
+use super::json::{Field, Json, Obj, Patch, Validator, object_array, rules};
+use super::wire::{created, ok};
+use crate::domain::CLOCK_SKEW_MS;
 use crate::domain::formats::{Date, Timestamp};
-use crate::domain::ids::{InvoiceId, PatientId};
-use crate::domain::invoice::{Invoice, InvoiceItem, PaymentMethod, PaymentStatus, totals};
-use crate::domain::money::Money;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::domain::ids::PatientId;
+use crate::domain::invoice::{
+    CreateInvoiceRequest, Invoice, InvoiceItem, InvoiceItemRequest, PaymentMethod, PaymentStatus, PaymentUpdateRequest,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::service::Ctx;
+use crate::service::write::Precondition;
 use crate::state::AppState;
-use crate::store::StoreError;
 
 const MAX_ITEMS: usize = 100;
-
-/// One line of an invoice as a client sends it; `amount` is computed by the server (a sent one is ignored).
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[schema(rename_all = "camelCase")]
-pub struct InvoiceItemRequest {
-    /// 1–500 characters.
-    pub description: String,
-    /// Integer 1–10000.
-    pub quantity: i64,
-    /// Money 0.00–1000000.00, at most two decimals.
-    #[schema(value_type = f64, example = 150.00)]
-    pub unit_price: Money,
-}
-
-/// Body of `POST /api/v1/billing/invoices` (API.md §2.7).
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[schema(rename_all = "camelCase")]
-pub struct CreateInvoiceRequest {
-    /// An existing patient, any status.
-    #[schema(example = "PAT-01M88ZQHVRM9S346Q3D25VT4F5")]
-    pub patient_id: String,
-    /// An existing appointment of the same patient.
-    #[schema(example = "APT-01M88ZX1MRF5KZNWJ47TAN9ZT2")]
-    pub appointment_id: Option<String>,
-    pub invoice_date: Date,
-    /// On or after `invoiceDate`.
-    pub due_date: Date,
-    /// 1–100 items.
-    pub items: Vec<InvoiceItemRequest>,
-    /// 1–2000 characters.
-    pub notes: Option<String>,
-}
-
-/// Body of `PUT /api/v1/billing/invoices/{invoiceId}/payment` (API.md §2.7 PaymentUpdate).
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[schema(rename_all = "camelCase")]
-pub struct PaymentUpdateRequest {
-    /// `pending`, `paid`, `overdue` or `cancelled`; another value → 400 INVALID_PAYMENT_DATA.
-    #[schema(example = "paid")]
-    pub payment_status: String,
-    /// `null` clears it.
-    #[schema(value_type = Option<PaymentMethod>)]
-    pub payment_method: Patch<PaymentMethod>,
-    /// The total paid so far (replaces, does not add); 0 ≤ amountPaid ≤ total.
-    #[schema(value_type = Option<f64>, example = 378.00)]
-    pub amount_paid: Option<Money>,
-    /// ≤ now + 5 minutes.
-    pub payment_date: Option<Timestamp>,
-    /// 1–2000 characters; replaces the invoice's notes; `null` clears them.
-    #[schema(value_type = Option<String>)]
-    pub notes: Patch<String>,
-}
 
 /// `GET /api/v1/patients/{patientId}/invoices` response.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -132,56 +80,9 @@ pub fn routes() -> Router<AppState> {
         (status = 503, description = "A store is unavailable", body = ErrorEnvelope),
     )
 )]
-async fn create_invoice(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
+async fn create_invoice(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
     let req = parse_create(&body)?;
-    let patient = find_patient(&state, &req.patient_id).await?;
-    let appointment_id = match &req.appointment_id {
-        Some(raw) => {
-            let apt = find_appointment_reference(&state, raw).await?;
-            if apt.patient_id != patient.patient_id {
-                return Err(ApiError::invalid("appointmentId", "belongs to another patient"));
-            }
-            Some(apt.appointment_id)
-        }
-        None => None,
-    };
-    let items: Vec<InvoiceItem> = req
-        .items
-        .into_iter()
-        .map(|i| InvoiceItem {
-            amount: i.unit_price.times(i.quantity),
-            description: i.description,
-            quantity: i.quantity,
-            unit_price: i.unit_price,
-        })
-        .collect();
-    let rate = state.settings.tax_rate;
-    let sums = totals(&items, rate);
-    let now = state.clock.timestamp();
-    let invoice = Invoice {
-        invoice_id: InvoiceId::generate(),
-        patient_name: patient.full_name(),
-        patient_id: patient.patient_id,
-        appointment_id,
-        invoice_date: req.invoice_date,
-        due_date: req.due_date,
-        items,
-        subtotal: sums.subtotal,
-        tax_rate: rate,
-        tax: sums.tax,
-        total: sums.total,
-        // Not `Money::ZERO`: that constant has scale 0 and would print `0` instead of `0.00`.
-        amount_paid: Money::ZERO,
-        amount_due: sums.total,
-        payment_status: PaymentStatus::Pending,
-        payment_method: None,
-        payment_date: None,
-        notes: req.notes,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    state.records.insert_invoice(&invoice).await?;
+    let invoice = state.service.create_invoice(&ctx, req).await?;
     Ok(created(&format!("/api/v1/billing/invoices/{}", invoice.invoice_id), &invoice))
 }
 
@@ -197,9 +98,8 @@ async fn create_invoice(State(state): State<AppState>, JsonBody(body): JsonBody)
         (status = 503, description = "The records store is unavailable", body = ErrorEnvelope),
     )
 )]
-async fn get_invoice(State(state): State<AppState>, Path(raw_id): Path<String>) -> ApiResult<Response> {
-    let id = InvoiceId::parse(&raw_id).ok_or_else(invoice_not_found)?;
-    Ok(ok(&load_invoice(&state, &id).await?))
+async fn get_invoice(State(state): State<AppState>, ctx: Ctx, Path(raw_id): Path<String>) -> ApiResult<Response> {
+    Ok(ok(&state.service.invoice(&ctx, &raw_id).await?))
 }
 
 /// Records a payment or a status change (#29).
@@ -220,31 +120,12 @@ async fn get_invoice(State(state): State<AppState>, Path(raw_id): Path<String>) 
 )]
 async fn update_payment(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path(raw_id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let req = parse_payment(&body, state.clock.timestamp())?;
-    let id = InvoiceId::parse(&raw_id).ok_or_else(invoice_not_found)?;
-    retry_stale(|| async {
-        let current = load_invoice(&state, &id).await?;
-        let now = state.clock.timestamp();
-        let today = state.clock.now().date_naive();
-        let Some(mut next) = plan_payment(&current, &req, now, today)? else {
-            return Ok(Some(ok(&current)));
-        };
-        next.version = current.version + 1;
-        next.updated_at = now;
-        match state.records.update_invoice(&next, current.version).await {
-            Ok(()) => {
-                let fresh = state.records.get_invoice(&id).await?.unwrap_or(next);
-                Ok(Some(ok(&fresh)))
-            }
-            Err(StoreError::Stale) => Ok(None),
-            Err(StoreError::NotFound) => Err(invoice_not_found()),
-            Err(e) => Err(e.into()),
-        }
-    })
-    .await
+    let req = parse_payment(&body, ctx.now())?;
+    Ok(ok(&state.service.update_payment(&ctx, &raw_id, &req, &Precondition::Absent).await?))
 }
 
 /// Lists a patient's invoices, newest invoiceDate first (#10).
@@ -267,6 +148,7 @@ async fn update_payment(
 )]
 async fn list_patient_invoices(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path(raw_id): Path<String>,
     q: QueryParams,
 ) -> ApiResult<Response> {
@@ -277,98 +159,12 @@ async fn list_patient_invoices(
         format!("/api/v1/patients/{raw_id}/invoices?status={}", status.map(PaymentStatus::as_str).unwrap_or_default());
     let after = cursor::from_query(&q, &mut v, &scope);
     v.finish()?;
-    let patient = find_patient(&state, &raw_id).await?;
-    let page = state.records.list_patient_invoices(&patient.patient_id, status, limit, after.as_ref()).await?;
+    let (patient_id, page) = state.service.patient_invoices(&ctx, &raw_id, status, limit, after.as_ref()).await?;
     Ok(ok(&PatientInvoicesResponse {
-        patient_id: patient.patient_id,
+        patient_id,
         invoices: page.items,
         next_cursor: page.next.map(|k| cursor::encode(&scope, &k)),
     }))
-}
-
-fn invoice_not_found() -> ApiError {
-    ApiError::new(ErrorCode::INVOICE_NOT_FOUND)
-}
-
-async fn load_invoice(state: &AppState, id: &InvoiceId) -> ApiResult<Invoice> {
-    state.records.get_invoice(id).await?.ok_or_else(invoice_not_found)
-}
-
-// ---- payment rules ------------------------------------------------------------------------------------
-
-fn invalid_payment(details: Vec<String>) -> ApiError {
-    ApiError::new(ErrorCode::INVALID_PAYMENT_DATA).with_details(details)
-}
-
-/// Steps 4–7 of #29 against the invoice as read: `Ok(None)` when the request changes nothing, otherwise the
-/// invoice to write (version and updatedAt still to be set by the caller).
-fn plan_payment(
-    current: &Invoice,
-    req: &PaymentUpdateRequest,
-    now: Timestamp,
-    today: NaiveDate,
-) -> ApiResult<Option<Invoice>> {
-    // Step 4.
-    let Some(to) = PaymentStatus::parse(&req.payment_status) else {
-        return Err(invalid_payment(vec![format!(
-            "paymentStatus: must be one of: {}",
-            PaymentStatus::VALUES.join(", ")
-        )]));
-    };
-    let from = current.payment_status;
-    let total = current.total;
-    let paid = match req.amount_paid {
-        Some(a) => a,
-        None if to == PaymentStatus::Paid => total,
-        None => current.amount_paid,
-    };
-    let mut next = current.clone();
-    next.payment_status = to;
-    next.amount_paid = paid;
-    next.amount_due = total.minus(paid);
-    req.payment_method.clone().apply_opt(&mut next.payment_method);
-    req.notes.clone().apply_opt(&mut next.notes);
-    if let Some(date) = req.payment_date {
-        next.payment_date = Some(date);
-    } else if to == PaymentStatus::Paid && from != PaymentStatus::Paid && next.payment_date.is_none() {
-        next.payment_date = Some(now);
-    }
-    // Step 5: compare what the client controls; amountDue follows amountPaid.
-    let unchanged = next.payment_status == from
-        && next.amount_paid == current.amount_paid
-        && next.payment_method == current.payment_method
-        && next.notes == current.notes
-        && next.payment_date == current.payment_date;
-    if unchanged {
-        return Ok(None);
-    }
-    // Step 6.
-    if !from.can_become(to) {
-        return Err(ApiError::new(ErrorCode::INVALID_PAYMENT_TRANSITION)
-            .with_detail(format!("paymentStatus: cannot change from {from} to {to}")));
-    }
-    // Step 7.
-    let mut problems = Vec::new();
-    if paid > total {
-        problems.push(format!("amountPaid: must not exceed the total ({total})"));
-    } else {
-        match to {
-            PaymentStatus::Paid if paid < total => {
-                problems.push(format!("amountPaid: must equal the total ({total}) when paid"));
-            }
-            PaymentStatus::Pending | PaymentStatus::Overdue if paid >= total && !total.decimal().is_zero() => {
-                problems.push(format!("amountPaid: must be less than the total ({total}) while {to}"));
-            }
-            _ => {}
-        }
-    }
-    if to == PaymentStatus::Overdue && current.due_date.0 >= today {
-        problems.push(format!("dueDate: {} is not before today, so the invoice cannot be overdue", current.due_date));
-    }
-    if !problems.is_empty() {
-        return Err(invalid_payment(problems));
-    }
-    Ok(Some(next))
 }
 
 // ---- body parsing -------------------------------------------------------------------------------------
@@ -485,7 +281,12 @@ fn parse_payment(body: &Json, now: Timestamp) -> ApiResult<PaymentUpdateRequest>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::InvoiceId;
+    use crate::domain::invoice::plan_payment;
+    use crate::domain::money::Money;
     use crate::domain::money::TaxRate;
+    use crate::error::ErrorCode;
+    use chrono::NaiveDate;
 
     fn ts(s: &str) -> Timestamp {
         crate::domain::formats::parse_timestamp(s).unwrap()

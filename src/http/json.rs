@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
 
+pub use crate::domain::patch::Patch;
 use crate::error::{ApiError, ApiResult};
 
 /// A parsed JSON value whose numbers keep their source text.
@@ -75,39 +76,6 @@ impl<T> Field<T> {
             Field::Absent => Field::Absent,
             Field::Null => Field::Null,
             Field::Value(v) => Field::Value(f(v)),
-        }
-    }
-}
-
-/// What an update does to a stored field.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Patch<T> {
-    Keep,
-    Clear,
-    Set(T),
-}
-
-impl<T: PartialEq + Clone> Patch<T> {
-    /// Applies to an optional field; returns whether it changed.
-    pub fn apply_opt(self, target: &mut Option<T>) -> bool {
-        let new = match self {
-            Patch::Keep => return false,
-            Patch::Clear => None,
-            Patch::Set(v) => Some(v),
-        };
-        let changed = *target != new;
-        *target = new;
-        changed
-    }
-
-    /// Applies to a required field (`Clear` never reaches here: the validator refuses it).
-    pub fn apply(self, target: &mut T) -> bool {
-        match self {
-            Patch::Set(v) if *target != v => {
-                *target = v;
-                true
-            }
-            _ => false,
         }
     }
 }
@@ -431,6 +399,35 @@ pub fn string_array(
                 }
             }
             other => return Err(type_error(&item_path, "a string", other)),
+        }
+    }
+    Ok(Field::Value(out))
+}
+
+/// Reads an array of objects, at most `max_items` long, parsing each element with `item`
+/// (which returns `None` when the element broke a rule already recorded in the validator).
+pub fn object_array<T>(
+    o: &Obj<'_>,
+    v: &mut Validator,
+    field: &str,
+    max_items: usize,
+    mut item: impl FnMut(&Obj<'_>, &mut Validator) -> ApiResult<Option<T>>,
+) -> ApiResult<Field<Vec<T>>> {
+    let path = o.path(field);
+    let items = match o.array(field)? {
+        Field::Value(items) => items,
+        Field::Null => return Ok(Field::Null),
+        Field::Absent => return Ok(Field::Absent),
+    };
+    if items.len() > max_items {
+        v.fail(&path, format!("must have at most {max_items} items"));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, json) in items.iter().enumerate() {
+        let item_path = format!("{path}[{i}]");
+        let element = Obj::element(json, &item_path)?;
+        if let Some(parsed) = item(&element, v)? {
+            out.push(parsed);
         }
     }
     Ok(Field::Value(out))

@@ -1,9 +1,7 @@
 //! Medical records (API.md §3.5 #24–#26) and a patient's records (§3.1 #9).
 //!
-//! References (patient, doctor, appointment) are checked against R; the record document lives in D. A [core]
-//! build keeps no history, so an amendment rewrites the record in place with a version-conditional write.
+//! Bodies and queries are parsed here; the use cases are in `crate::service::medical_records`.
 
-use crate::http::retry_stale;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -14,82 +12,23 @@ use utoipa::ToSchema;
 
 use super::docs::ErrorEnvelope;
 use super::extract::{JsonBody, QueryParams, cursor};
-use super::json::{Field, Json, Obj, Patch, Validator, rules, string_array};
-use super::{created, ok};
-use crate::domain::appointment::Appointment;
+use super::json::{Field, Json, Obj, Patch, Validator, object_array, rules, string_array};
+use super::wire::{created, ok};
+use crate::domain::CLOCK_SKEW_MS;
 use crate::domain::formats::{Date, Timestamp};
-use crate::domain::ids::{AppointmentId, DoctorId, PatientId, RecordId};
-use crate::domain::medical_record::{LabResult, MedicalRecord, Prescription, VitalSigns};
-use crate::domain::patient::{Patient, PatientStatus};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::domain::ids::PatientId;
+use crate::domain::medical_record::{
+    CreateMedicalRecordRequest, LabResult, MedicalRecord, Prescription, UpdateMedicalRecordRequest, VitalSigns,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::service::Ctx;
+use crate::service::write::Precondition;
 use crate::state::AppState;
-use crate::store::{DateRange, StoreError};
-
-/// How far in the future a client clock may run ahead of ours for `visitDate` and `paymentDate`.
-pub(super) const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+use crate::store::DateRange;
 
 const MAX_SYMPTOMS: usize = 50;
 const MAX_PRESCRIPTIONS: usize = 50;
 const MAX_LAB_RESULTS: usize = 100;
-
-/// Body of `POST /api/v1/medical-records` (API.md §2.6, Create column).
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[schema(rename_all = "camelCase")]
-pub struct CreateMedicalRecordRequest {
-    /// An existing patient with status `active`.
-    #[schema(example = "PAT-01M88ZQHVRM9S346Q3D25VT4F5")]
-    pub patient_id: String,
-    /// An existing doctor, any status.
-    #[schema(example = "DOC-01M88ZSCERV37E3S3E28JT97KB")]
-    pub doctor_id: String,
-    /// An existing appointment of the same patient and doctor.
-    #[schema(example = "APT-01M88ZX1MRF5KZNWJ47TAN9ZT2")]
-    pub appointment_id: Option<String>,
-    /// ≥ 1900-01-01 and ≤ now + 5 minutes.
-    pub visit_date: Timestamp,
-    /// 1–1000 characters.
-    pub chief_complaint: String,
-    /// 1–2000 characters.
-    pub diagnosis: Option<String>,
-    /// At most 50 items, each 1–200 characters.
-    #[schema(required = false)]
-    pub symptoms: Vec<String>,
-    /// 1–2000 characters.
-    pub treatment: Option<String>,
-    /// At most 50 items.
-    #[schema(required = false)]
-    pub prescriptions: Vec<Prescription>,
-    /// At most 100 items.
-    #[schema(required = false)]
-    pub lab_results: Vec<LabResult>,
-    pub vital_signs: Option<VitalSigns>,
-    /// 1–10000 characters.
-    pub notes: Option<String>,
-    /// On or after the UTC date of `visitDate`.
-    pub follow_up_date: Option<Date>,
-}
-
-/// Body of `PUT /api/v1/medical-records/{recordId}`: a partial amendment (API.md §2.6, Update column).
-///
-/// Absent fields stay unchanged; `null` clears `diagnosis`, `treatment`, `notes`, `followUpDate` and
-/// `vitalSigns`; arrays are replaced whole and `null` empties them. Other fields are ignored.
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[schema(rename_all = "camelCase")]
-pub struct UpdateMedicalRecordRequest {
-    #[schema(value_type = Option<String>)]
-    pub diagnosis: Patch<String>,
-    #[schema(value_type = Option<String>)]
-    pub treatment: Patch<String>,
-    #[schema(value_type = Option<String>)]
-    pub notes: Patch<String>,
-    #[schema(value_type = Option<Date>)]
-    pub follow_up_date: Patch<Date>,
-    #[schema(value_type = Option<VitalSigns>)]
-    pub vital_signs: Patch<VitalSigns>,
-    pub symptoms: Option<Vec<String>>,
-    pub prescriptions: Option<Vec<Prescription>>,
-    pub lab_results: Option<Vec<LabResult>>,
-}
 
 /// `GET /api/v1/patients/{patientId}/medical-records` response.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -143,49 +82,9 @@ pub fn routes() -> Router<AppState> {
         (status = 503, description = "A store is unavailable", body = ErrorEnvelope),
     )
 )]
-async fn create_record(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let now = state.clock.timestamp();
-    let req = parse_create(&body, now)?;
-    let patient = find_patient(&state, &req.patient_id).await?;
-    let doctor = match DoctorId::parse(&req.doctor_id) {
-        Some(id) => state.clinic.get_doctor(&id).await?,
-        None => None,
-    }
-    .ok_or_else(|| ApiError::new(ErrorCode::DOCTOR_NOT_FOUND))?;
-    let appointment_id = match &req.appointment_id {
-        Some(raw) => {
-            let apt = find_appointment_reference(&state, raw).await?;
-            if apt.patient_id != patient.patient_id || apt.doctor_id != doctor.doctor_id {
-                return Err(ApiError::invalid("appointmentId", "belongs to another patient or doctor"));
-            }
-            Some(apt.appointment_id)
-        }
-        None => None,
-    };
-    if patient.status != PatientStatus::Active {
-        return Err(ApiError::new(ErrorCode::PATIENT_INACTIVE));
-    }
-    let record = MedicalRecord {
-        record_id: RecordId::generate(),
-        patient_id: patient.patient_id,
-        doctor_id: doctor.doctor_id.clone(),
-        doctor_name: doctor.display_name(),
-        appointment_id,
-        visit_date: req.visit_date,
-        chief_complaint: req.chief_complaint,
-        diagnosis: req.diagnosis,
-        symptoms: req.symptoms,
-        treatment: req.treatment,
-        prescriptions: req.prescriptions,
-        lab_results: req.lab_results,
-        vital_signs: req.vital_signs,
-        notes: req.notes,
-        follow_up_date: req.follow_up_date,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    state.records.insert_record(&record).await?;
+async fn create_record(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+    let req = parse_create(&body, ctx.now())?;
+    let record = state.service.create_record(&ctx, req).await?;
     Ok(created(&format!("/api/v1/medical-records/{}", record.record_id), &record))
 }
 
@@ -201,9 +100,8 @@ async fn create_record(State(state): State<AppState>, JsonBody(body): JsonBody) 
         (status = 503, description = "The records store is unavailable", body = ErrorEnvelope),
     )
 )]
-async fn get_record(State(state): State<AppState>, Path(raw_id): Path<String>) -> ApiResult<Response> {
-    let id = RecordId::parse(&raw_id).ok_or_else(record_not_found)?;
-    Ok(ok(&load_record(&state, &id).await?))
+async fn get_record(State(state): State<AppState>, ctx: Ctx, Path(raw_id): Path<String>) -> ApiResult<Response> {
+    Ok(ok(&state.service.record(&ctx, &raw_id).await?))
 }
 
 /// Amends a medical record in place (#26, [core]).
@@ -222,36 +120,12 @@ async fn get_record(State(state): State<AppState>, Path(raw_id): Path<String>) -
 )]
 async fn amend_record(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path(raw_id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let req = parse_update(&body)?;
-    let id = RecordId::parse(&raw_id).ok_or_else(record_not_found)?;
-    retry_stale(|| async {
-        let current = load_record(&state, &id).await?;
-        let mut next = current.clone();
-        if !req.apply(&mut next) {
-            return Ok(Some(ok(&current)));
-        }
-        // Only a newly sent date is checked: a stored one was valid when written (or predates the rule).
-        if let Patch::Set(follow_up) = req.follow_up_date
-            && follow_up.0 < current.visit_date.date()
-        {
-            return Err(ApiError::invalid("followUpDate", "must not be before the date of visitDate"));
-        }
-        next.version = current.version + 1;
-        next.updated_at = state.clock.timestamp();
-        match state.records.update_record(&next, current.version).await {
-            Ok(()) => {
-                let fresh = state.records.get_record(&id).await?.unwrap_or(next);
-                Ok(Some(ok(&fresh)))
-            }
-            Err(StoreError::Stale) => Ok(None),
-            Err(StoreError::NotFound) => Err(record_not_found()),
-            Err(e) => Err(e.into()),
-        }
-    })
-    .await
+    Ok(ok(&state.service.amend_record(&ctx, &raw_id, &req, &Precondition::Absent).await?))
 }
 
 /// Lists a patient's records, newest visit first (#9).
@@ -275,6 +149,7 @@ async fn amend_record(
 )]
 async fn list_patient_records(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path(raw_id): Path<String>,
     q: QueryParams,
 ) -> ApiResult<Response> {
@@ -290,43 +165,13 @@ async fn list_patient_records(
     let scope = records_scope(&raw_id, from, to);
     let after = cursor::from_query(&q, &mut v, &scope);
     v.finish()?;
-    let patient = find_patient(&state, &raw_id).await?;
-    let page =
-        state.records.list_patient_records(&patient.patient_id, DateRange { from, to }, limit, after.as_ref()).await?;
+    let (patient_id, page) =
+        state.service.patient_records(&ctx, &raw_id, DateRange { from, to }, limit, after.as_ref()).await?;
     Ok(ok(&PatientRecordsResponse {
-        patient_id: patient.patient_id,
+        patient_id,
         records: page.items,
         next_cursor: page.next.map(|k| cursor::encode(&scope, &k)),
     }))
-}
-
-// ---- use cases shared with billing --------------------------------------------------------------------
-
-/// The patient a path or body names, any status; a malformed ID is simply not found.
-pub(super) async fn find_patient(state: &AppState, raw: &str) -> ApiResult<Patient> {
-    let found = match PatientId::parse(raw) {
-        Some(id) => state.clinic.get_patient(&id).await?,
-        None => None,
-    };
-    found.ok_or_else(|| ApiError::new(ErrorCode::PATIENT_NOT_FOUND))
-}
-
-/// The appointment a body's `appointmentId` names; missing or malformed → 400 `appointmentId: not found`
-/// (a body reference that does not fit is a validation failure, API.md §3.5 step 4, §3.6 step 3).
-pub(super) async fn find_appointment_reference(state: &AppState, raw: &str) -> ApiResult<Appointment> {
-    let found = match AppointmentId::parse(raw) {
-        Some(id) => state.clinic.get_appointment(&id).await?,
-        None => None,
-    };
-    found.ok_or_else(|| ApiError::invalid("appointmentId", "not found"))
-}
-
-fn record_not_found() -> ApiError {
-    ApiError::new(ErrorCode::MEDICAL_RECORD_NOT_FOUND)
-}
-
-async fn load_record(state: &AppState, id: &RecordId) -> ApiResult<MedicalRecord> {
-    state.records.get_record(id).await?.ok_or_else(record_not_found)
 }
 
 /// Cursor scope: the list's path plus its normalised filters, so a cursor only pages the list it came from.
@@ -336,33 +181,6 @@ fn records_scope(raw_patient: &str, from: Option<NaiveDate>, to: Option<NaiveDat
 }
 
 // ---- body parsing -------------------------------------------------------------------------------------
-
-impl UpdateMedicalRecordRequest {
-    /// Applies the amendment; `true` when anything actually changed (a value equal to the stored one is no change).
-    fn apply(&self, rec: &mut MedicalRecord) -> bool {
-        let mut changed = false;
-        changed |= self.diagnosis.clone().apply_opt(&mut rec.diagnosis);
-        changed |= self.treatment.clone().apply_opt(&mut rec.treatment);
-        changed |= self.notes.clone().apply_opt(&mut rec.notes);
-        changed |= self.follow_up_date.clone().apply_opt(&mut rec.follow_up_date);
-        changed |= self.vital_signs.clone().apply_opt(&mut rec.vital_signs);
-        changed |= replace(&mut rec.symptoms, &self.symptoms);
-        changed |= replace(&mut rec.prescriptions, &self.prescriptions);
-        changed |= replace(&mut rec.lab_results, &self.lab_results);
-        changed
-    }
-}
-
-/// Replaces a whole array when one was sent; `true` when it differs from the stored one.
-fn replace<T: PartialEq + Clone>(target: &mut T, new: &Option<T>) -> bool {
-    match new {
-        Some(v) if target != v => {
-            *target = v.clone();
-            true
-        }
-        _ => false,
-    }
-}
 
 fn id_text(s: String) -> Result<String, String> {
     Ok(s)
@@ -428,35 +246,6 @@ fn vital_signs_field(o: &Obj<'_>, v: &mut Validator) -> ApiResult<Field<VitalSig
             if vs.is_empty() { Field::Null } else { Field::Value(vs) }
         }
     })
-}
-
-/// Reads an array of objects, at most `max_items` long, parsing each element with `item`
-/// (which returns `None` when the element broke a rule already recorded in the validator).
-pub(super) fn object_array<T>(
-    o: &Obj<'_>,
-    v: &mut Validator,
-    field: &str,
-    max_items: usize,
-    mut item: impl FnMut(&Obj<'_>, &mut Validator) -> ApiResult<Option<T>>,
-) -> ApiResult<Field<Vec<T>>> {
-    let path = o.path(field);
-    let items = match o.array(field)? {
-        Field::Value(items) => items,
-        Field::Null => return Ok(Field::Null),
-        Field::Absent => return Ok(Field::Absent),
-    };
-    if items.len() > max_items {
-        v.fail(&path, format!("must have at most {max_items} items"));
-    }
-    let mut out = Vec::with_capacity(items.len());
-    for (i, json) in items.iter().enumerate() {
-        let item_path = format!("{path}[{i}]");
-        let element = Obj::element(json, &item_path)?;
-        if let Some(parsed) = item(&element, v)? {
-            out.push(parsed);
-        }
-    }
-    Ok(Field::Value(out))
 }
 
 fn prescription(o: &Obj<'_>, v: &mut Validator) -> ApiResult<Option<Prescription>> {
@@ -610,6 +399,8 @@ fn parse_update(body: &Json) -> ApiResult<UpdateMedicalRecordRequest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::{DoctorId, RecordId};
+    use crate::error::ErrorCode;
 
     fn now() -> Timestamp {
         crate::domain::formats::parse_timestamp("2026-11-25T10:00:00Z").unwrap()

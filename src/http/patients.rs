@@ -1,7 +1,6 @@
-//! Patient handlers (API.md §3.1 #4–#8): register, search, read, update and deactivate, plus the page-list
-//! wire wrapper shared by every page-style list.
+//! Patient handlers (API.md §3.1 #4–#8): register, search, read, update and deactivate. Bodies are parsed here;
+//! the use cases are in `crate::service::patients`.
 
-use crate::http::retry_stale;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -12,48 +11,18 @@ use utoipa::ToSchema;
 
 use super::extract::{JsonBody, QueryParams};
 use super::json::{Field, Json, Obj, Patch, Validator, rules, string_array};
-use super::{created, ok};
-use crate::domain::formats::{Date, Timestamp};
+use super::wire::{PageResponse, Pagination, created, ok};
+use crate::domain::formats::Date;
 use crate::domain::ids::PatientId;
-use crate::domain::patient::{Address, BloodType, EmergencyContact, Gender, Patient, PatientStatus};
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::domain::patient::{
+    Address, BloodType, CreatePatientRequest, EmergencyContact, Gender, Patient, PatientStatus, UpdatePatientRequest,
+};
+use crate::error::{ApiError, ApiResult};
 use crate::http::docs::ErrorEnvelope;
+use crate::service::Ctx;
+use crate::service::write::Precondition;
 use crate::state::AppState;
-use crate::store::{Page, PageRequest, PatientFilter, StoreError};
-
-/// Pagination block of a page-style list (API.md §1.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Pagination {
-    pub page: u32,
-    /// The effective limit (after capping at 100).
-    pub limit: u32,
-    pub total_pages: u64,
-    pub total_items: u64,
-}
-
-/// A page-style list: `{"data": [...], "pagination": {...}}`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct PageResponse<T> {
-    pub data: Vec<T>,
-    pub pagination: Pagination,
-}
-
-impl<T> PageResponse<T> {
-    /// Wraps one store page answered for `request`.
-    pub fn new(page: Page<T>, request: PageRequest) -> Self {
-        let limit = request.limit.max(1);
-        Self {
-            data: page.items,
-            pagination: Pagination {
-                page: request.page,
-                limit,
-                total_pages: page.total.div_ceil(u64::from(limit)),
-                total_items: page.total,
-            },
-        }
-    }
-}
+use crate::store::{PageRequest, PatientFilter};
 
 /// Body of a successful deactivation (DELETE).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -64,60 +33,6 @@ pub struct PatientDeactivated {
     pub patient_id: PatientId,
     /// Scheduled future appointments cancelled by this deactivation.
     pub cancelled_appointments: u64,
-}
-
-/// Body of `POST /api/v1/patients` (API.md §2.1). Unknown fields are ignored.
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreatePatientRequest {
-    #[schema(min_length = 1, max_length = 100)]
-    pub first_name: String,
-    #[schema(min_length = 1, max_length = 100)]
-    pub last_name: String,
-    /// 1900-01-01 ≤ dateOfBirth ≤ today.
-    pub date_of_birth: Date,
-    pub gender: Option<Gender>,
-    #[schema(max_length = 255, example = "amara.okafor@example.org")]
-    pub email: String,
-    #[schema(min_length = 7, max_length = 20, example = "+1 (555) 010-2233")]
-    pub phone: String,
-    pub address: Option<Address>,
-    pub emergency_contact: Option<EmergencyContact>,
-    pub blood_type: Option<BloodType>,
-    /// At most 50 items of 1–100 characters.
-    #[serde(default)]
-    #[schema(max_items = 50)]
-    pub allergies: Vec<String>,
-}
-
-/// Body of `PUT /api/v1/patients/{patientId}`: a partial update. Absent fields stay unchanged; `null` clears
-/// `gender`, `address`, `emergencyContact` and `bloodType`; `allergies: null` becomes `[]`.
-#[derive(Debug, Clone, PartialEq, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdatePatientRequest {
-    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
-    pub first_name: Patch<String>,
-    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
-    pub last_name: Patch<String>,
-    #[schema(value_type = Date, required = false)]
-    pub date_of_birth: Patch<Date>,
-    #[schema(value_type = Option<Gender>, required = false)]
-    pub gender: Patch<Gender>,
-    #[schema(value_type = String, required = false, max_length = 255)]
-    pub email: Patch<String>,
-    #[schema(value_type = String, required = false, min_length = 7, max_length = 20)]
-    pub phone: Patch<String>,
-    #[schema(value_type = Option<Address>, required = false)]
-    pub address: Patch<Address>,
-    #[schema(value_type = Option<EmergencyContact>, required = false)]
-    pub emergency_contact: Patch<EmergencyContact>,
-    #[schema(value_type = Option<BloodType>, required = false)]
-    pub blood_type: Patch<BloodType>,
-    #[schema(value_type = Option<Vec<String>>, required = false, max_items = 50)]
-    pub allergies: Patch<Vec<String>>,
-    /// `inactive` deactivates (cancelling future scheduled appointments); `active` reactivates.
-    #[schema(value_type = PatientStatus, required = false)]
-    pub status: Patch<PatientStatus>,
 }
 
 /// The date-of-birth rule: a real date in 1900-01-01 ..= today (newborns allowed).
@@ -228,27 +143,6 @@ impl CreatePatientRequest {
             allergies,
         })
     }
-
-    /// The new patient: `active`, version 1.
-    fn into_patient(self, now: Timestamp) -> Patient {
-        Patient {
-            patient_id: PatientId::generate(),
-            first_name: self.first_name,
-            last_name: self.last_name,
-            date_of_birth: self.date_of_birth,
-            gender: self.gender,
-            email: self.email,
-            phone: self.phone,
-            address: self.address,
-            emergency_contact: self.emergency_contact,
-            blood_type: self.blood_type,
-            allergies: self.allergies,
-            status: PatientStatus::Active,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        }
-    }
 }
 
 impl UpdatePatientRequest {
@@ -288,36 +182,6 @@ impl UpdatePatientRequest {
             status,
         })
     }
-
-    /// Applies the update to `p`; returns whether anything changed.
-    fn apply(&self, p: &mut Patient) -> bool {
-        let mut changed = false;
-        changed |= self.first_name.clone().apply(&mut p.first_name);
-        changed |= self.last_name.clone().apply(&mut p.last_name);
-        changed |= self.date_of_birth.clone().apply(&mut p.date_of_birth);
-        changed |= self.gender.clone().apply_opt(&mut p.gender);
-        changed |= self.email.clone().apply(&mut p.email);
-        changed |= self.phone.clone().apply(&mut p.phone);
-        changed |= self.address.clone().apply_opt(&mut p.address);
-        changed |= self.emergency_contact.clone().apply_opt(&mut p.emergency_contact);
-        changed |= self.blood_type.clone().apply_opt(&mut p.blood_type);
-        changed |= self.allergies.clone().apply(&mut p.allergies);
-        changed |= self.status.clone().apply(&mut p.status);
-        changed
-    }
-}
-
-fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::PATIENT_NOT_FOUND)
-}
-
-fn store_error(err: StoreError) -> ApiError {
-    ApiError::from_store(err, ErrorCode::PATIENT_NOT_FOUND, ErrorCode::PATIENT_ALREADY_EXISTS)
-}
-
-/// Reads a patient back after a write, so the response reflects what was stored.
-async fn reread(state: &AppState, id: &PatientId) -> ApiResult<Patient> {
-    state.clinic.get_patient(id).await?.ok_or_else(|| ApiError::internal("patient vanished after its write"))
 }
 
 /// Register a patient.
@@ -336,12 +200,10 @@ async fn reread(state: &AppState, id: &PatientId) -> ApiResult<Patient> {
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn create_patient(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let req = CreatePatientRequest::parse(&body, state.clock.now().date_naive())?;
-    let patient = req.into_patient(state.clock.timestamp());
-    state.clinic.insert_patient(&patient).await.map_err(store_error)?;
-    let fresh = reread(&state, &patient.patient_id).await?;
-    Ok(created(&format!("/api/v1/patients/{}", fresh.patient_id), &fresh))
+pub async fn create_patient(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
+    let req = CreatePatientRequest::parse(&body, ctx.today())?;
+    let patient = state.service.register_patient(&ctx, req).await?;
+    Ok(created(&format!("/api/v1/patients/{}", patient.patient_id), &patient))
 }
 
 /// Reads the search filters of `GET /api/v1/patients`.
@@ -379,9 +241,9 @@ fn patient_filter(q: &QueryParams) -> ApiResult<(PatientFilter, PageRequest)> {
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn list_patients(State(state): State<AppState>, q: QueryParams) -> ApiResult<Response> {
+pub async fn list_patients(State(state): State<AppState>, ctx: Ctx, q: QueryParams) -> ApiResult<Response> {
     let (filter, page) = patient_filter(&q)?;
-    let found = state.clinic.list_patients(&filter, page).await?;
+    let found = state.service.search_patients(&ctx, &filter, page).await?;
     Ok(ok(&PageResponse::new(found, page)))
 }
 
@@ -397,9 +259,8 @@ pub async fn list_patients(State(state): State<AppState>, q: QueryParams) -> Api
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn get_patient(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = PatientId::parse(&id).ok_or_else(not_found)?;
-    let patient = state.clinic.get_patient(&id).await?.ok_or_else(not_found)?;
+pub async fn get_patient(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
+    let patient = state.service.patient(&ctx, &id).await?;
     Ok(ok(&patient))
 }
 
@@ -422,28 +283,13 @@ pub async fn get_patient(State(state): State<AppState>, Path(id): Path<String>) 
 )]
 pub async fn update_patient(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let req = UpdatePatientRequest::parse(&body, state.clock.now().date_naive())?;
-    let id = PatientId::parse(&id).ok_or_else(not_found)?;
-    retry_stale(|| async {
-        let current = state.clinic.get_patient(&id).await?.ok_or_else(not_found)?;
-        let mut next = current.clone();
-        if !req.apply(&mut next) {
-            return Ok(Some(ok(&current)));
-        }
-        let now = state.clock.timestamp();
-        let deactivating = current.status == PatientStatus::Active && next.status == PatientStatus::Inactive;
-        next.version = current.version + 1;
-        next.updated_at = now;
-        match state.clinic.update_patient(&next, current.version, deactivating.then_some(now)).await {
-            Ok(_) => return Ok(Some(ok(&reread(&state, &id).await?))),
-            Err(StoreError::Stale) => Ok(None),
-            Err(e) => Err(store_error(e)),
-        }
-    })
-    .await
+    let req = UpdatePatientRequest::parse(&body, ctx.today())?;
+    let patient = state.service.update_patient(&ctx, &id, &req, &Precondition::Absent).await?;
+    Ok(ok(&patient))
 }
 
 /// Deactivate a patient (soft delete), cancelling their scheduled future appointments.
@@ -458,30 +304,17 @@ pub async fn update_patient(
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn deactivate_patient(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = PatientId::parse(&id).ok_or_else(not_found)?;
-    let answer = |cancelled: u64| PatientDeactivated {
+pub async fn deactivate_patient(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let done = state.service.deactivate_patient(&ctx, &id, &Precondition::Absent).await?;
+    Ok(ok(&PatientDeactivated {
         message: "Patient deactivated successfully".to_owned(),
-        patient_id: id.clone(),
-        cancelled_appointments: cancelled,
-    };
-    retry_stale(|| async {
-        let current = state.clinic.get_patient(&id).await?.ok_or_else(not_found)?;
-        if current.status == PatientStatus::Inactive {
-            return Ok(Some(ok(&answer(0))));
-        }
-        let now = state.clock.timestamp();
-        let mut next = current.clone();
-        next.status = PatientStatus::Inactive;
-        next.version = current.version + 1;
-        next.updated_at = now;
-        match state.clinic.update_patient(&next, current.version, Some(now)).await {
-            Ok(cancelled) => Ok(Some(ok(&answer(cancelled)))),
-            Err(StoreError::Stale) => Ok(None),
-            Err(e) => Err(store_error(e)),
-        }
-    })
-    .await
+        patient_id: done.patient.patient_id,
+        cancelled_appointments: done.cancelled_appointments,
+    }))
 }
 
 /// OpenAPI fragment of this module.
@@ -505,6 +338,7 @@ pub fn routes() -> Router<AppState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::formats::Timestamp;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
@@ -598,15 +432,5 @@ mod tests {
                 .unwrap_err(),
         );
         assert_eq!(d.len(), 3, "{d:?}");
-    }
-
-    #[test]
-    fn pagination_counts_pages() {
-        let page = Page { items: vec![1, 2], total: 41 };
-        let r = PageResponse::new(page, PageRequest { page: 3, limit: 20 });
-        assert_eq!(r.pagination.total_pages, 3);
-        let empty: PageResponse<i32> =
-            PageResponse::new(Page { items: vec![], total: 0 }, PageRequest { page: 1, limit: 20 });
-        assert_eq!(empty.pagination.total_pages, 0);
     }
 }

@@ -188,10 +188,10 @@ pub async fn shed(State(state): State<AppState>, req: Request, next: Next) -> Re
     let cpu = &state.resilience.cpu;
     if cpu.is_shedding() {
         ::metrics::counter!("cpu_circuit_breaker_rejections_total").increment(1);
-        let mut err =
-            ApiError::new(ErrorCode::SERVICE_OVERLOADED).with_detail(format!("Current CPU: {:.1}%", cpu.current()));
-        err.retry_after = Some(SHED_RETRY_AFTER);
-        return err.into_response();
+        return ApiError::new(ErrorCode::SERVICE_OVERLOADED)
+            .with_detail(format!("Current CPU: {:.1}%", cpu.current()))
+            .with_retry_after(SHED_RETRY_AFTER)
+            .into_response();
     }
     next.run(req).await
 }

@@ -49,7 +49,7 @@ pub async fn edge(mut req: Request, next: Next) -> Response {
             let mut res = next.run(req).await;
             if res.status() == StatusCode::METHOD_NOT_ALLOWED && !res.headers().contains_key(header::CONTENT_TYPE) {
                 let mut err = ApiError::new(ErrorCode::METHOD_NOT_ALLOWED);
-                err.allow = res.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                err.allow = res.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()).map(Box::from);
                 res = err.into_response();
             }
             if is_api {

@@ -100,57 +100,6 @@ async fn configure_session(conn: &mut MySqlConnection, statement_timeout: Durati
     Ok(())
 }
 
-/// Converts the Go original's `MYSQL_DSN` (`user:pass@tcp(host:port)/db?parseTime=true`) to a `mysql://` URL.
-///
-/// Accepts `tcp(host[:port])`, `unix(/path/to/socket)`, and no address at all (the Go driver's default,
-/// `127.0.0.1:3306`). User and password are percent-encoded; the Go driver's own parameters (`parseTime`,
-/// `charset`, `loc`, ...) are dropped, as the adapter sets what it needs. `None` when `dsn` is not a DSN.
-pub fn dsn_to_url(dsn: &str) -> Option<String> {
-    if dsn.contains("://") {
-        return None;
-    }
-    // As in the Go driver: the database follows the last '/', the credentials end at the last '@' before it.
-    let (head, db_and_params) = dsn.rsplit_once('/')?;
-    let database = db_and_params.split_once('?').map_or(db_and_params, |(db, _)| db);
-    let (credentials, address) = match head.rsplit_once('@') {
-        Some((credentials, address)) => (Some(credentials), address),
-        None => (None, head),
-    };
-    let userinfo = match credentials {
-        None | Some("") => String::new(),
-        Some(credentials) => match credentials.split_once(':') {
-            Some((user, pass)) => format!("{}:{}@", percent_encode(user), percent_encode(pass)),
-            None => format!("{}@", percent_encode(credentials)),
-        },
-    };
-    let database = percent_encode(database);
-    if address.is_empty() {
-        return Some(format!("mysql://{userinfo}127.0.0.1:3306/{database}"));
-    }
-    let (protocol, rest) = address.split_once('(')?;
-    let target = rest.strip_suffix(')')?;
-    match protocol {
-        "tcp" if !target.is_empty() => Some(format!("mysql://{userinfo}{target}/{database}")),
-        "unix" if !target.is_empty() => {
-            Some(format!("mysql://{userinfo}localhost/{database}?socket={}", percent_encode(target)))
-        }
-        _ => None,
-    }
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// A failure inside a transaction: a database error (which may be a retryable lock failure) or a port error the
 /// transaction decided on (a rule, a version, a missing row).
 #[derive(Debug)]
@@ -259,45 +208,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_go_dsn_becomes_a_url() {
-        assert_eq!(
-            dsn_to_url("gospital:s3cret@tcp(db.internal:3306)/gospital?parseTime=true").as_deref(),
-            Some("mysql://gospital:s3cret@db.internal:3306/gospital")
-        );
-        assert_eq!(dsn_to_url("root@tcp(127.0.0.1)/app").as_deref(), Some("mysql://root@127.0.0.1/app"));
-        assert_eq!(dsn_to_url("root:@tcp(localhost:3307)/app").as_deref(), Some("mysql://root:@localhost:3307/app"));
-    }
-
-    #[test]
-    fn special_characters_in_credentials_are_percent_encoded() {
-        assert_eq!(
-            dsn_to_url("us@r:p@ss:w/rd?@tcp(h:1)/db?parseTime=true&loc=UTC").as_deref(),
-            Some("mysql://us%40r:p%40ss%3Aw%2Frd%3F@h:1/db")
-        );
-    }
-
-    #[test]
-    fn a_dsn_without_address_uses_the_go_default_and_unix_sockets_are_kept() {
-        assert_eq!(dsn_to_url("user:pw@/app").as_deref(), Some("mysql://user:pw@127.0.0.1:3306/app"));
-        assert_eq!(dsn_to_url("/app").as_deref(), Some("mysql://127.0.0.1:3306/app"));
-        assert_eq!(
-            dsn_to_url("user@unix(/run/mysqld/mysqld.sock)/app").as_deref(),
-            Some("mysql://user@localhost/app?socket=%2Frun%2Fmysqld%2Fmysqld.sock")
-        );
-    }
-
-    #[test]
-    fn urls_and_malformed_dsns_are_not_converted() {
-        for not_a_dsn in
-            ["mysql://root@localhost/app", "sqlite://gospital.db", "no-slash", "u@tcp(h:1/app", "u@udp(h)/d"]
-        {
-            assert_eq!(dsn_to_url(not_a_dsn), None, "{not_a_dsn}");
-        }
-    }
-
-    #[test]
     fn the_generated_urls_parse_with_the_credentials_intact() {
-        let url = dsn_to_url("us@r:p@ss:w/rd@tcp(h:3310)/db").expect("converts");
+        let url = crate::config::dsn_to_url("us@r:p@ss:w/rd@tcp(h:3310)/db").expect("converts");
         let opts = MySqlConnectOptions::from_str(&url).expect("parses");
         assert_eq!((opts.get_host(), opts.get_port(), opts.get_username()), ("h", 3310, "us@r"));
         assert_eq!(opts.get_database(), Some("db"));

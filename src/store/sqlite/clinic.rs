@@ -5,7 +5,8 @@
 //! writer connection, so the checks before a write (versions, overlaps, head-doctor membership) see exactly
 //! the state the write commits on; a dropped future drops its `Transaction`, which rolls back.
 //! Statuses are stored as their wire text, which the literals below (`'active'`, `'cancelled'`, ...) match.
-//! Dialect-only syntax: `BEGIN IMMEDIATE`, and `ESCAPE '\'` (MySQL's string literals need `'\\'`).
+//! Dialect-only syntax: `BEGIN IMMEDIATE` (the `LIKE ... ESCAPE '!'` of the name search is shared with MySQL, in
+//! `statements.rs`).
 //! SQL assembled at run time (`AssertSqlSafe`) joins only the `&'static str` fragments of this module; values
 //! are always bound as `?` parameters.
 

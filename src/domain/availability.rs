@@ -1,14 +1,32 @@
 //! Availability slot generation (API.md §4.6): working-hour slots per working day, each marked available unless
 //! the day is past or a non-cancelled appointment of the doctor overlaps it. Pure: no clock, no store.
 
-use chrono::{Datelike, Days, NaiveDate, NaiveTime, Timelike};
+use chrono::{Datelike, Days, NaiveDate, NaiveTime, Timelike, Weekday};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::config::Schedule;
-use crate::domain::appointment::overlaps;
-use crate::domain::formats::{Date, Time};
-use crate::store::BusyInterval;
+use super::appointment::{BusyInterval, overlaps};
+use super::formats::{Date, Time};
+
+/// Availability settings (API.md §4.6), validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub work_days: Vec<Weekday>,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub slot_minutes: u32,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            work_days: vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
+            start: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or_default(),
+            slot_minutes: 30,
+        }
+    }
+}
 
 /// The longest span after `startDate` an availability query may cover (31 days inclusive).
 pub const MAX_SPAN_DAYS: u64 = 30;

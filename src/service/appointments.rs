@@ -1,0 +1,170 @@
+//! Appointment use cases (API.md §3.3 #16–#20) and a doctor's availability (§3.2 #15).
+//!
+//! Patient-active, doctor-active and overlap checks must be atomic with the write, so the store makes them inside
+//! its transaction (`book_appointment`, `update_appointment(.., reschedule = true)`) and reports a failed one as
+//! `Rejected`; this layer orders the other checks as the contract lists them and applies the state machine.
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use super::write::{Precondition, Update, update};
+use super::{Ctx, Service, not_found};
+use crate::domain::appointment::{Appointment, AppointmentStatus, CreateAppointmentRequest, UpdateAppointmentRequest};
+use crate::domain::availability::{self, TimeSlot};
+use crate::domain::doctor::DoctorStatus;
+use crate::domain::formats::{Date, Time};
+use crate::domain::ids::AppointmentId;
+use crate::error::{ApiError, ApiResult, Entity, ErrorCode, OnEntity};
+use crate::store::{AppointmentFilter, Page, PageRequest, StoreResult};
+
+/// A doctor's slots over a date range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoctorAvailability {
+    pub doctor_id: crate::domain::ids::DoctorId,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub slots: Vec<TimeSlot>,
+}
+
+impl Service {
+    /// #16 steps 2–7: patient, then doctor must exist; the store checks both are active and that nothing
+    /// overlaps, atomically with the insert.
+    pub async fn book_appointment(&self, ctx: &Ctx, req: CreateAppointmentRequest) -> ApiResult<Appointment> {
+        let patient = self.patient_named(&req.patient_id).await?;
+        let doctor = self.doctor_named(&req.doctor_id).await?;
+        let now = ctx.now();
+        let appointment = Appointment {
+            appointment_id: AppointmentId::generate(),
+            patient_name: patient.full_name(),
+            patient_id: patient.patient_id,
+            doctor_name: doctor.display_name(),
+            doctor_id: doctor.doctor_id,
+            department_id: doctor.department_id,
+            appointment_date: Date(req.appointment_date),
+            start_time: Time(req.start_time),
+            end_time: Time(req.end_time),
+            reason: req.reason,
+            status: AppointmentStatus::Scheduled,
+            notes: req.notes,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        // Patient and doctor were just read and are never deleted: a NotFound here would name the patient, the
+        // first row the transaction reads.
+        self.clinic.book_appointment(&appointment).await.on(Entity::Patient)?;
+        Ok(appointment)
+    }
+
+    /// #17.
+    pub async fn list_appointments(
+        &self,
+        _ctx: &Ctx,
+        filter: &AppointmentFilter,
+        page: PageRequest,
+    ) -> ApiResult<Page<Appointment>> {
+        self.clinic.list_appointments(filter, page).await.on(Entity::Appointment)
+    }
+
+    /// #18.
+    pub async fn appointment(&self, _ctx: &Ctx, raw_id: &str) -> ApiResult<Appointment> {
+        let id = parse_id(raw_id)?;
+        self.clinic.get_appointment(&id).await.on(Entity::Appointment)?.ok_or_else(|| not_found(Entity::Appointment))
+    }
+
+    /// #19: the state machine and the reschedule rules (`UpdateAppointmentRequest::plan`), then the store's
+    /// atomic re-check of a reschedule.
+    pub async fn update_appointment(
+        &self,
+        ctx: &Ctx,
+        raw_id: &str,
+        req: &UpdateAppointmentRequest,
+        precondition: &Precondition,
+    ) -> ApiResult<Appointment> {
+        let id = parse_id(raw_id)?;
+        let u = AppointmentUpdate { service: self, id: &id, ctx, change: Change::Fields(req) };
+        Ok(update(&u, ctx, precondition).await?.resource)
+    }
+
+    /// #20: only a `scheduled` appointment can be cancelled; the slot is free at once.
+    pub async fn cancel_appointment(
+        &self,
+        ctx: &Ctx,
+        raw_id: &str,
+        precondition: &Precondition,
+    ) -> ApiResult<Appointment> {
+        let id = parse_id(raw_id)?;
+        let u = AppointmentUpdate { service: self, id: &id, ctx, change: Change::Cancel };
+        Ok(update(&u, ctx, precondition).await?.resource)
+    }
+
+    /// #15 steps 2–4, for a range already validated: a doctor who is not `active` has no slots.
+    pub async fn doctor_availability(
+        &self,
+        ctx: &Ctx,
+        raw_id: &str,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> ApiResult<DoctorAvailability> {
+        let doctor = self.doctor_named(raw_id).await?;
+        let slots = if doctor.status == DoctorStatus::Active {
+            let busy = self.clinic.doctor_busy_intervals(&doctor.doctor_id, start, end).await.on(Entity::Doctor)?;
+            availability::generate(&self.settings.schedule, start, end, ctx.today(), &busy)
+        } else {
+            Vec::new()
+        };
+        Ok(DoctorAvailability { doctor_id: doctor.doctor_id, start, end, slots })
+    }
+}
+
+fn parse_id(raw: &str) -> ApiResult<AppointmentId> {
+    AppointmentId::parse(raw).ok_or_else(|| not_found(Entity::Appointment))
+}
+
+enum Change<'a> {
+    Fields(&'a UpdateAppointmentRequest),
+    Cancel,
+}
+
+struct AppointmentUpdate<'a> {
+    service: &'a Service,
+    id: &'a AppointmentId,
+    ctx: &'a Ctx,
+    change: Change<'a>,
+}
+
+/// Whether `next` moves `current` in time, which the store must re-check like a booking.
+fn is_reschedule(current: &Appointment, next: &Appointment) -> bool {
+    (current.appointment_date, current.start_time, current.end_time)
+        != (next.appointment_date, next.start_time, next.end_time)
+}
+
+#[async_trait]
+impl Update for AppointmentUpdate<'_> {
+    type Resource = Appointment;
+    type Written = ();
+    const ENTITY: Entity = Entity::Appointment;
+
+    async fn load(&self) -> ApiResult<Option<Appointment>> {
+        self.service.clinic.get_appointment(self.id).await.on(Entity::Appointment)
+    }
+
+    async fn plan(&self, current: &Appointment) -> ApiResult<Option<Appointment>> {
+        match self.change {
+            Change::Fields(req) => Ok(req.plan(current, self.ctx.today())?.map(|(next, _)| next)),
+            Change::Cancel => {
+                if current.status != AppointmentStatus::Scheduled {
+                    return Err(ApiError::new(ErrorCode::INVALID_APPOINTMENT_DATA)
+                        .with_message("Cannot cancel this appointment"));
+                }
+                let mut next = current.clone();
+                next.status = AppointmentStatus::Cancelled;
+                Ok(Some(next))
+            }
+        }
+    }
+
+    async fn write(&self, current: &Appointment, next: &Appointment) -> StoreResult<()> {
+        self.service.clinic.update_appointment(next, current.version, is_reschedule(current, next)).await
+    }
+}

@@ -1,0 +1,135 @@
+//! Department use cases (API.md §3.4): list, create, read, update (including the head doctor) and the
+//! department's doctors.
+
+use async_trait::async_trait;
+
+use super::write::{Precondition, Update, update};
+use super::{Ctx, Service, not_found};
+use crate::domain::department::{CreateDepartmentRequest, Department, UpdateDepartmentRequest};
+use crate::domain::doctor::Doctor;
+use crate::domain::ids::DepartmentId;
+use crate::error::{ApiError, ApiResult, Entity, ErrorCode, OnEntity};
+use crate::store::StoreResult;
+
+/// A department with every doctor it has (any status).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DepartmentStaff {
+    pub department: Department,
+    pub doctors: Vec<Doctor>,
+}
+
+impl Service {
+    /// #21.
+    pub async fn list_departments(&self, _ctx: &Ctx) -> ApiResult<Vec<Department>> {
+        self.clinic.list_departments().await.on(Entity::Department)
+    }
+
+    /// POST: the name's uniqueness is the store's unique index (409).
+    pub async fn create_department(&self, ctx: &Ctx, req: CreateDepartmentRequest) -> ApiResult<Department> {
+        let now = ctx.now();
+        let department = Department {
+            department_id: DepartmentId::generate(),
+            name: req.name,
+            description: req.description,
+            floor: req.floor,
+            extension: req.extension,
+            head_doctor_id: None,
+            head_doctor_name: None,
+            number_of_doctors: 0,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        self.clinic.insert_department(&department).await.on(Entity::Department)?;
+        Ok(department)
+    }
+
+    /// #22.
+    pub async fn department(&self, _ctx: &Ctx, raw_id: &str) -> ApiResult<Department> {
+        self.department_named(raw_id).await
+    }
+
+    /// PUT: a new head must exist (404) and belong to this department (409, re-checked in the transaction).
+    pub async fn update_department(
+        &self,
+        ctx: &Ctx,
+        raw_id: &str,
+        req: &UpdateDepartmentRequest,
+        precondition: &Precondition,
+    ) -> ApiResult<Department> {
+        let id = DepartmentId::parse(raw_id).ok_or_else(|| not_found(Entity::Department))?;
+        Ok(update(&DepartmentUpdate { service: self, id: &id, req }, ctx, precondition).await?.resource)
+    }
+
+    /// #23.
+    pub async fn department_staff(&self, _ctx: &Ctx, raw_id: &str) -> ApiResult<DepartmentStaff> {
+        let department = self.department_named(raw_id).await?;
+        let doctors = self.clinic.list_department_doctors(&department.department_id).await.on(Entity::Department)?;
+        Ok(DepartmentStaff { department, doctors })
+    }
+
+    /// 409 DEPARTMENT_ALREADY_EXISTS when another department already uses `name` (case-insensitive, lower-cased
+    /// the same way the store's unique index is).
+    async fn name_unused(&self, id: &DepartmentId, name: &str) -> ApiResult<()> {
+        let wanted = name.to_lowercase();
+        let taken = self
+            .clinic
+            .list_departments()
+            .await
+            .on(Entity::Department)?
+            .iter()
+            .any(|d| d.department_id != *id && d.name.to_lowercase() == wanted);
+        if taken { Err(ApiError::new(ErrorCode::DEPARTMENT_ALREADY_EXISTS)) } else { Ok(()) }
+    }
+}
+
+struct DepartmentUpdate<'a> {
+    service: &'a Service,
+    id: &'a DepartmentId,
+    req: &'a UpdateDepartmentRequest,
+}
+
+#[async_trait]
+impl Update for DepartmentUpdate<'_> {
+    type Resource = Department;
+    type Written = ();
+    const ENTITY: Entity = Entity::Department;
+
+    async fn load(&self) -> ApiResult<Option<Department>> {
+        self.service.clinic.get_department(self.id).await.on(Entity::Department)
+    }
+
+    async fn plan(&self, current: &Department) -> ApiResult<Option<Department>> {
+        let mut next = current.clone();
+        let fields_changed = self.req.apply_fields(&mut next);
+        let head = self.req.head_change(current.head_doctor_id.as_ref());
+        if !fields_changed && head.is_none() {
+            return Ok(None);
+        }
+        match head {
+            Some(Some(raw)) => {
+                // The name rule comes before the head checks (API.md §3.4 step 5); the unique index is the
+                // real guard, this only orders the errors when both would fail.
+                if next.name != current.name {
+                    self.service.name_unused(self.id, &next.name).await?;
+                }
+                let doctor = self.service.doctor_named(raw).await?;
+                if doctor.department_id != *self.id {
+                    return Err(ApiError::new(ErrorCode::DEPARTMENT_HEAD_CONFLICT));
+                }
+                next.head_doctor_name = Some(doctor.display_name());
+                next.head_doctor_id = Some(doctor.doctor_id);
+            }
+            Some(None) => {
+                next.head_doctor_id = None;
+                next.head_doctor_name = None;
+            }
+            None => {}
+        }
+        Ok(Some(next))
+    }
+
+    async fn write(&self, current: &Department, next: &Department) -> StoreResult<()> {
+        self.service.clinic.update_department(next, current.version).await
+    }
+}

@@ -1,0 +1,123 @@
+//! Medical-record use cases (API.md §3.5 #24–#26) and a patient's records (§3.1 #9).
+//!
+//! References (patient, doctor, appointment) are checked against R; the record lives in D. There is no
+//! cross-store transaction: R rows are never deleted, so a reference checked once stays valid (DESIGN.md §1).
+
+use async_trait::async_trait;
+
+use super::write::{Precondition, Update, update};
+use super::{Ctx, Service, not_found};
+use crate::domain::ids::{PatientId, RecordId};
+use crate::domain::medical_record::{
+    CreateMedicalRecordRequest, MedicalRecord, UpdateMedicalRecordRequest, check_appointment,
+};
+use crate::domain::patient::PatientStatus;
+use crate::error::{ApiError, ApiResult, Entity, ErrorCode, OnEntity};
+use crate::store::{CursorKey, DateRange, KeyPage, StoreResult};
+
+impl Service {
+    /// #24 steps 2–6, in the contract's order: patient, doctor, appointment reference, patient active, write.
+    pub async fn create_record(&self, ctx: &Ctx, req: CreateMedicalRecordRequest) -> ApiResult<MedicalRecord> {
+        let patient = self.patient_named(&req.patient_id).await?;
+        let doctor = self.doctor_named(&req.doctor_id).await?;
+        let appointment_id = match &req.appointment_id {
+            Some(raw) => {
+                let appointment = self.appointment_reference(raw).await?;
+                check_appointment(&appointment, &patient.patient_id, &doctor.doctor_id)?;
+                Some(appointment.appointment_id)
+            }
+            None => None,
+        };
+        if patient.status != PatientStatus::Active {
+            return Err(ApiError::new(ErrorCode::PATIENT_INACTIVE));
+        }
+        let now = ctx.now();
+        let record = MedicalRecord {
+            record_id: RecordId::generate(),
+            patient_id: patient.patient_id,
+            doctor_name: doctor.display_name(),
+            doctor_id: doctor.doctor_id,
+            appointment_id,
+            visit_date: req.visit_date,
+            chief_complaint: req.chief_complaint,
+            diagnosis: req.diagnosis,
+            symptoms: req.symptoms,
+            treatment: req.treatment,
+            prescriptions: req.prescriptions,
+            lab_results: req.lab_results,
+            vital_signs: req.vital_signs,
+            notes: req.notes,
+            follow_up_date: req.follow_up_date,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        self.records.insert_record(&record).await.on(Entity::MedicalRecord)?;
+        Ok(record)
+    }
+
+    /// #25: a strongly consistent read.
+    pub async fn record(&self, _ctx: &Ctx, raw_id: &str) -> ApiResult<MedicalRecord> {
+        let id = parse_id(raw_id)?;
+        self.records.get_record(&id).await.on(Entity::MedicalRecord)?.ok_or_else(|| not_found(Entity::MedicalRecord))
+    }
+
+    /// #26: an amendment, conditional on the version read.
+    pub async fn amend_record(
+        &self,
+        ctx: &Ctx,
+        raw_id: &str,
+        req: &UpdateMedicalRecordRequest,
+        precondition: &Precondition,
+    ) -> ApiResult<MedicalRecord> {
+        let id = parse_id(raw_id)?;
+        Ok(update(&RecordAmendment { service: self, id: &id, req }, ctx, precondition).await?.resource)
+    }
+
+    /// #9 steps 2–3: the patient must exist (any status); then one page of D's index.
+    pub async fn patient_records(
+        &self,
+        _ctx: &Ctx,
+        raw_patient: &str,
+        range: DateRange,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> ApiResult<(PatientId, KeyPage<MedicalRecord>)> {
+        let patient = self.patient_named(raw_patient).await?;
+        let page = self
+            .records
+            .list_patient_records(&patient.patient_id, range, limit, after)
+            .await
+            .on(Entity::MedicalRecord)?;
+        Ok((patient.patient_id, page))
+    }
+}
+
+fn parse_id(raw: &str) -> ApiResult<RecordId> {
+    RecordId::parse(raw).ok_or_else(|| not_found(Entity::MedicalRecord))
+}
+
+struct RecordAmendment<'a> {
+    service: &'a Service,
+    id: &'a RecordId,
+    req: &'a UpdateMedicalRecordRequest,
+}
+
+#[async_trait]
+impl Update for RecordAmendment<'_> {
+    type Resource = MedicalRecord;
+    type Written = ();
+    const ENTITY: Entity = Entity::MedicalRecord;
+
+    async fn load(&self) -> ApiResult<Option<MedicalRecord>> {
+        self.service.records.get_record(self.id).await.on(Entity::MedicalRecord)
+    }
+
+    async fn plan(&self, current: &MedicalRecord) -> ApiResult<Option<MedicalRecord>> {
+        self.req.plan(current)
+    }
+
+    async fn write(&self, current: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()> {
+        self.service.records.update_record(next, current.version).await
+    }
+}

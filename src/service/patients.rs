@@ -1,0 +1,111 @@
+//! Patient use cases (API.md §3.1 #4–#8): register, search, read, update and deactivate.
+
+use async_trait::async_trait;
+
+use super::write::{Precondition, Update, Updated, update};
+use super::{Ctx, Service, not_found};
+use crate::domain::ids::PatientId;
+use crate::domain::patient::{self, CreatePatientRequest, Patient, PatientStatus, UpdatePatientRequest};
+use crate::error::{ApiResult, Entity, OnEntity};
+use crate::store::{Page, PageRequest, PatientFilter, StoreResult};
+
+/// A deactivation's outcome: the patient as stored afterwards and how many appointments it cancelled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deactivated {
+    pub patient: Patient,
+    pub cancelled_appointments: u64,
+}
+
+impl Service {
+    /// #4: the duplicate key is enforced by the store's unique index, so concurrent registrations give one winner.
+    pub async fn register_patient(&self, ctx: &Ctx, req: CreatePatientRequest) -> ApiResult<Patient> {
+        let patient = req.into_patient(ctx.now());
+        self.clinic.insert_patient(&patient).await.on(Entity::Patient)?;
+        Ok(patient)
+    }
+
+    /// #5.
+    pub async fn search_patients(
+        &self,
+        _ctx: &Ctx,
+        filter: &PatientFilter,
+        page: PageRequest,
+    ) -> ApiResult<Page<Patient>> {
+        self.clinic.list_patients(filter, page).await.on(Entity::Patient)
+    }
+
+    /// #6.
+    pub async fn patient(&self, _ctx: &Ctx, raw_id: &str) -> ApiResult<Patient> {
+        self.patient_named(raw_id).await
+    }
+
+    /// #7: a change of `status` to `inactive` cancels future appointments in the same transaction.
+    pub async fn update_patient(
+        &self,
+        ctx: &Ctx,
+        raw_id: &str,
+        req: &UpdatePatientRequest,
+        precondition: &Precondition,
+    ) -> ApiResult<Patient> {
+        let id = parse_id(raw_id)?;
+        let u = PatientUpdate { service: self, id: &id, change: Change::Fields(req) };
+        Ok(update(&u, ctx, precondition).await?.resource)
+    }
+
+    /// #8: deactivates (soft delete); an inactive patient is left as is and reports 0 cancellations.
+    pub async fn deactivate_patient(
+        &self,
+        ctx: &Ctx,
+        raw_id: &str,
+        precondition: &Precondition,
+    ) -> ApiResult<Deactivated> {
+        let id = parse_id(raw_id)?;
+        let u = PatientUpdate { service: self, id: &id, change: Change::Deactivate };
+        let Updated { resource, written } = update(&u, ctx, precondition).await?;
+        Ok(Deactivated { patient: resource, cancelled_appointments: written.unwrap_or(0) })
+    }
+}
+
+fn parse_id(raw: &str) -> ApiResult<PatientId> {
+    PatientId::parse(raw).ok_or_else(|| not_found(Entity::Patient))
+}
+
+enum Change<'a> {
+    Fields(&'a UpdatePatientRequest),
+    Deactivate,
+}
+
+struct PatientUpdate<'a> {
+    service: &'a Service,
+    id: &'a PatientId,
+    change: Change<'a>,
+}
+
+#[async_trait]
+impl Update for PatientUpdate<'_> {
+    type Resource = Patient;
+    /// Appointments cancelled by a deactivation.
+    type Written = u64;
+    const ENTITY: Entity = Entity::Patient;
+
+    async fn load(&self) -> ApiResult<Option<Patient>> {
+        self.service.clinic.get_patient(self.id).await.on(Entity::Patient)
+    }
+
+    async fn plan(&self, current: &Patient) -> ApiResult<Option<Patient>> {
+        let mut next = current.clone();
+        let changed = match self.change {
+            Change::Fields(req) => req.apply(&mut next),
+            Change::Deactivate => {
+                next.status = PatientStatus::Inactive;
+                current.status != PatientStatus::Inactive
+            }
+        };
+        Ok(changed.then_some(next))
+    }
+
+    async fn write(&self, current: &Patient, next: &Patient) -> StoreResult<u64> {
+        let cancel_from = patient::deactivates(current, next).then_some(next.updated_at);
+        self.service.clinic.update_patient(next, current.version, cancel_from).await
+    }
+}

@@ -86,6 +86,19 @@ pub struct Config {
     #[arg(long, env = "INVOICES_TABLE", default_value = "gospital-invoices", global = true)]
     pub invoices_table: String,
 
+    /// DynamoDB table for the earlier versions of medical records.
+    #[arg(
+        long,
+        env = "MEDICAL_RECORD_HISTORY_TABLE",
+        default_value = "gospital-medical-record-history",
+        global = true
+    )]
+    pub medical_record_history_table: String,
+
+    /// DynamoDB table for the idempotency records of the POSTs that create records and invoices.
+    #[arg(long, env = "IDEMPOTENCY_TABLE", default_value = "gospital-idempotency", global = true)]
+    pub idempotency_table: String,
+
     /// Deadline of every `/api` request, in milliseconds.
     #[arg(long, env = "GOSPITAL_REQUEST_TIMEOUT_MS", default_value_t = 1000, global = true)]
     pub request_timeout_ms: u64,
@@ -148,6 +161,10 @@ pub struct Config {
     /// Apply migrations on `serve` (SQLite always migrates).
     #[arg(long, env = "GOSPITAL_MIGRATE", global = true)]
     pub migrate: bool,
+
+    /// How long the answer of a POST sent with an `Idempotency-Key` is kept for replays, in hours (at least 24).
+    #[arg(long, env = "GOSPITAL_IDEMPOTENCY_RETENTION_HOURS", default_value_t = 24, global = true)]
+    pub idempotency_retention_hours: u64,
 
     /// Tax rate stored on each new invoice (0 ≤ rate < 1, at most 4 decimals).
     #[arg(long, env = "GOSPITAL_TAX_RATE", default_value = "0.08", global = true)]
@@ -243,6 +260,8 @@ pub use crate::domain::availability::Schedule;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub request_timeout: Duration,
+    /// How long a POST's idempotency record outlives its success (API.md §1.11: at least 24 h).
+    pub idempotency_retention: Duration,
     pub tax_rate: TaxRate,
     pub schedule: Schedule,
     pub resilience: ResilienceSettings,
@@ -335,8 +354,12 @@ impl Config {
         if self.cpu_shed_open > 0.0 && self.cpu_shed_close > self.cpu_shed_open {
             return Err("GOSPITAL_CPU_SHED_CLOSE must not exceed GOSPITAL_CPU_SHED_OPEN".into());
         }
+        if self.idempotency_retention_hours < 24 {
+            return Err("GOSPITAL_IDEMPOTENCY_RETENTION_HOURS must be at least 24 (API.md §1.11)".into());
+        }
         Ok(Settings {
             request_timeout: Duration::from_millis(self.request_timeout_ms),
+            idempotency_retention: Duration::from_secs(self.idempotency_retention_hours.saturating_mul(3600)),
             tax_rate,
             schedule: Schedule { work_days, start, end, slot_minutes: self.slot_minutes },
             resilience: self.resilience()?,

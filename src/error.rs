@@ -141,6 +141,12 @@ impl ApiError {
         self
     }
 
+    /// An internal cause for the request log (never sent).
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into().into_boxed_str());
+        self
+    }
+
     pub fn with_etag(mut self, version: i64) -> Self {
         self.etag = Some(version);
         self
@@ -174,6 +180,9 @@ impl ApiError {
             StoreError::DeadlineExceeded { budget_ms } => Self::timeout(budget_ms),
             // A version race that retries could not settle; the client may simply retry.
             StoreError::Stale => Self::unavailable(1, "write lost a version race after retries"),
+            StoreError::ClaimLost => {
+                Self::new(ErrorCode::IDEMPOTENCY_KEY_IN_USE).with_retry_after(1).with_cause("idempotency claim lost")
+            }
             StoreError::Internal(cause) => Self::internal(cause),
         }
     }

@@ -66,6 +66,8 @@ pub async fn build_state(config: &Config, clock: Arc<dyn Clock>, migrate: bool) 
                 region: config.resolved_region(),
                 records_table: config.medical_records_table.clone(),
                 invoices_table: config.invoices_table.clone(),
+                history_table: config.medical_record_history_table.clone(),
+                idempotency_table: config.idempotency_table.clone(),
                 call_timeout: settings.request_timeout,
             };
             let store = DynamoRecordStore::connect(dynamo)

@@ -65,7 +65,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => {
-            let (app, _state) = gospital::build_app(&config, Arc::new(SystemClock)).await?;
+            let (app, state) = gospital::build_app(&config, Arc::new(SystemClock)).await?;
+            let janitor = gospital::service::idempotency::spawn_janitor(state.service.clone(), state.clock.clone());
             let addr = config.listen_addr();
             let listener = TcpListener::bind(addr)
                 .await
@@ -80,6 +81,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(addr = %listener.local_addr()?, "gospital listening");
             axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
             upkeep.abort();
+            janitor.abort();
             tracing::info!("stopped");
             Ok(())
         }

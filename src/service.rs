@@ -13,6 +13,7 @@
 pub mod appointments;
 pub mod departments;
 pub mod doctors;
+pub mod idempotency;
 pub mod invoices;
 pub mod medical_records;
 pub mod patients;
@@ -74,6 +75,8 @@ pub struct Service {
     /// D, behind its guard.
     pub(crate) records: Arc<dyn RecordStore>,
     pub(crate) settings: Arc<Settings>,
+    /// Turns of concurrent writers of one resource (see `write`).
+    pub(crate) turns: Arc<write::WriterTurns>,
 }
 
 impl std::fmt::Debug for Service {
@@ -84,7 +87,7 @@ impl std::fmt::Debug for Service {
 
 impl Service {
     pub fn new(clinic: Arc<dyn ClinicStore>, records: Arc<dyn RecordStore>, settings: Arc<Settings>) -> Self {
-        Self { clinic, records, settings }
+        Self { clinic, records, settings, turns: Arc::new(write::WriterTurns::new()) }
     }
 
     /// The patient a path or body names, any status; a malformed ID is simply not found.

@@ -8,6 +8,7 @@ pub mod circuit_breaker;
 mod documents;
 pub mod dynamodb;
 pub mod guarded;
+pub mod idempotency;
 pub mod mysql;
 pub mod rows;
 pub mod sql;
@@ -67,6 +68,11 @@ pub enum StoreError {
     /// transaction rolled back). Answered 504 REQUEST_TIMEOUT naming the request budget, `budget_ms`.
     #[error("request deadline of {budget_ms} ms passed during the store call")]
     DeadlineExceeded { budget_ms: u64 },
+    /// The idempotency claim this write was to complete is no longer the caller's (its lease ran out and another
+    /// attempt took it over, or it was released): nothing was written. Answered 409 IDEMPOTENCY_KEY_IN_USE; the
+    /// client's retry then replays or runs once.
+    #[error("idempotency claim lost")]
+    ClaimLost,
     /// Anything else: a bug or corrupt data. The text is logged, never returned to clients.
     #[error("store internal error: {0}")]
     Internal(String),
@@ -112,6 +118,11 @@ impl PageRequest {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,
+}
+
+/// The cursor key of a history entry: its version as fixed-width text (so text order is numeric order).
+pub fn history_key(record: &MedicalRecord) -> CursorKey {
+    CursorKey { sort: format!("{:020}", record.version), id: record.record_id.to_string() }
 }
 
 /// Position in a newest-first key-ordered list: continue strictly after (sort, id) in descending order.
@@ -169,11 +180,70 @@ pub struct DateRange {
 
 pub use crate::domain::appointment::BusyInterval;
 
+/// A POST claiming its idempotency record before it runs (API.md §1.11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    /// SHA-256 (hex) of principal, method, path and key.
+    pub scope: String,
+    /// SHA-256 (hex) of the canonical JSON body.
+    pub fingerprint: String,
+    /// This attempt's own token; completing or releasing the claim needs it.
+    pub token: String,
+    pub now: Timestamp,
+    /// Until when the claim holds while its attempt runs; after it, another attempt may take it over.
+    pub lease_until: Timestamp,
+}
+
+/// The stored 2xx answer of a completed POST, replayed verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub location: Option<String>,
+    /// The ETag header value, e.g. `"1"`.
+    pub etag: Option<String>,
+    /// The JSON body as sent.
+    pub body: String,
+}
+
+/// What a claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The key was free (or held by an attempt whose lease ran out): this attempt runs.
+    Claimed,
+    /// An earlier attempt succeeded, with this body fingerprint and answer.
+    Done { fingerprint: String, response: StoredResponse },
+    /// Another attempt is running now.
+    InProgress { fingerprint: String },
+}
+
+/// Completes a claim in the same atomic write as the resource it created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub scope: String,
+    pub token: String,
+    pub response: StoredResponse,
+    /// Kept at least until then (API.md §1.11: 24 h).
+    pub expires_at: Timestamp,
+}
+
+/// Idempotency records, kept by each store for the resources it holds, so the record commits with the resource.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `claim.scope` unless a live claim or an unexpired outcome holds it (then reports which).
+    async fn claim_idempotency(&self, claim: &IdempotencyClaim) -> StoreResult<ClaimOutcome>;
+    /// Gives up a pending claim held with `token` (after a failed attempt); a completed or foreign one stays.
+    async fn release_idempotency(&self, scope: &str, token: &str) -> StoreResult<()>;
+    /// Removes up to `limit` records expired at `now`; returns how many. A store whose records expire by
+    /// themselves (DynamoDB TTL) removes none.
+    async fn purge_idempotency(&self, now: Timestamp, limit: u32) -> StoreResult<u64>;
+}
+
 #[async_trait]
 pub trait PatientStore: Send + Sync {
-    /// Inserts a new patient. `Conflict` when the duplicate key (email, dateOfBirth, lastName; case-insensitive)
-    /// is taken, enforced by a unique index so concurrent registrations give one winner.
-    async fn insert_patient(&self, patient: &Patient) -> StoreResult<()>;
+    /// Inserts a new patient, completing `done` in the same transaction (`ClaimLost` if it is no longer held).
+    /// `Conflict` when the duplicate key (email, dateOfBirth, lastName; case-insensitive) is taken, enforced by a
+    /// unique index so concurrent registrations give one winner.
+    async fn insert_patient(&self, patient: &Patient, done: Option<&Completion>) -> StoreResult<()>;
     async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>>;
     /// Ordered by createdAt desc, patientId desc.
     async fn list_patients(&self, filter: &PatientFilter, page: PageRequest) -> StoreResult<Page<Patient>>;
@@ -191,8 +261,8 @@ pub trait PatientStore: Send + Sync {
 
 #[async_trait]
 pub trait DoctorStore: Send + Sync {
-    /// `Conflict` when the licence number is taken (case-insensitive unique index).
-    async fn insert_doctor(&self, doctor: &Doctor) -> StoreResult<()>;
+    /// `Conflict` when the licence number is taken (case-insensitive unique index). Completes `done` atomically.
+    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>) -> StoreResult<()>;
     /// With `departmentName` joined live.
     async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>>;
     /// Ordered by createdAt desc, doctorId desc.
@@ -209,8 +279,8 @@ pub trait DepartmentStore: Send + Sync {
     /// Ordered by name (case-insensitive), then departmentId; with head name and active-doctor count.
     async fn list_departments(&self) -> StoreResult<Vec<Department>>;
     async fn get_department(&self, id: &DepartmentId) -> StoreResult<Option<Department>>;
-    /// `Conflict` when the name is taken (case-insensitive unique index).
-    async fn insert_department(&self, department: &Department) -> StoreResult<()>;
+    /// `Conflict` when the name is taken (case-insensitive unique index). Completes `done` atomically.
+    async fn insert_department(&self, department: &Department, done: Option<&Completion>) -> StoreResult<()>;
     /// Replaces the department if still at `expected_version`; `Conflict` on a taken name;
     /// `Rejected(HeadDoctorConflict)` when `headDoctorId` names a doctor of another department (checked in the
     /// transaction; the caller has already checked that the doctor exists).
@@ -222,8 +292,8 @@ pub trait AppointmentStore: Send + Sync {
     /// Books atomically: in one transaction that serialises writers for the same doctor and patient, checks
     /// patient `active` (`Rejected(PatientInactive)`), doctor `active` (`Rejected(DoctorUnavailable)`), no
     /// overlap with a non-cancelled appointment of either (`Rejected(TimeSlot{..})`), then inserts.
-    /// The joined fields of `appointment` (names, department) are ignored.
-    async fn book_appointment(&self, appointment: &Appointment) -> StoreResult<()>;
+    /// The joined fields of `appointment` (names, department) are ignored. Completes `done` atomically.
+    async fn book_appointment(&self, appointment: &Appointment, done: Option<&Completion>) -> StoreResult<()>;
     /// With patientName, doctorName and departmentId joined live.
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>>;
     /// Ordered by appointmentDate desc, startTime desc, appointmentId desc.
@@ -247,7 +317,7 @@ pub trait AppointmentStore: Send + Sync {
 
 /// The relational store (R).
 #[async_trait]
-pub trait ClinicStore: PatientStore + DoctorStore + DepartmentStore + AppointmentStore {
+pub trait ClinicStore: PatientStore + DoctorStore + DepartmentStore + AppointmentStore + IdempotencyStore {
     /// `"sqlite"` or `"mysql"`, as `/health` reports it.
     fn backend(&self) -> &'static str;
     /// The database connection pools behind this store, for `db_pool_connections` (the SQL records store
@@ -261,12 +331,22 @@ pub trait ClinicStore: PatientStore + DoctorStore + DepartmentStore + Appointmen
 
 #[async_trait]
 pub trait MedicalRecordStore: Send + Sync {
-    /// Conditional create: `Conflict` if the ID exists; never overwrites.
-    async fn insert_record(&self, record: &MedicalRecord) -> StoreResult<()>;
+    /// Conditional create: `Conflict` if the ID exists; never overwrites. Completes `done` atomically.
+    async fn insert_record(&self, record: &MedicalRecord, done: Option<&Completion>) -> StoreResult<()>;
     /// Strongly consistent read.
     async fn get_record(&self, id: &RecordId) -> StoreResult<Option<MedicalRecord>>;
-    /// Replaces the record only if it exists (`NotFound`) at `expected_version` (`Stale`).
-    async fn update_record(&self, record: &MedicalRecord, expected_version: i64) -> StoreResult<()>;
+    /// Amends: in one atomic write, keeps `previous` (the version read) in the record's history, unchanged, and
+    /// replaces the record with `next`, only if it exists (`NotFound`) still at `previous.version` (`Stale`).
+    /// A history entry is never overwritten: a second amendment from the same version is `Stale`.
+    async fn amend_record(&self, previous: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()>;
+    /// A record's earlier versions, newest first, at most `limit`, below the version of `after`
+    /// (`CursorKey { sort: version as 20-digit text, id: record ID }`).
+    async fn list_record_history(
+        &self,
+        id: &RecordId,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<MedicalRecord>>;
     /// A patient's records, visitDate desc then recordId desc, within `range`, at most `limit`, after `after`.
     async fn list_patient_records(
         &self,
@@ -279,8 +359,8 @@ pub trait MedicalRecordStore: Send + Sync {
 
 #[async_trait]
 pub trait InvoiceStore: Send + Sync {
-    /// Conditional create: `Conflict` if the ID exists; never overwrites.
-    async fn insert_invoice(&self, invoice: &Invoice) -> StoreResult<()>;
+    /// Conditional create: `Conflict` if the ID exists; never overwrites. Completes `done` atomically.
+    async fn insert_invoice(&self, invoice: &Invoice, done: Option<&Completion>) -> StoreResult<()>;
     /// Strongly consistent read.
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>>;
     /// Replaces the invoice only if it exists (`NotFound`) at `expected_version` (`Stale`).
@@ -297,7 +377,7 @@ pub trait InvoiceStore: Send + Sync {
 
 /// The records store (D).
 #[async_trait]
-pub trait RecordStore: MedicalRecordStore + InvoiceStore {
+pub trait RecordStore: MedicalRecordStore + InvoiceStore + IdempotencyStore {
     /// `"sqlite"`, `"mysql"` or `"dynamodb"`, as `/health` reports it.
     fn backend(&self) -> &'static str;
     /// A cheap read, for readiness checks.

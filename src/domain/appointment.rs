@@ -42,7 +42,7 @@ pub struct Appointment {
     pub status: AppointmentStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
-    #[serde(skip)]
+    /// Optimistic-concurrency counter (API.md §1.10): 1 at creation, +1 per change.
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

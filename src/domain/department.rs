@@ -26,7 +26,7 @@ pub struct Department {
     pub head_doctor_name: Option<String>,
     /// Doctors of this department whose status is `active`.
     pub number_of_doctors: i64,
-    #[serde(skip)]
+    /// Optimistic-concurrency counter (API.md §1.10): 1 at creation, +1 per change.
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -27,7 +27,7 @@ pub struct Doctor {
     pub years_of_experience: i64,
     pub qualifications: Vec<String>,
     pub status: DoctorStatus,
-    #[serde(skip)]
+    /// Optimistic-concurrency counter (API.md §1.10): 1 at creation, +1 per change.
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

@@ -77,7 +77,9 @@ pub struct Invoice {
     pub payment_date: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub notes: Option<String>,
-    #[serde(skip)]
+    /// Optimistic-concurrency counter (API.md §1.10). Stores keep it beside the document, so reading a
+    /// document without it is fine.
+    #[serde(default)]
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

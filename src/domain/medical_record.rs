@@ -81,8 +81,12 @@ pub struct MedicalRecord {
     pub notes: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub follow_up_date: Option<Date>,
-    /// Kept by the store beside the document; not on the wire in a [core] build.
-    #[serde(skip)]
+    /// [history] Why this version was written (unset for the first version and for amendments without one).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub amendment_reason: Option<String>,
+    /// Optimistic-concurrency counter (API.md §1.10). Stores keep it beside the document, so reading a
+    /// document without it is fine.
+    #[serde(default)]
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -151,6 +155,10 @@ pub struct UpdateMedicalRecordRequest {
     pub symptoms: Option<Vec<String>>,
     pub prescriptions: Option<Vec<Prescription>>,
     pub lab_results: Option<Vec<LabResult>>,
+    /// [history] Why the record is amended (1–500 characters); becomes the new version's `amendmentReason`.
+    /// Sending it alone changes nothing.
+    #[schema(min_length = 1, max_length = 500)]
+    pub amendment_reason: Option<String>,
 }
 
 impl UpdateMedicalRecordRequest {
@@ -176,6 +184,8 @@ impl UpdateMedicalRecordRequest {
         if !self.apply(&mut next) {
             return Ok(None);
         }
+        // The reason belongs to the version being written: the previous version keeps its own in the history.
+        next.amendment_reason.clone_from(&self.amendment_reason);
         if let Patch::Set(follow_up) = self.follow_up_date
             && follow_up.0 < current.visit_date.date()
         {

@@ -61,8 +61,7 @@ pub struct Patient {
     pub blood_type: Option<BloodType>,
     pub allergies: Vec<String>,
     pub status: PatientStatus,
-    /// Optimistic-concurrency counter; kept from the start, shown on the wire only with [safe-writes].
-    #[serde(skip)]
+    /// Optimistic-concurrency counter (API.md §1.10): 1 at creation, +1 per change.
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,

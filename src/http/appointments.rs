@@ -11,9 +11,9 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::extract::{JsonBody, QueryParams};
+use super::extract::{CreateBody, IfMatch, JsonBody, QueryParams};
 use super::json::{Json, Obj, Validator, rules};
-use super::wire::{PageResponse, created, ok};
+use super::wire::{PageResponse, created, ok, ok_tagged, tagged};
 use crate::domain::appointment::{
     Appointment, AppointmentStatus, CreateAppointmentRequest, UpdateAppointmentRequest, interval_problems,
 };
@@ -23,7 +23,7 @@ use crate::domain::ids::{AppointmentId, DoctorId};
 use crate::error::{ApiError, ApiResult};
 use crate::http::docs::ErrorEnvelope;
 use crate::service::Ctx;
-use crate::service::write::Precondition;
+use crate::service::appointments::appointment_location;
 use crate::state::AppState;
 use crate::store::AppointmentFilter;
 
@@ -141,10 +141,10 @@ impl UpdateAppointmentRequest {
         (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
-async fn create_appointment(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let req = CreateAppointmentRequest::from_json(&body, ctx.today())?;
-    let appointment = state.service.book_appointment(&ctx, req).await?;
-    Ok(created(&format!("/api/v1/appointments/{}", appointment.appointment_id), &appointment))
+async fn create_appointment(State(state): State<AppState>, ctx: Ctx, body: CreateBody) -> ApiResult<Response> {
+    let req = CreateAppointmentRequest::from_json(&body.json, ctx.today())?;
+    let outcome = state.service.book_appointment(&ctx, req, body.once.as_ref()).await?;
+    Ok(created(outcome, |a| appointment_location(&a.appointment_id)))
 }
 
 /// List appointments.
@@ -195,7 +195,7 @@ async fn list_appointments(State(state): State<AppState>, ctx: Ctx, q: QueryPara
     )
 )]
 async fn get_appointment(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(ok(&state.service.appointment(&ctx, &id).await?))
+    Ok(tagged(&state.service.appointment(&ctx, &id).await?))
 }
 
 /// Update, reschedule or change the status of an appointment.
@@ -220,10 +220,11 @@ async fn update_appointment(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
+    IfMatch(precondition): IfMatch,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let req = UpdateAppointmentRequest::from_json(&body)?;
-    Ok(ok(&state.service.update_appointment(&ctx, &id, &req, &Precondition::Absent).await?))
+    Ok(tagged(&state.service.update_appointment(&ctx, &id, &req, &precondition).await?))
 }
 
 /// Cancel a scheduled appointment.
@@ -240,12 +241,19 @@ async fn update_appointment(
         (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
-async fn cancel_appointment(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    let cancelled = state.service.cancel_appointment(&ctx, &id, &Precondition::Absent).await?;
-    Ok(ok(&AppointmentCancelled {
+async fn cancel_appointment(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    IfMatch(precondition): IfMatch,
+) -> ApiResult<Response> {
+    let cancelled = state.service.cancel_appointment(&ctx, &id, &precondition).await?;
+    let version = cancelled.version;
+    let body = AppointmentCancelled {
         message: "Appointment cancelled successfully".into(),
         appointment_id: cancelled.appointment_id,
-    }))
+    };
+    Ok(ok_tagged(&body, version))
 }
 
 /// A doctor's bookable slots.

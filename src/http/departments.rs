@@ -8,16 +8,16 @@ use axum::routing::get;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::extract::JsonBody;
+use super::extract::{CreateBody, IfMatch, JsonBody};
 use super::json::{Field, Json, Obj, Validator, rules};
-use super::wire::{created, ok};
+use super::wire::{created, ok, tagged};
 use crate::domain::department::{CreateDepartmentRequest, Department, UpdateDepartmentRequest};
 use crate::domain::doctor::Doctor;
 use crate::domain::ids::DepartmentId;
 use crate::error::{ApiError, ApiResult};
 use crate::http::docs::ErrorEnvelope;
 use crate::service::Ctx;
-use crate::service::write::Precondition;
+use crate::service::departments::department_location;
 use crate::state::AppState;
 
 /// `GET /api/v1/departments`: every department, not paginated.
@@ -102,14 +102,10 @@ pub async fn list_departments(State(state): State<AppState>, ctx: Ctx) -> ApiRes
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn create_department(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    JsonBody(body): JsonBody,
-) -> ApiResult<Response> {
-    let req = CreateDepartmentRequest::parse(&body)?;
-    let department = state.service.create_department(&ctx, req).await?;
-    Ok(created(&format!("/api/v1/departments/{}", department.department_id), &department))
+pub async fn create_department(State(state): State<AppState>, ctx: Ctx, body: CreateBody) -> ApiResult<Response> {
+    let req = CreateDepartmentRequest::parse(&body.json)?;
+    let outcome = state.service.create_department(&ctx, req, body.once.as_ref()).await?;
+    Ok(created(outcome, |d| department_location(&d.department_id)))
 }
 
 /// Read one department.
@@ -125,7 +121,7 @@ pub async fn create_department(
     )
 )]
 pub async fn get_department(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(ok(&state.service.department(&ctx, &id).await?))
+    Ok(tagged(&state.service.department(&ctx, &id).await?))
 }
 
 /// Update a department, appointing or clearing its head doctor (partial update).
@@ -149,10 +145,11 @@ pub async fn update_department(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
+    IfMatch(precondition): IfMatch,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let req = UpdateDepartmentRequest::parse(&body)?;
-    Ok(ok(&state.service.update_department(&ctx, &id, &req, &Precondition::Absent).await?))
+    Ok(tagged(&state.service.update_department(&ctx, &id, &req, &precondition).await?))
 }
 
 /// The doctors of one department.

@@ -6,14 +6,14 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 
-use super::extract::{JsonBody, QueryParams};
+use super::extract::{CreateBody, IfMatch, JsonBody, QueryParams};
 use super::json::{Field, Json, Obj, Patch, Validator, rules, string_array};
-use super::wire::{PageResponse, created, ok};
+use super::wire::{PageResponse, created, ok, tagged};
 use crate::domain::doctor::{CreateDoctorRequest, Doctor, DoctorStatus, UpdateDoctorRequest};
 use crate::error::{ApiError, ApiResult};
 use crate::http::docs::ErrorEnvelope;
 use crate::service::Ctx;
-use crate::service::write::Precondition;
+use crate::service::doctors::doctor_location;
 use crate::state::AppState;
 use crate::store::{DoctorFilter, PageRequest};
 
@@ -107,10 +107,10 @@ impl UpdateDoctorRequest {
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn create_doctor(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let req = CreateDoctorRequest::parse(&body)?;
-    let doctor = state.service.add_doctor(&ctx, req).await?;
-    Ok(created(&format!("/api/v1/doctors/{}", doctor.doctor_id), &doctor))
+pub async fn create_doctor(State(state): State<AppState>, ctx: Ctx, body: CreateBody) -> ApiResult<Response> {
+    let req = CreateDoctorRequest::parse(&body.json)?;
+    let outcome = state.service.add_doctor(&ctx, req, body.once.as_ref()).await?;
+    Ok(created(outcome, |d| doctor_location(&d.doctor_id)))
 }
 
 /// Reads the filters of `GET /api/v1/doctors`.
@@ -165,7 +165,7 @@ pub async fn list_doctors(State(state): State<AppState>, ctx: Ctx, q: QueryParam
     )
 )]
 pub async fn get_doctor(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    Ok(ok(&state.service.doctor(&ctx, &id).await?))
+    Ok(tagged(&state.service.doctor(&ctx, &id).await?))
 }
 
 /// Update a doctor (partial update; any status may follow any other).
@@ -189,10 +189,11 @@ pub async fn update_doctor(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
+    IfMatch(precondition): IfMatch,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let req = UpdateDoctorRequest::parse(&body)?;
-    Ok(ok(&state.service.update_doctor(&ctx, &id, &req, &Precondition::Absent).await?))
+    Ok(tagged(&state.service.update_doctor(&ctx, &id, &req, &precondition).await?))
 }
 
 /// OpenAPI fragment of this module.

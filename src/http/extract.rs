@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::json::{Json, Validator, rules};
 use crate::error::{ApiError, ErrorCode};
+use crate::service::idempotency::{IdempotencyKey, IdempotentRequest};
+use crate::service::write::Precondition;
 use crate::service::{Actor, Ctx};
 use crate::state::AppState;
 use crate::store::{CursorKey, PageRequest};
@@ -43,27 +45,84 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json_content_type(req.headers().get(header::CONTENT_TYPE)) {
-            return Err(ApiError::new(ErrorCode::UNSUPPORTED_MEDIA_TYPE));
-        }
-        let declared =
-            req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
-            return Err(ApiError::new(ErrorCode::PAYLOAD_TOO_LARGE));
-        }
-        // Chunked bodies have no length up front: the limit is enforced while reading.
-        let bytes = match Limited::new(req.into_body(), BODY_LIMIT).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<LengthLimitError>() => return Err(ApiError::new(ErrorCode::PAYLOAD_TOO_LARGE)),
-            Err(e) => {
-                let too_big = std::error::Error::source(&*e).is_some_and(|s| s.is::<LengthLimitError>());
-                if too_big {
-                    return Err(ApiError::new(ErrorCode::PAYLOAD_TOO_LARGE));
-                }
-                return Err(ApiError::invalid("body", "could not be read"));
-            }
-        };
+        let (_, bytes) = read_json_body(req).await?;
         Json::parse(&bytes).map(JsonBody)
+    }
+}
+
+/// The body of a POST that creates a resource, with its `Idempotency-Key` (API.md §1.11) when one was sent. The
+/// checks run in the order of API.md §1.5: media type and size (steps 4), the key's syntax (5), then the JSON (6).
+#[derive(Debug)]
+pub struct CreateBody {
+    pub json: Json,
+    pub once: Option<IdempotentRequest>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for CreateBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let (headers, bytes) = read_json_body(req).await?;
+        let key = match headers.get(IDEMPOTENCY_KEY) {
+            None => None,
+            Some(value) => Some(
+                IdempotencyKey::parse(value.as_bytes())
+                    .ok_or_else(|| ApiError::invalid("Idempotency-Key", "invalid"))?,
+            ),
+        };
+        let json = Json::parse(&bytes)?;
+        let once = key.map(|key| IdempotentRequest::new(key, &json.canonical()));
+        Ok(Self { json, once })
+    }
+}
+
+/// The request header naming an idempotency key.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Checks the media type and the size of a body and reads it (API.md §1.1: 415, 413).
+async fn read_json_body(req: Request) -> Result<(axum::http::HeaderMap, axum::body::Bytes), ApiError> {
+    if !is_json_content_type(req.headers().get(header::CONTENT_TYPE)) {
+        return Err(ApiError::new(ErrorCode::UNSUPPORTED_MEDIA_TYPE));
+    }
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return Err(ApiError::new(ErrorCode::PAYLOAD_TOO_LARGE));
+    }
+    let (parts, body) = req.into_parts();
+    // Chunked bodies have no length up front: the limit is enforced while reading.
+    let bytes = match Limited::new(body, BODY_LIMIT).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<LengthLimitError>() => return Err(ApiError::new(ErrorCode::PAYLOAD_TOO_LARGE)),
+        Err(e) => {
+            let too_big = std::error::Error::source(&*e).is_some_and(|s| s.is::<LengthLimitError>());
+            if too_big {
+                return Err(ApiError::new(ErrorCode::PAYLOAD_TOO_LARGE));
+            }
+            return Err(ApiError::invalid("body", "could not be read"));
+        }
+    };
+    Ok((parts.headers, bytes))
+}
+
+/// The `If-Match` precondition of a PUT or DELETE (API.md §1.10). Several `If-Match` headers count as one list;
+/// a value that is not text matches nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfMatch(pub Precondition);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let values: Vec<&header::HeaderValue> = parts.headers.get_all(header::IF_MATCH).iter().collect();
+        if values.is_empty() {
+            return Ok(Self(Precondition::Absent));
+        }
+        let texts: Option<Vec<&str>> = values.iter().map(|v| v.to_str().ok()).collect();
+        Ok(Self(match texts {
+            Some(texts) => Precondition::parse(Some(&texts.join(","))),
+            None => Precondition::Unmatchable,
+        }))
     }
 }
 

@@ -11,9 +11,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::docs::ErrorEnvelope;
-use super::extract::{JsonBody, QueryParams, cursor};
+use super::extract::{CreateBody, IfMatch, JsonBody, QueryParams, cursor};
 use super::json::{Field, Json, Obj, Patch, Validator, object_array, rules};
-use super::wire::{created, ok};
+use super::wire::{created, ok, tagged};
 use crate::domain::CLOCK_SKEW_MS;
 use crate::domain::formats::{Date, Timestamp};
 use crate::domain::ids::PatientId;
@@ -22,7 +22,7 @@ use crate::domain::invoice::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::service::Ctx;
-use crate::service::write::Precondition;
+use crate::service::invoices::invoice_location;
 use crate::state::AppState;
 
 const MAX_ITEMS: usize = 100;
@@ -80,10 +80,10 @@ pub fn routes() -> Router<AppState> {
         (status = 503, description = "A store is unavailable", body = ErrorEnvelope),
     )
 )]
-async fn create_invoice(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let req = parse_create(&body)?;
-    let invoice = state.service.create_invoice(&ctx, req).await?;
-    Ok(created(&format!("/api/v1/billing/invoices/{}", invoice.invoice_id), &invoice))
+async fn create_invoice(State(state): State<AppState>, ctx: Ctx, body: CreateBody) -> ApiResult<Response> {
+    let req = parse_create(&body.json)?;
+    let outcome = state.service.create_invoice(&ctx, req, body.once.as_ref()).await?;
+    Ok(created(outcome, |i| invoice_location(&i.invoice_id)))
 }
 
 /// Reads one invoice (#28).
@@ -99,7 +99,7 @@ async fn create_invoice(State(state): State<AppState>, ctx: Ctx, JsonBody(body):
     )
 )]
 async fn get_invoice(State(state): State<AppState>, ctx: Ctx, Path(raw_id): Path<String>) -> ApiResult<Response> {
-    Ok(ok(&state.service.invoice(&ctx, &raw_id).await?))
+    Ok(tagged(&state.service.invoice(&ctx, &raw_id).await?))
 }
 
 /// Records a payment or a status change (#29).
@@ -122,10 +122,11 @@ async fn update_payment(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(raw_id): Path<String>,
+    IfMatch(precondition): IfMatch,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let req = parse_payment(&body, ctx.now())?;
-    Ok(ok(&state.service.update_payment(&ctx, &raw_id, &req, &Precondition::Absent).await?))
+    Ok(tagged(&state.service.update_payment(&ctx, &raw_id, &req, &precondition).await?))
 }
 
 /// Lists a patient's invoices, newest invoiceDate first (#10).

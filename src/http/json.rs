@@ -50,6 +50,46 @@ impl Json {
         })
     }
 
+    /// A canonical text of the value: object keys sorted, no whitespace, numbers as sent. Two bodies that parse to
+    /// the same JSON have the same canonical text (an idempotency fingerprint, API.md §1.11).
+    pub fn canonical(&self) -> String {
+        let mut out = String::new();
+        self.write_canonical(&mut out);
+        out
+    }
+
+    fn write_canonical(&self, out: &mut String) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Number(n) => out.push_str(n),
+            Json::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
+            Json::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_canonical(out);
+                }
+                out.push(']');
+            }
+            // A BTreeMap iterates in key order.
+            Json::Object(map) => {
+                out.push('{');
+                for (i, (k, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                    out.push(':');
+                    v.write_canonical(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
     fn type_name(&self) -> &'static str {
         match self {
             Json::Null => "null",
@@ -444,6 +484,16 @@ mod tests {
         assert_eq!(o.number("a").unwrap(), Field::Value("150.50"));
         let Field::Value(items) = o.array("b").unwrap() else { panic!() };
         assert_eq!(items[0], Json::Number("1e2".into()));
+    }
+
+    #[test]
+    fn the_canonical_text_ignores_key_order_and_whitespace_only() {
+        let a = Json::parse(br#"{"b": [1, {"y": "\u00e9", "x": null}], "a": true}"#).unwrap();
+        let b = Json::parse("{\"a\":true,\n \"b\":[1,{\"x\":null,\"y\":\"\u{e9}\"}]}".as_bytes()).unwrap();
+        assert_eq!(a.canonical(), b.canonical());
+        assert_eq!(a.canonical(), "{\"a\":true,\"b\":[1,{\"x\":null,\"y\":\"\u{e9}\"}]}");
+        let c = Json::parse(br#"{"a": true, "b": [1.0, {"x": null, "y": "\u00e9"}]}"#).unwrap();
+        assert_ne!(a.canonical(), c.canonical(), "a number's text is part of the body");
     }
 
     #[test]

@@ -11,18 +11,18 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::docs::ErrorEnvelope;
-use super::extract::{JsonBody, QueryParams, cursor};
+use super::extract::{CreateBody, IfMatch, JsonBody, QueryParams, cursor};
 use super::json::{Field, Json, Obj, Patch, Validator, object_array, rules, string_array};
-use super::wire::{created, ok};
+use super::wire::{created, ok, tagged};
 use crate::domain::CLOCK_SKEW_MS;
 use crate::domain::formats::{Date, Timestamp};
-use crate::domain::ids::PatientId;
+use crate::domain::ids::{PatientId, RecordId};
 use crate::domain::medical_record::{
     CreateMedicalRecordRequest, LabResult, MedicalRecord, Prescription, UpdateMedicalRecordRequest, VitalSigns,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::service::Ctx;
-use crate::service::write::Precondition;
+use crate::service::medical_records::record_location;
 use crate::state::AppState;
 use crate::store::DateRange;
 
@@ -40,10 +40,21 @@ pub struct PatientRecordsResponse {
     pub next_cursor: Option<String>,
 }
 
+/// `GET /api/v1/medical-records/{recordId}/history` response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordHistoryResponse {
+    pub record_id: RecordId,
+    /// Earlier versions, each as it was when current, newest first.
+    pub versions: Vec<MedicalRecord>,
+    /// `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
 /// OpenAPI fragment of this module.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(create_record, get_record, amend_record, list_patient_records),
+    paths(create_record, get_record, amend_record, record_history, list_patient_records),
     components(schemas(
         MedicalRecord,
         Prescription,
@@ -52,6 +63,7 @@ pub struct PatientRecordsResponse {
         CreateMedicalRecordRequest,
         UpdateMedicalRecordRequest,
         PatientRecordsResponse,
+        RecordHistoryResponse,
         ErrorEnvelope
     ))
 )]
@@ -62,6 +74,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/medical-records", post(create_record))
         .route("/api/v1/medical-records/{recordId}", get(get_record).put(amend_record))
+        .route("/api/v1/medical-records/{recordId}/history", get(record_history))
         .route("/api/v1/patients/{patientId}/medical-records", get(list_patient_records))
 }
 
@@ -82,10 +95,10 @@ pub fn routes() -> Router<AppState> {
         (status = 503, description = "A store is unavailable", body = ErrorEnvelope),
     )
 )]
-async fn create_record(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let req = parse_create(&body, ctx.now())?;
-    let record = state.service.create_record(&ctx, req).await?;
-    Ok(created(&format!("/api/v1/medical-records/{}", record.record_id), &record))
+async fn create_record(State(state): State<AppState>, ctx: Ctx, body: CreateBody) -> ApiResult<Response> {
+    let req = parse_create(&body.json, ctx.now())?;
+    let outcome = state.service.create_record(&ctx, req, body.once.as_ref()).await?;
+    Ok(created(outcome, |r| record_location(&r.record_id)))
 }
 
 /// Reads one medical record (#25).
@@ -101,7 +114,7 @@ async fn create_record(State(state): State<AppState>, ctx: Ctx, JsonBody(body): 
     )
 )]
 async fn get_record(State(state): State<AppState>, ctx: Ctx, Path(raw_id): Path<String>) -> ApiResult<Response> {
-    Ok(ok(&state.service.record(&ctx, &raw_id).await?))
+    Ok(tagged(&state.service.record(&ctx, &raw_id).await?))
 }
 
 /// Amends a medical record in place (#26, [core]).
@@ -122,10 +135,47 @@ async fn amend_record(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(raw_id): Path<String>,
+    IfMatch(precondition): IfMatch,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let req = parse_update(&body)?;
-    Ok(ok(&state.service.amend_record(&ctx, &raw_id, &req, &Precondition::Absent).await?))
+    Ok(tagged(&state.service.amend_record(&ctx, &raw_id, &req, &precondition).await?))
+}
+
+/// Lists a record's earlier versions, newest first ([history], API.md §3.7).
+#[utoipa::path(
+    get,
+    path = "/api/v1/medical-records/{recordId}/history",
+    tag = "medical-records",
+    params(
+        ("recordId" = String, Path, description = "`REC-` + ULID"),
+        ("limit" = Option<u32>, Query, description = "Page size, default 50, capped to 100"),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "One page of earlier versions, by version descending", body = RecordHistoryResponse),
+        (status = 400, description = "Invalid query parameter", body = ErrorEnvelope),
+        (status = 404, description = "MEDICAL_RECORD_NOT_FOUND", body = ErrorEnvelope),
+        (status = 503, description = "The records store is unavailable", body = ErrorEnvelope),
+    )
+)]
+async fn record_history(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(raw_id): Path<String>,
+    q: QueryParams,
+) -> ApiResult<Response> {
+    let mut v = q.validator();
+    let limit = q.limit(&mut v, 50);
+    let scope = format!("/api/v1/medical-records/{raw_id}/history");
+    let after = cursor::from_query(&q, &mut v, &scope);
+    v.finish()?;
+    let (record_id, page) = state.service.record_history(&ctx, &raw_id, limit, after.as_ref()).await?;
+    Ok(ok(&RecordHistoryResponse {
+        record_id,
+        versions: page.items,
+        next_cursor: page.next.map(|k| cursor::encode(&scope, &k)),
+    }))
 }
 
 /// Lists a patient's records, newest visit first (#9).
@@ -375,6 +425,7 @@ fn parse_update(body: &Json) -> ApiResult<UpdateMedicalRecordRequest> {
     let treatment = o.string("treatment")?;
     let notes = o.string("notes")?;
     let follow_up = o.string("followUpDate")?;
+    let amendment_reason = o.string("amendmentReason")?;
     let arrays = record_arrays(&o, &mut v)?;
     let vitals = vital_signs_field(&o, &mut v)?;
 
@@ -391,6 +442,7 @@ fn parse_update(body: &Json) -> ApiResult<UpdateMedicalRecordRequest> {
         symptoms: replacement(arrays.symptoms),
         prescriptions: replacement(arrays.prescriptions),
         lab_results: replacement(arrays.lab_results),
+        amendment_reason: v.optional("amendmentReason", amendment_reason, rules::text(500)),
     };
     v.finish()?;
     Ok(req)
@@ -548,6 +600,7 @@ mod tests {
             vital_signs: r.vital_signs,
             notes: None,
             follow_up_date: None,
+            amendment_reason: None,
             version: 1,
             created_at: now(),
             updated_at: now(),

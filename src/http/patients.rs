@@ -9,9 +9,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::extract::{JsonBody, QueryParams};
+use super::extract::{CreateBody, IfMatch, JsonBody, QueryParams};
 use super::json::{Field, Json, Obj, Patch, Validator, rules, string_array};
-use super::wire::{PageResponse, Pagination, created, ok};
+use super::wire::{PageResponse, Pagination, created, ok, ok_tagged, tagged};
 use crate::domain::formats::Date;
 use crate::domain::ids::PatientId;
 use crate::domain::patient::{
@@ -20,7 +20,7 @@ use crate::domain::patient::{
 use crate::error::{ApiError, ApiResult};
 use crate::http::docs::ErrorEnvelope;
 use crate::service::Ctx;
-use crate::service::write::Precondition;
+use crate::service::patients::patient_location;
 use crate::state::AppState;
 use crate::store::{PageRequest, PatientFilter};
 
@@ -200,10 +200,10 @@ impl UpdatePatientRequest {
         (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
-pub async fn create_patient(State(state): State<AppState>, ctx: Ctx, JsonBody(body): JsonBody) -> ApiResult<Response> {
-    let req = CreatePatientRequest::parse(&body, ctx.today())?;
-    let patient = state.service.register_patient(&ctx, req).await?;
-    Ok(created(&format!("/api/v1/patients/{}", patient.patient_id), &patient))
+pub async fn create_patient(State(state): State<AppState>, ctx: Ctx, body: CreateBody) -> ApiResult<Response> {
+    let req = CreatePatientRequest::parse(&body.json, ctx.today())?;
+    let outcome = state.service.register_patient(&ctx, req, body.once.as_ref()).await?;
+    Ok(created(outcome, |p| patient_location(&p.patient_id)))
 }
 
 /// Reads the search filters of `GET /api/v1/patients`.
@@ -260,8 +260,7 @@ pub async fn list_patients(State(state): State<AppState>, ctx: Ctx, q: QueryPara
     )
 )]
 pub async fn get_patient(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
-    let patient = state.service.patient(&ctx, &id).await?;
-    Ok(ok(&patient))
+    Ok(tagged(&state.service.patient(&ctx, &id).await?))
 }
 
 /// Update, deactivate or reactivate a patient (partial update).
@@ -285,11 +284,11 @@ pub async fn update_patient(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
+    IfMatch(precondition): IfMatch,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let req = UpdatePatientRequest::parse(&body, ctx.today())?;
-    let patient = state.service.update_patient(&ctx, &id, &req, &Precondition::Absent).await?;
-    Ok(ok(&patient))
+    Ok(tagged(&state.service.update_patient(&ctx, &id, &req, &precondition).await?))
 }
 
 /// Deactivate a patient (soft delete), cancelling their scheduled future appointments.
@@ -308,13 +307,16 @@ pub async fn deactivate_patient(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
+    IfMatch(precondition): IfMatch,
 ) -> ApiResult<Response> {
-    let done = state.service.deactivate_patient(&ctx, &id, &Precondition::Absent).await?;
-    Ok(ok(&PatientDeactivated {
+    let done = state.service.deactivate_patient(&ctx, &id, &precondition).await?;
+    let version = done.patient.version;
+    let body = PatientDeactivated {
         message: "Patient deactivated successfully".to_owned(),
         patient_id: done.patient.patient_id,
         cancelled_appointments: done.cancelled_appointments,
-    }))
+    };
+    Ok(ok_tagged(&body, version))
 }
 
 /// OpenAPI fragment of this module.

@@ -6,7 +6,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::store::{Page, PageRequest};
+use crate::domain::Versioned;
+use crate::service::idempotency::Created;
+use crate::store::{Page, PageRequest, StoredResponse};
 
 /// Pagination block of a page-style list (API.md §1.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -47,18 +49,61 @@ pub fn etag(version: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
-/// 201 Created with `Location` and the JSON representation.
-pub fn created<T: Serialize>(location: &str, body: &T) -> Response {
-    let mut res = (StatusCode::CREATED, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        res.headers_mut().insert(header::LOCATION, v);
+/// The header that marks a replayed answer (API.md §1.11).
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+/// The answer of an idempotent create: `201 Created` with `Location`, `ETag` and the resource, or the stored answer
+/// of the attempt that created it, replayed.
+pub fn created<T: Serialize + Versioned>(outcome: Created<T>, location: impl FnOnce(&T) -> String) -> Response {
+    match outcome {
+        Created::New(resource) => {
+            let mut res = (StatusCode::CREATED, axum::Json(&resource)).into_response();
+            let headers = res.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&location(&resource)) {
+                headers.insert(header::LOCATION, v);
+            }
+            headers.insert(header::ETAG, etag(resource.version()));
+            res
+        }
+        Created::Replayed(stored) => replay(stored),
     }
+}
+
+/// A stored answer as it was first sent (status, body, `Location`, `ETag`), plus `Idempotent-Replayed: true`.
+pub fn replay(stored: StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
+    let mut res = (status, stored.body).into_response();
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let stored_header = |value: Option<String>| value.and_then(|v| HeaderValue::from_str(&v).ok());
+    if let Some(v) = stored_header(stored.location) {
+        headers.insert(header::LOCATION, v);
+    }
+    if let Some(v) = stored_header(stored.etag) {
+        headers.insert(header::ETAG, v);
+    }
+    headers.insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
     res
 }
 
-/// 200 OK with the JSON representation.
+/// 200 OK with the JSON representation of something that is not one versioned resource (lists, messages).
 pub fn ok<T: Serialize>(body: &T) -> Response {
     (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// 200 OK with the representation of a single resource and its `ETag`.
+pub fn tagged<T: Serialize + Versioned>(resource: &T) -> Response {
+    with_etag(ok(resource), resource.version())
+}
+
+/// 200 OK with a body that is not the resource (a deactivation or cancellation message) and the resource's `ETag`.
+pub fn ok_tagged<T: Serialize>(body: &T, version: i64) -> Response {
+    with_etag(ok(body), version)
+}
+
+fn with_etag(mut res: Response, version: i64) -> Response {
+    res.headers_mut().insert(header::ETAG, etag(version));
+    res
 }
 
 #[cfg(test)]

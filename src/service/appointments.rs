@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+use super::idempotency::{Created, IdempotentRequest};
 use super::write::{Precondition, Update, update};
 use super::{Ctx, Service, not_found};
 use crate::domain::appointment::{Appointment, AppointmentStatus, CreateAppointmentRequest, UpdateAppointmentRequest};
@@ -29,11 +30,29 @@ pub struct DoctorAvailability {
 impl Service {
     /// #16 steps 2–7: patient, then doctor must exist; the store checks both are active and that nothing
     /// overlaps, atomically with the insert.
-    pub async fn book_appointment(&self, ctx: &Ctx, req: CreateAppointmentRequest) -> ApiResult<Appointment> {
+    pub async fn book_appointment(
+        &self,
+        ctx: &Ctx,
+        req: CreateAppointmentRequest,
+        once: Option<&IdempotentRequest>,
+    ) -> ApiResult<Created<Appointment>> {
+        self.create_once(self.clinic.clone(), ctx, APPOINTMENTS, once, Entity::Appointment, |claim| async move {
+            let appointment = self.new_appointment(ctx, req).await?;
+            let location = appointment_location(&appointment.appointment_id);
+            let done = claim.map(|c| c.created(ctx, &location, appointment.version, &appointment)).transpose()?;
+            // Patient and doctor were just read and are never deleted: a NotFound here would name the patient,
+            // the first row the transaction reads.
+            self.clinic.book_appointment(&appointment, done.as_ref()).await.on(Entity::Patient)?;
+            Ok(appointment)
+        })
+        .await
+    }
+
+    async fn new_appointment(&self, ctx: &Ctx, req: CreateAppointmentRequest) -> ApiResult<Appointment> {
         let patient = self.patient_named(&req.patient_id).await?;
         let doctor = self.doctor_named(&req.doctor_id).await?;
         let now = ctx.now();
-        let appointment = Appointment {
+        Ok(Appointment {
             appointment_id: AppointmentId::generate(),
             patient_name: patient.full_name(),
             patient_id: patient.patient_id,
@@ -49,11 +68,7 @@ impl Service {
             version: 1,
             created_at: now,
             updated_at: now,
-        };
-        // Patient and doctor were just read and are never deleted: a NotFound here would name the patient, the
-        // first row the transaction reads.
-        self.clinic.book_appointment(&appointment).await.on(Entity::Patient)?;
-        Ok(appointment)
+        })
     }
 
     /// #17.
@@ -83,7 +98,7 @@ impl Service {
     ) -> ApiResult<Appointment> {
         let id = parse_id(raw_id)?;
         let u = AppointmentUpdate { service: self, id: &id, ctx, change: Change::Fields(req) };
-        Ok(update(&u, ctx, precondition).await?.resource)
+        Ok(update(&u, ctx, &self.turns, precondition).await?.resource)
     }
 
     /// #20: only a `scheduled` appointment can be cancelled; the slot is free at once.
@@ -95,7 +110,7 @@ impl Service {
     ) -> ApiResult<Appointment> {
         let id = parse_id(raw_id)?;
         let u = AppointmentUpdate { service: self, id: &id, ctx, change: Change::Cancel };
-        Ok(update(&u, ctx, precondition).await?.resource)
+        Ok(update(&u, ctx, &self.turns, precondition).await?.resource)
     }
 
     /// #15 steps 2–4, for a range already validated: a doctor who is not `active` has no slots.
@@ -115,6 +130,14 @@ impl Service {
         };
         Ok(DoctorAvailability { doctor_id: doctor.doctor_id, start, end, slots })
     }
+}
+
+/// The collection path, which is also the scope of its POSTs' idempotency keys.
+pub const APPOINTMENTS: &str = "/api/v1/appointments";
+
+/// Where an appointment lives (`Location` of its 201).
+pub fn appointment_location(id: &AppointmentId) -> String {
+    format!("{APPOINTMENTS}/{id}")
 }
 
 fn parse_id(raw: &str) -> ApiResult<AppointmentId> {
@@ -144,6 +167,10 @@ impl Update for AppointmentUpdate<'_> {
     type Resource = Appointment;
     type Written = ();
     const ENTITY: Entity = Entity::Appointment;
+
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
 
     async fn load(&self) -> ApiResult<Option<Appointment>> {
         self.service.clinic.get_appointment(self.id).await.on(Entity::Appointment)

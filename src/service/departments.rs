@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+use super::idempotency::{Created, IdempotentRequest};
 use super::write::{Precondition, Update, update};
 use super::{Ctx, Service, not_found};
 use crate::domain::department::{CreateDepartmentRequest, Department, UpdateDepartmentRequest};
@@ -25,23 +26,20 @@ impl Service {
     }
 
     /// POST: the name's uniqueness is the store's unique index (409).
-    pub async fn create_department(&self, ctx: &Ctx, req: CreateDepartmentRequest) -> ApiResult<Department> {
-        let now = ctx.now();
-        let department = Department {
-            department_id: DepartmentId::generate(),
-            name: req.name,
-            description: req.description,
-            floor: req.floor,
-            extension: req.extension,
-            head_doctor_id: None,
-            head_doctor_name: None,
-            number_of_doctors: 0,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        self.clinic.insert_department(&department).await.on(Entity::Department)?;
-        Ok(department)
+    pub async fn create_department(
+        &self,
+        ctx: &Ctx,
+        req: CreateDepartmentRequest,
+        once: Option<&IdempotentRequest>,
+    ) -> ApiResult<Created<Department>> {
+        self.create_once(self.clinic.clone(), ctx, DEPARTMENTS, once, Entity::Department, |claim| async move {
+            let department = new_department(ctx, req);
+            let location = department_location(&department.department_id);
+            let done = claim.map(|c| c.created(ctx, &location, department.version, &department)).transpose()?;
+            self.clinic.insert_department(&department, done.as_ref()).await.on(Entity::Department)?;
+            Ok(department)
+        })
+        .await
     }
 
     /// #22.
@@ -58,7 +56,7 @@ impl Service {
         precondition: &Precondition,
     ) -> ApiResult<Department> {
         let id = DepartmentId::parse(raw_id).ok_or_else(|| not_found(Entity::Department))?;
-        Ok(update(&DepartmentUpdate { service: self, id: &id, req }, ctx, precondition).await?.resource)
+        Ok(update(&DepartmentUpdate { service: self, id: &id, req }, ctx, &self.turns, precondition).await?.resource)
     }
 
     /// #23.
@@ -83,6 +81,32 @@ impl Service {
     }
 }
 
+/// The collection path, which is also the scope of its POSTs' idempotency keys.
+pub const DEPARTMENTS: &str = "/api/v1/departments";
+
+/// Where a department lives (`Location` of its 201).
+pub fn department_location(id: &DepartmentId) -> String {
+    format!("{DEPARTMENTS}/{id}")
+}
+
+/// A new department: no head yet (one is appointed with PUT), no doctors.
+fn new_department(ctx: &Ctx, req: CreateDepartmentRequest) -> Department {
+    let now = ctx.now();
+    Department {
+        department_id: DepartmentId::generate(),
+        name: req.name,
+        description: req.description,
+        floor: req.floor,
+        extension: req.extension,
+        head_doctor_id: None,
+        head_doctor_name: None,
+        number_of_doctors: 0,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 struct DepartmentUpdate<'a> {
     service: &'a Service,
     id: &'a DepartmentId,
@@ -94,6 +118,10 @@ impl Update for DepartmentUpdate<'_> {
     type Resource = Department;
     type Written = ();
     const ENTITY: Entity = Entity::Department;
+
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
 
     async fn load(&self) -> ApiResult<Option<Department>> {
         self.service.clinic.get_department(self.id).await.on(Entity::Department)

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+use super::idempotency::{Created, IdempotentRequest};
 use super::write::{Precondition, Update, update};
 use super::{Ctx, Service, not_found};
 use crate::domain::doctor::{CreateDoctorRequest, Doctor, DoctorStatus, UpdateDoctorRequest};
@@ -12,7 +13,23 @@ use crate::store::{DoctorFilter, Page, PageRequest, StoreResult};
 
 impl Service {
     /// #11: the department must exist (404) before the licence's uniqueness (409, a unique index) is tried.
-    pub async fn add_doctor(&self, ctx: &Ctx, req: CreateDoctorRequest) -> ApiResult<Doctor> {
+    pub async fn add_doctor(
+        &self,
+        ctx: &Ctx,
+        req: CreateDoctorRequest,
+        once: Option<&IdempotentRequest>,
+    ) -> ApiResult<Created<Doctor>> {
+        self.create_once(self.clinic.clone(), ctx, DOCTORS, once, Entity::Doctor, |claim| async move {
+            let doctor = self.new_doctor(ctx, req).await?;
+            let location = doctor_location(&doctor.doctor_id);
+            let done = claim.map(|c| c.created(ctx, &location, doctor.version, &doctor)).transpose()?;
+            self.clinic.insert_doctor(&doctor, done.as_ref()).await.on(Entity::Doctor)?;
+            Ok(doctor)
+        })
+        .await
+    }
+
+    async fn new_doctor(&self, ctx: &Ctx, req: CreateDoctorRequest) -> ApiResult<Doctor> {
         let department = self.department_named(&req.department_id).await?;
         let now = ctx.now();
         let doctor = Doctor {
@@ -32,7 +49,6 @@ impl Service {
             created_at: now,
             updated_at: now,
         };
-        self.clinic.insert_doctor(&doctor).await.on(Entity::Doctor)?;
         Ok(doctor)
     }
 
@@ -55,8 +71,16 @@ impl Service {
         precondition: &Precondition,
     ) -> ApiResult<Doctor> {
         let id = DoctorId::parse(raw_id).ok_or_else(|| not_found(Entity::Doctor))?;
-        Ok(update(&DoctorUpdate { service: self, id: &id, req }, ctx, precondition).await?.resource)
+        Ok(update(&DoctorUpdate { service: self, id: &id, req }, ctx, &self.turns, precondition).await?.resource)
     }
+}
+
+/// The collection path, which is also the scope of its POSTs' idempotency keys.
+pub const DOCTORS: &str = "/api/v1/doctors";
+
+/// Where a doctor lives (`Location` of its 201).
+pub fn doctor_location(id: &DoctorId) -> String {
+    format!("{DOCTORS}/{id}")
 }
 
 struct DoctorUpdate<'a> {
@@ -70,6 +94,10 @@ impl Update for DoctorUpdate<'_> {
     type Resource = Doctor;
     type Written = ();
     const ENTITY: Entity = Entity::Doctor;
+
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
 
     async fn load(&self) -> ApiResult<Option<Doctor>> {
         self.service.clinic.get_doctor(self.id).await.on(Entity::Doctor)

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 
+use super::idempotency::{Created, IdempotentRequest};
 use super::write::{Precondition, Update, update};
 use super::{Ctx, Service, not_found};
 use crate::domain::ids::{InvoiceId, PatientId};
@@ -18,7 +19,23 @@ use crate::store::{CursorKey, KeyPage, StoreResult};
 impl Service {
     /// #27 steps 2–4: the patient must exist (any status; inactive patients can be billed), an appointment named
     /// must be the same patient's, then the amounts are computed and the invoice written.
-    pub async fn create_invoice(&self, ctx: &Ctx, req: CreateInvoiceRequest) -> ApiResult<Invoice> {
+    pub async fn create_invoice(
+        &self,
+        ctx: &Ctx,
+        req: CreateInvoiceRequest,
+        once: Option<&IdempotentRequest>,
+    ) -> ApiResult<Created<Invoice>> {
+        self.create_once(self.records.clone(), ctx, INVOICES, once, Entity::Invoice, |claim| async move {
+            let invoice = self.new_invoice(ctx, req).await?;
+            let location = invoice_location(&invoice.invoice_id);
+            let done = claim.map(|c| c.created(ctx, &location, invoice.version, &invoice)).transpose()?;
+            self.records.insert_invoice(&invoice, done.as_ref()).await.on(Entity::Invoice)?;
+            Ok(invoice)
+        })
+        .await
+    }
+
+    async fn new_invoice(&self, ctx: &Ctx, req: CreateInvoiceRequest) -> ApiResult<Invoice> {
         let patient = self.patient_named(&req.patient_id).await?;
         let appointment_id = match &req.appointment_id {
             Some(raw) => {
@@ -43,7 +60,7 @@ impl Service {
         let rate = self.settings.tax_rate;
         let sums = totals(&items, rate);
         let now = ctx.now();
-        let invoice = Invoice {
+        Ok(Invoice {
             invoice_id: InvoiceId::generate(),
             patient_name: patient.full_name(),
             patient_id: patient.patient_id,
@@ -64,9 +81,7 @@ impl Service {
             version: 1,
             created_at: now,
             updated_at: now,
-        };
-        self.records.insert_invoice(&invoice).await.on(Entity::Invoice)?;
-        Ok(invoice)
+        })
     }
 
     /// #28: a strongly consistent read.
@@ -84,7 +99,7 @@ impl Service {
         precondition: &Precondition,
     ) -> ApiResult<Invoice> {
         let id = parse_id(raw_id)?;
-        Ok(update(&Payment { service: self, id: &id, req, ctx }, ctx, precondition).await?.resource)
+        Ok(update(&Payment { service: self, id: &id, req, ctx }, ctx, &self.turns, precondition).await?.resource)
     }
 
     /// #10 steps 2–3: the patient must exist (any status); then one page of D's index.
@@ -103,6 +118,14 @@ impl Service {
     }
 }
 
+/// The collection path, which is also the scope of its POSTs' idempotency keys.
+pub const INVOICES: &str = "/api/v1/billing/invoices";
+
+/// Where an invoice lives (`Location` of its 201).
+pub fn invoice_location(id: &InvoiceId) -> String {
+    format!("{INVOICES}/{id}")
+}
+
 fn parse_id(raw: &str) -> ApiResult<InvoiceId> {
     InvoiceId::parse(raw).ok_or_else(|| not_found(Entity::Invoice))
 }
@@ -119,6 +142,10 @@ impl Update for Payment<'_> {
     type Resource = Invoice;
     type Written = ();
     const ENTITY: Entity = Entity::Invoice;
+
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
 
     async fn load(&self) -> ApiResult<Option<Invoice>> {
         self.service.records.get_invoice(self.id).await.on(Entity::Invoice)

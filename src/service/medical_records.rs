@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 
+use super::idempotency::{Created, IdempotentRequest};
 use super::write::{Precondition, Update, update};
 use super::{Ctx, Service, not_found};
 use crate::domain::ids::{PatientId, RecordId};
@@ -17,7 +18,23 @@ use crate::store::{CursorKey, DateRange, KeyPage, StoreResult};
 
 impl Service {
     /// #24 steps 2–6, in the contract's order: patient, doctor, appointment reference, patient active, write.
-    pub async fn create_record(&self, ctx: &Ctx, req: CreateMedicalRecordRequest) -> ApiResult<MedicalRecord> {
+    pub async fn create_record(
+        &self,
+        ctx: &Ctx,
+        req: CreateMedicalRecordRequest,
+        once: Option<&IdempotentRequest>,
+    ) -> ApiResult<Created<MedicalRecord>> {
+        self.create_once(self.records.clone(), ctx, RECORDS, once, Entity::MedicalRecord, |claim| async move {
+            let record = self.new_record(ctx, req).await?;
+            let location = record_location(&record.record_id);
+            let done = claim.map(|c| c.created(ctx, &location, record.version, &record)).transpose()?;
+            self.records.insert_record(&record, done.as_ref()).await.on(Entity::MedicalRecord)?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn new_record(&self, ctx: &Ctx, req: CreateMedicalRecordRequest) -> ApiResult<MedicalRecord> {
         let patient = self.patient_named(&req.patient_id).await?;
         let doctor = self.doctor_named(&req.doctor_id).await?;
         let appointment_id = match &req.appointment_id {
@@ -32,7 +49,7 @@ impl Service {
             return Err(ApiError::new(ErrorCode::PATIENT_INACTIVE));
         }
         let now = ctx.now();
-        let record = MedicalRecord {
+        Ok(MedicalRecord {
             record_id: RecordId::generate(),
             patient_id: patient.patient_id,
             doctor_name: doctor.display_name(),
@@ -48,12 +65,11 @@ impl Service {
             vital_signs: req.vital_signs,
             notes: req.notes,
             follow_up_date: req.follow_up_date,
+            amendment_reason: None,
             version: 1,
             created_at: now,
             updated_at: now,
-        };
-        self.records.insert_record(&record).await.on(Entity::MedicalRecord)?;
-        Ok(record)
+        })
     }
 
     /// #25: a strongly consistent read.
@@ -62,7 +78,8 @@ impl Service {
         self.records.get_record(&id).await.on(Entity::MedicalRecord)?.ok_or_else(|| not_found(Entity::MedicalRecord))
     }
 
-    /// #26: an amendment, conditional on the version read.
+    /// #26: an amendment, conditional on the version read; the version it replaces goes into the history in the
+    /// same atomic write.
     pub async fn amend_record(
         &self,
         ctx: &Ctx,
@@ -71,7 +88,20 @@ impl Service {
         precondition: &Precondition,
     ) -> ApiResult<MedicalRecord> {
         let id = parse_id(raw_id)?;
-        Ok(update(&RecordAmendment { service: self, id: &id, req }, ctx, precondition).await?.resource)
+        Ok(update(&RecordAmendment { service: self, id: &id, req }, ctx, &self.turns, precondition).await?.resource)
+    }
+
+    /// [history] §3.7: the record must exist; then one page of its earlier versions, newest first.
+    pub async fn record_history(
+        &self,
+        ctx: &Ctx,
+        raw_id: &str,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> ApiResult<(RecordId, KeyPage<MedicalRecord>)> {
+        let record = self.record(ctx, raw_id).await?;
+        let page = self.records.list_record_history(&record.record_id, limit, after).await.on(Entity::MedicalRecord)?;
+        Ok((record.record_id, page))
     }
 
     /// #9 steps 2–3: the patient must exist (any status); then one page of D's index.
@@ -93,6 +123,14 @@ impl Service {
     }
 }
 
+/// The collection path, which is also the scope of its POSTs' idempotency keys.
+pub const RECORDS: &str = "/api/v1/medical-records";
+
+/// Where a medical record lives (`Location` of its 201).
+pub fn record_location(id: &RecordId) -> String {
+    format!("{RECORDS}/{id}")
+}
+
 fn parse_id(raw: &str) -> ApiResult<RecordId> {
     RecordId::parse(raw).ok_or_else(|| not_found(Entity::MedicalRecord))
 }
@@ -109,6 +147,10 @@ impl Update for RecordAmendment<'_> {
     type Written = ();
     const ENTITY: Entity = Entity::MedicalRecord;
 
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
+
     async fn load(&self) -> ApiResult<Option<MedicalRecord>> {
         self.service.records.get_record(self.id).await.on(Entity::MedicalRecord)
     }
@@ -118,6 +160,6 @@ impl Update for RecordAmendment<'_> {
     }
 
     async fn write(&self, current: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()> {
-        self.service.records.update_record(next, current.version).await
+        self.service.records.amend_record(current, next).await
     }
 }

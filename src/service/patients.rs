@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::idempotency::{Created, IdempotentRequest};
 use super::write::{Precondition, Update, Updated, update};
 use super::{Ctx, Service, not_found};
 use crate::domain::ids::PatientId;
@@ -18,10 +19,20 @@ pub struct Deactivated {
 
 impl Service {
     /// #4: the duplicate key is enforced by the store's unique index, so concurrent registrations give one winner.
-    pub async fn register_patient(&self, ctx: &Ctx, req: CreatePatientRequest) -> ApiResult<Patient> {
-        let patient = req.into_patient(ctx.now());
-        self.clinic.insert_patient(&patient).await.on(Entity::Patient)?;
-        Ok(patient)
+    pub async fn register_patient(
+        &self,
+        ctx: &Ctx,
+        req: CreatePatientRequest,
+        once: Option<&IdempotentRequest>,
+    ) -> ApiResult<Created<Patient>> {
+        self.create_once(self.clinic.clone(), ctx, PATIENTS, once, Entity::Patient, |claim| async move {
+            let patient = req.into_patient(ctx.now());
+            let location = patient_location(&patient.patient_id);
+            let done = claim.map(|c| c.created(ctx, &location, patient.version, &patient)).transpose()?;
+            self.clinic.insert_patient(&patient, done.as_ref()).await.on(Entity::Patient)?;
+            Ok(patient)
+        })
+        .await
     }
 
     /// #5.
@@ -49,7 +60,7 @@ impl Service {
     ) -> ApiResult<Patient> {
         let id = parse_id(raw_id)?;
         let u = PatientUpdate { service: self, id: &id, change: Change::Fields(req) };
-        Ok(update(&u, ctx, precondition).await?.resource)
+        Ok(update(&u, ctx, &self.turns, precondition).await?.resource)
     }
 
     /// #8: deactivates (soft delete); an inactive patient is left as is and reports 0 cancellations.
@@ -61,9 +72,17 @@ impl Service {
     ) -> ApiResult<Deactivated> {
         let id = parse_id(raw_id)?;
         let u = PatientUpdate { service: self, id: &id, change: Change::Deactivate };
-        let Updated { resource, written } = update(&u, ctx, precondition).await?;
+        let Updated { resource, written } = update(&u, ctx, &self.turns, precondition).await?;
         Ok(Deactivated { patient: resource, cancelled_appointments: written.unwrap_or(0) })
     }
+}
+
+/// The collection path, which is also the scope of its POSTs' idempotency keys.
+pub const PATIENTS: &str = "/api/v1/patients";
+
+/// Where a patient lives (`Location` of its 201).
+pub fn patient_location(id: &PatientId) -> String {
+    format!("{PATIENTS}/{id}")
 }
 
 fn parse_id(raw: &str) -> ApiResult<PatientId> {
@@ -87,6 +106,10 @@ impl Update for PatientUpdate<'_> {
     /// Appointments cancelled by a deactivation.
     type Written = u64;
     const ENTITY: Entity = Entity::Patient;
+
+    fn id(&self) -> &str {
+        self.id.as_str()
+    }
 
     async fn load(&self) -> ApiResult<Option<Patient>> {
         self.service.clinic.get_patient(self.id).await.on(Entity::Patient)

@@ -41,3 +41,20 @@ pub(crate) fn decode<T: Document>(id: &str, version: i64, text: &str) -> StoreRe
     doc.set_version(version);
     Ok(doc)
 }
+
+/// One page of history rows `(record ID, version, doc)` fetched `limit + 1` at a time, newest first: the extra row
+/// only tells that a next page exists.
+pub(crate) fn history_page(
+    mut rows: Vec<(String, i64, String)>,
+    limit: u32,
+) -> StoreResult<super::KeyPage<MedicalRecord>> {
+    let page_len = limit.max(1) as usize;
+    let more = rows.len() > page_len;
+    rows.truncate(page_len);
+    let items = rows
+        .into_iter()
+        .map(|(id, version, doc)| decode::<MedicalRecord>(&id, version, &doc))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let next = if more { items.last().map(super::history_key) } else { None };
+    Ok(super::KeyPage { items, next })
+}

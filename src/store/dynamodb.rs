@@ -40,14 +40,19 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use self::item::Item;
-use self::schema::TableSpec;
-use super::{CursorKey, DateRange, InvoiceStore, KeyPage, MedicalRecordStore, RecordStore, StoreError, StoreResult};
-use crate::domain::formats::format_date;
+use self::schema::{TableKind, TableSpec};
+use super::idempotency::{Decision, Row, decide};
+use super::{
+    ClaimOutcome, Completion, CursorKey, DateRange, IdempotencyClaim, IdempotencyStore, InvoiceStore, KeyPage,
+    MedicalRecordStore, RecordStore, StoreError, StoreResult, history_key,
+};
+use crate::domain::formats::{Timestamp, format_date};
 use crate::domain::ids::{InvoiceId, PatientId, RecordId};
 use crate::domain::invoice::{Invoice, PaymentStatus};
 use crate::domain::medical_record::MedicalRecord;
@@ -60,6 +65,9 @@ const RECORD_ID_ATTR: &str = "recordId";
 const RECORD_SORT_ATTR: &str = "visitDateKey";
 const INVOICE_ID_ATTR: &str = "invoiceId";
 const INVOICE_SORT_ATTR: &str = "invoiceDateKey";
+const SCOPE_ATTR: &str = "scope";
+/// The TTL attribute of the idempotency table: epoch seconds after which DynamoDB deletes the item.
+const EXPIRES_ATTR: &str = "expiresAt";
 /// Items evaluated per Query page when a FilterExpression may discard most of them, so a selective status filter
 /// does not cost one round trip per matching item.
 const FILTERED_PAGE: i32 = 100;
@@ -73,6 +81,10 @@ pub struct DynamoSettings {
     pub region: String,
     pub records_table: String,
     pub invoices_table: String,
+    /// Earlier versions of medical records ([history]).
+    pub history_table: String,
+    /// Idempotency records of the POSTs that create records and invoices ([safe-writes]).
+    pub idempotency_table: String,
     /// Upper bound of one SDK call, retries included.
     pub call_timeout: Duration,
 }
@@ -83,6 +95,8 @@ pub struct DynamoRecordStore {
     client: Client,
     records_table: String,
     invoices_table: String,
+    history_table: String,
+    idempotency_table: String,
 }
 
 impl DynamoRecordStore {
@@ -117,6 +131,8 @@ impl DynamoRecordStore {
             client: Client::from_conf(conf),
             records_table: settings.records_table,
             invoices_table: settings.invoices_table,
+            history_table: settings.history_table,
+            idempotency_table: settings.idempotency_table,
         }
     }
 
@@ -125,10 +141,28 @@ impl DynamoRecordStore {
         &self.client
     }
 
-    fn specs(&self) -> [TableSpec<'_>; 2] {
+    fn specs(&self) -> [TableSpec<'_>; 4] {
         [
-            TableSpec { name: &self.records_table, id_attr: RECORD_ID_ATTR, sort_attr: RECORD_SORT_ATTR },
-            TableSpec { name: &self.invoices_table, id_attr: INVOICE_ID_ATTR, sort_attr: INVOICE_SORT_ATTR },
+            TableSpec {
+                name: &self.records_table,
+                id_attr: RECORD_ID_ATTR,
+                kind: TableKind::Documents { sort_attr: RECORD_SORT_ATTR },
+            },
+            TableSpec {
+                name: &self.invoices_table,
+                id_attr: INVOICE_ID_ATTR,
+                kind: TableKind::Documents { sort_attr: INVOICE_SORT_ATTR },
+            },
+            TableSpec {
+                name: &self.history_table,
+                id_attr: RECORD_ID_ATTR,
+                kind: TableKind::Versions { range_attr: VERSION_ATTR },
+            },
+            TableSpec {
+                name: &self.idempotency_table,
+                id_attr: SCOPE_ATTR,
+                kind: TableKind::Expiring { ttl_attr: EXPIRES_ATTR },
+            },
         ]
     }
 
@@ -141,7 +175,7 @@ impl DynamoRecordStore {
         Ok(())
     }
 
-    /// Checks that both tables exist, are ACTIVE and have the expected keys, creating nothing.
+    /// Checks that the four tables exist, are ACTIVE and have the expected keys, creating nothing.
     pub async fn ensure_tables(&self) -> StoreResult<()> {
         for spec in self.specs() {
             schema::ensure(&self.client, spec).await?;
@@ -155,7 +189,9 @@ fn validate(settings: &DynamoSettings) -> StoreResult<()> {
     if settings.region.trim().is_empty() {
         return Err(StoreError::Internal("DynamoDB region is empty".into()));
     }
-    for name in [&settings.records_table, &settings.invoices_table] {
+    let names =
+        [&settings.records_table, &settings.invoices_table, &settings.history_table, &settings.idempotency_table];
+    for name in names {
         let charset = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
         if !(3..=255).contains(&name.len()) || !charset {
             return Err(StoreError::Internal(format!(
@@ -163,8 +199,11 @@ fn validate(settings: &DynamoSettings) -> StoreResult<()> {
             )));
         }
     }
-    if settings.records_table == settings.invoices_table {
-        return Err(StoreError::Internal("the records and invoices tables must differ".into()));
+    let distinct: std::collections::HashSet<&String> = names.into_iter().collect();
+    if distinct.len() != names.len() {
+        return Err(StoreError::Internal(
+            "the records, invoices, history and idempotency tables must have four different names".into(),
+        ));
     }
     Ok(())
 }
@@ -205,7 +244,26 @@ trait Document: Serialize + DeserializeOwned {
     fn id(&self) -> &str;
     fn patient(&self) -> &str;
     fn sort_key(&self) -> String;
+    fn version(&self) -> i64;
     fn set_version(&mut self, version: i64);
+}
+
+/// How a `TransactWriteItems` ended.
+enum Transacted {
+    Committed,
+    /// The condition of the item at this index failed (nothing was written).
+    ConditionFailed(usize),
+    /// Another transaction was writing the same items at the same moment (nothing was written).
+    Conflicted,
+}
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Internal(format!("request definition: {e}"))
+}
+
+/// Epoch seconds, rounded up, as DynamoDB's TTL reads them.
+fn epoch_seconds(t: Timestamp) -> i64 {
+    t.millis().div_euclid(1000) + i64::from(t.millis().rem_euclid(1000) > 0)
 }
 
 impl Document for MedicalRecord {
@@ -220,6 +278,9 @@ impl Document for MedicalRecord {
     }
     fn sort_key(&self) -> String {
         MedicalRecord::sort_key(self)
+    }
+    fn version(&self) -> i64 {
+        self.version
     }
     fn set_version(&mut self, version: i64) {
         self.version = version;
@@ -238,6 +299,9 @@ impl Document for Invoice {
     }
     fn sort_key(&self) -> String {
         Invoice::sort_key(self)
+    }
+    fn version(&self) -> i64 {
+        self.version
     }
     fn set_version(&mut self, version: i64) {
         self.version = version;
@@ -297,22 +361,94 @@ struct ListQuery<'a> {
 }
 
 impl DynamoRecordStore {
-    async fn put_new<T: Document>(&self, table: &str, doc: &T, version: i64) -> StoreResult<()> {
-        let result = self
-            .client
-            .put_item()
+    /// A conditional create; with `done`, one `TransactWriteItems` that also completes the idempotency claim, so
+    /// the stored outcome exists exactly when the document does.
+    async fn put_new<T: Document>(&self, table: &str, doc: &T, done: Option<&Completion>) -> StoreResult<()> {
+        let item = encode(doc, doc.version())?;
+        let Some(done) = done else {
+            let result = self
+                .client
+                .put_item()
+                .table_name(table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(#id)")
+                .expression_attribute_names("#id", T::ID_ATTR)
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(()),
+                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                    Err(StoreError::Conflict)
+                }
+                Err(e) => Err(map_sdk_error("PutItem", table, e)),
+            };
+        };
+        let put = Put::builder()
             .table_name(table)
-            .set_item(Some(encode(doc, version)?))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(#id)")
             .expression_attribute_names("#id", T::ID_ATTR)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(StoreError::Conflict)
+            .build()
+            .map_err(build_error)?;
+        let complete = self.completion(done)?;
+        let items =
+            vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(complete).build()];
+        match self.transact(&[table, &self.idempotency_table], items).await? {
+            Transacted::Committed => Ok(()),
+            Transacted::ConditionFailed(0) => Err(StoreError::Conflict),
+            Transacted::ConditionFailed(_) => Err(StoreError::ClaimLost),
+            Transacted::Conflicted => Err(StoreError::Unavailable(format!("transaction conflict creating in {table}"))),
+        }
+    }
+
+    /// The update that completes a claim, conditional on it still being this attempt's and still pending.
+    fn completion(&self, done: &Completion) -> StoreResult<Update> {
+        let r = &done.response;
+        let mut set = vec!["#state = :done", "#status = :status", "#body = :body", "#exp = :exp"];
+        let mut update = Update::builder()
+            .table_name(&self.idempotency_table)
+            .key(SCOPE_ATTR, s(done.scope.as_str()))
+            .condition_expression("#token = :token AND #state = :pending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#body", "body")
+            .expression_attribute_names("#exp", EXPIRES_ATTR)
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":done", s("done"))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":status", AttributeValue::N(r.status.to_string()))
+            .expression_attribute_values(":body", s(r.body.as_str()))
+            .expression_attribute_values(":exp", AttributeValue::N(epoch_seconds(done.expires_at).to_string()))
+            .expression_attribute_values(":token", s(done.token.as_str()));
+        if let Some(location) = &r.location {
+            set.push("#loc = :loc");
+            update =
+                update.expression_attribute_names("#loc", "location").expression_attribute_values(":loc", s(location));
+        }
+        if let Some(etag) = &r.etag {
+            set.push("#etag = :etag");
+            update = update.expression_attribute_names("#etag", "etag").expression_attribute_values(":etag", s(etag));
+        }
+        update.update_expression(format!("SET {}", set.join(", "))).build().map_err(build_error)
+    }
+
+    /// Runs one transaction and tells a committed one from one whose condition failed (and which item's) or one
+    /// that collided with another transaction on the same items.
+    async fn transact(&self, tables: &[&str], items: Vec<TransactWriteItem>) -> StoreResult<Transacted> {
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(Transacted::Committed),
+            Err(e) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = e.as_service_error() {
+                    let reasons = cancel.cancellation_reasons();
+                    if let Some(i) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
+                        return Ok(Transacted::ConditionFailed(i));
+                    }
+                    if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+                        return Ok(Transacted::Conflicted);
+                    }
+                }
+                Err(map_sdk_error("TransactWriteItems", &tables.join("+"), e))
             }
-            Err(e) => Err(map_sdk_error("PutItem", table, e)),
         }
     }
 
@@ -454,16 +590,94 @@ impl DynamoRecordStore {
 
 #[async_trait]
 impl MedicalRecordStore for DynamoRecordStore {
-    async fn insert_record(&self, record: &MedicalRecord) -> StoreResult<()> {
-        self.put_new(&self.records_table, record, record.version).await
+    async fn insert_record(&self, record: &MedicalRecord, done: Option<&Completion>) -> StoreResult<()> {
+        self.put_new(&self.records_table, record, done).await
     }
 
     async fn get_record(&self, id: &RecordId) -> StoreResult<Option<MedicalRecord>> {
         self.get(&self.records_table, id.as_str()).await
     }
 
-    async fn update_record(&self, record: &MedicalRecord, expected_version: i64) -> StoreResult<()> {
-        self.put_existing(&self.records_table, record, record.version, expected_version).await
+    /// One `TransactWriteItems`: the version read goes into the history table (never over an existing entry) and
+    /// the record is replaced, conditional on still being at that version.
+    async fn amend_record(&self, previous: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()> {
+        let keep = Put::builder()
+            .table_name(&self.history_table)
+            .set_item(Some(encode(previous, previous.version)?))
+            .condition_expression("attribute_not_exists(#id)")
+            .expression_attribute_names("#id", RECORD_ID_ATTR)
+            .build()
+            .map_err(build_error)?;
+        let replace = Put::builder()
+            .table_name(&self.records_table)
+            .set_item(Some(encode(next, next.version)?))
+            .condition_expression("attribute_exists(#id) AND #v = :expected")
+            .expression_attribute_names("#id", RECORD_ID_ATTR)
+            .expression_attribute_names("#v", VERSION_ATTR)
+            .expression_attribute_values(":expected", AttributeValue::N(previous.version.to_string()))
+            .build()
+            .map_err(build_error)?;
+        let items =
+            vec![TransactWriteItem::builder().put(keep).build(), TransactWriteItem::builder().put(replace).build()];
+        match self.transact(&[&self.history_table, &self.records_table], items).await? {
+            Transacted::Committed => Ok(()),
+            // Items are never deleted, so a record seen now was there at the check: it moved on.
+            Transacted::ConditionFailed(_) => {
+                match self.get::<MedicalRecord>(&self.records_table, next.record_id.as_str()).await? {
+                    Some(_) => Err(StoreError::Stale),
+                    None => Err(StoreError::NotFound),
+                }
+            }
+            Transacted::Conflicted => Err(StoreError::Stale),
+        }
+    }
+
+    async fn list_record_history(
+        &self,
+        id: &RecordId,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<MedicalRecord>> {
+        let page_len = limit.max(1) as usize;
+        let below = after.and_then(|k| k.sort.parse::<i64>().ok()).unwrap_or(i64::MAX);
+        let mut items: Vec<MedicalRecord> = Vec::with_capacity(page_len + 1);
+        let mut start = None;
+        loop {
+            let wanted = i32::try_from(page_len + 1 - items.len()).unwrap_or(i32::MAX);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.history_table)
+                .key_condition_expression("#id = :id AND #v < :below")
+                .expression_attribute_names("#id", RECORD_ID_ATTR)
+                .expression_attribute_names("#v", VERSION_ATTR)
+                .expression_attribute_values(":id", s(id.as_str()))
+                .expression_attribute_values(":below", AttributeValue::N(below.to_string()))
+                .scan_index_forward(false)
+                .consistent_read(true)
+                .limit(wanted)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| map_sdk_error("Query", &self.history_table, e))?;
+            for item in out.items.unwrap_or_default() {
+                if items.len() > page_len {
+                    break;
+                }
+                items.push(decode::<MedicalRecord>(item)?.0);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() && items.len() <= page_len => start = Some(key),
+                _ => break,
+            }
+        }
+        let next = if items.len() > page_len {
+            items.truncate(page_len);
+            items.last().map(history_key)
+        } else {
+            None
+        };
+        Ok(KeyPage { items, next })
     }
 
     async fn list_patient_records(
@@ -488,8 +702,8 @@ impl MedicalRecordStore for DynamoRecordStore {
 
 #[async_trait]
 impl InvoiceStore for DynamoRecordStore {
-    async fn insert_invoice(&self, invoice: &Invoice) -> StoreResult<()> {
-        self.put_new(&self.invoices_table, invoice, invoice.version).await
+    async fn insert_invoice(&self, invoice: &Invoice, done: Option<&Completion>) -> StoreResult<()> {
+        self.put_new(&self.invoices_table, invoice, done).await
     }
 
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>> {
@@ -509,6 +723,124 @@ impl InvoiceStore for DynamoRecordStore {
     ) -> StoreResult<KeyPage<Invoice>> {
         let query = ListQuery { table: &self.invoices_table, patient: patient.as_str(), low: None, high: None, status };
         self.list(query, limit, after).await
+    }
+}
+
+/// The idempotency item as [`decide`] reads it; `None` for an item that is not one.
+fn idempotency_row(item: &Item) -> Option<Row> {
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    };
+    let number = |name: &str| match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse::<i64>().ok(),
+        _ => None,
+    };
+    Some(Row {
+        fingerprint: text("fingerprint")?,
+        state: text("state")?,
+        token: text("token")?,
+        lease_until: number("leaseUntil")?,
+        expires_at: number(EXPIRES_ATTR)?.saturating_mul(1000),
+        status: number("status"),
+        location: text("location"),
+        etag: text("etag"),
+        body: text("body"),
+    })
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoRecordStore {
+    /// One conditional PutItem: it claims a free key or one whose claim or outcome is dead, and otherwise returns
+    /// the item that stopped it, which is then reported.
+    async fn claim_idempotency(&self, claim: &IdempotencyClaim) -> StoreResult<ClaimOutcome> {
+        let table = &self.idempotency_table;
+        let item = HashMap::from([
+            (SCOPE_ATTR.to_owned(), s(claim.scope.as_str())),
+            ("fingerprint".to_owned(), s(claim.fingerprint.as_str())),
+            ("state".to_owned(), s("pending")),
+            ("token".to_owned(), s(claim.token.as_str())),
+            ("leaseUntil".to_owned(), AttributeValue::N(claim.lease_until.millis().to_string())),
+            (EXPIRES_ATTR.to_owned(), AttributeValue::N(epoch_seconds(claim.lease_until).to_string())),
+        ]);
+        let result = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(#scope) OR #exp <= :now_s OR (#state = :pending AND #lease <= :now_ms)",
+            )
+            .expression_attribute_names("#scope", SCOPE_ATTR)
+            .expression_attribute_names("#exp", EXPIRES_ATTR)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#lease", "leaseUntil")
+            .expression_attribute_values(":now_s", AttributeValue::N(claim.now.millis().div_euclid(1000).to_string()))
+            .expression_attribute_values(":now_ms", AttributeValue::N(claim.now.millis().to_string()))
+            .expression_attribute_values(":pending", s("pending"))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(ClaimOutcome::Claimed),
+            Err(e) => e,
+        };
+        let Some(failed) = err.as_service_error().and_then(|e| match e {
+            aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => Some(c),
+            _ => None,
+        }) else {
+            return Err(map_sdk_error("PutItem", table, err));
+        };
+        let found = match failed.item() {
+            Some(item) => Some(item.clone()),
+            // An endpoint that does not return the item: read it, strongly.
+            None => {
+                self.client
+                    .get_item()
+                    .table_name(table)
+                    .key(SCOPE_ATTR, s(claim.scope.as_str()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| map_sdk_error("GetItem", table, e))?
+                    .item
+            }
+        };
+        let Some(row) = found.as_ref().and_then(idempotency_row) else {
+            return Err(StoreError::Unavailable("idempotency item changed during its claim".into()));
+        };
+        match decide(row, claim.now.millis())? {
+            Decision::Report(outcome) => Ok(outcome),
+            // The condition refused what `decide` calls dead only at the boundary instant: claim again shortly.
+            Decision::TakeOver { .. } => Err(StoreError::Unavailable("idempotency claim at its lease boundary".into())),
+        }
+    }
+
+    async fn release_idempotency(&self, scope: &str, token: &str) -> StoreResult<()> {
+        let table = &self.idempotency_table;
+        let result = self
+            .client
+            .delete_item()
+            .table_name(table)
+            .key(SCOPE_ATTR, s(scope))
+            .condition_expression("#token = :token AND #state = :pending")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":token", s(token))
+            .expression_attribute_values(":pending", s("pending"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Completed, or no longer this attempt's: nothing to give up.
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(map_sdk_error("DeleteItem", table, e)),
+        }
+    }
+
+    /// DynamoDB's TTL removes expired items by itself (`expiresAt`); until it does, a claim treats them as absent.
+    async fn purge_idempotency(&self, _now: Timestamp, _limit: u32) -> StoreResult<u64> {
+        Ok(0)
     }
 }
 
@@ -599,6 +931,8 @@ mod tests {
             region: "eu-west-1".into(),
             records_table: "gospital-medical-records".into(),
             invoices_table: "gospital-invoices".into(),
+            history_table: "gospital-medical-record-history".into(),
+            idempotency_table: "gospital-idempotency".into(),
             call_timeout: Duration::from_secs(2),
         };
         assert!(validate(&ok).is_ok());
@@ -607,6 +941,7 @@ mod tests {
             DynamoSettings { records_table: "ab".into(), ..ok.clone() },
             DynamoSettings { invoices_table: "bad name".into(), ..ok.clone() },
             DynamoSettings { invoices_table: ok.records_table.clone(), ..ok.clone() },
+            DynamoSettings { idempotency_table: ok.history_table.clone(), ..ok.clone() },
         ] {
             assert!(matches!(validate(&bad), Err(StoreError::Internal(_))), "{bad:?}");
         }

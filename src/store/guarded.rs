@@ -26,9 +26,9 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker, SystemTicker, Ticker};
 use super::{
-    AppointmentFilter, AppointmentStore, BusyInterval, ClinicStore, CursorKey, DateRange, DepartmentStore,
-    DoctorFilter, DoctorStore, InvoiceStore, KeyPage, MedicalRecordStore, Page, PageRequest, PatientFilter,
-    PatientStore, RecordStore, StoreError, StoreResult,
+    AppointmentFilter, AppointmentStore, BusyInterval, ClaimOutcome, ClinicStore, Completion, CursorKey, DateRange,
+    DepartmentStore, DoctorFilter, DoctorStore, IdempotencyClaim, IdempotencyStore, InvoiceStore, KeyPage,
+    MedicalRecordStore, Page, PageRequest, PatientFilter, PatientStore, RecordStore, StoreError, StoreResult,
 };
 use crate::config::ResilienceSettings;
 use crate::domain::appointment::Appointment;
@@ -171,6 +171,7 @@ fn classify(err: &StoreError) -> (&'static str, bool) {
         StoreError::Conflict => ("conflict", false),
         StoreError::Stale => ("stale", false),
         StoreError::Rejected(_) => ("rejected", false),
+        StoreError::ClaimLost => ("claim_lost", false),
         StoreError::Internal(_) => ("internal", false),
         StoreError::Unavailable(_) => ("unavailable", true),
         // Only a nested guard could answer these; it is that guard's verdict, not this store's failure.
@@ -311,8 +312,8 @@ pub fn guard_records(inner: Arc<dyn RecordStore>, settings: &ResilienceSettings)
 
 #[async_trait]
 impl PatientStore for Guarded<Arc<dyn ClinicStore>> {
-    async fn insert_patient(&self, patient: &Patient) -> StoreResult<()> {
-        self.call("insert_patient", self.inner.insert_patient(patient)).await
+    async fn insert_patient(&self, patient: &Patient, done: Option<&Completion>) -> StoreResult<()> {
+        self.call("insert_patient", self.inner.insert_patient(patient, done)).await
     }
     async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>> {
         self.call("get_patient", self.inner.get_patient(id)).await
@@ -332,8 +333,8 @@ impl PatientStore for Guarded<Arc<dyn ClinicStore>> {
 
 #[async_trait]
 impl DoctorStore for Guarded<Arc<dyn ClinicStore>> {
-    async fn insert_doctor(&self, doctor: &Doctor) -> StoreResult<()> {
-        self.call("insert_doctor", self.inner.insert_doctor(doctor)).await
+    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>) -> StoreResult<()> {
+        self.call("insert_doctor", self.inner.insert_doctor(doctor, done)).await
     }
     async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>> {
         self.call("get_doctor", self.inner.get_doctor(id)).await
@@ -357,8 +358,8 @@ impl DepartmentStore for Guarded<Arc<dyn ClinicStore>> {
     async fn get_department(&self, id: &DepartmentId) -> StoreResult<Option<Department>> {
         self.call("get_department", self.inner.get_department(id)).await
     }
-    async fn insert_department(&self, department: &Department) -> StoreResult<()> {
-        self.call("insert_department", self.inner.insert_department(department)).await
+    async fn insert_department(&self, department: &Department, done: Option<&Completion>) -> StoreResult<()> {
+        self.call("insert_department", self.inner.insert_department(department, done)).await
     }
     async fn update_department(&self, department: &Department, expected_version: i64) -> StoreResult<()> {
         self.call("update_department", self.inner.update_department(department, expected_version)).await
@@ -367,8 +368,8 @@ impl DepartmentStore for Guarded<Arc<dyn ClinicStore>> {
 
 #[async_trait]
 impl AppointmentStore for Guarded<Arc<dyn ClinicStore>> {
-    async fn book_appointment(&self, appointment: &Appointment) -> StoreResult<()> {
-        self.call("book_appointment", self.inner.book_appointment(appointment)).await
+    async fn book_appointment(&self, appointment: &Appointment, done: Option<&Completion>) -> StoreResult<()> {
+        self.call("book_appointment", self.inner.book_appointment(appointment, done)).await
     }
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>> {
         self.call("get_appointment", self.inner.get_appointment(id)).await
@@ -394,6 +395,26 @@ impl AppointmentStore for Guarded<Arc<dyn ClinicStore>> {
     }
 }
 
+/// The idempotency port of either store, guarded like every other call.
+macro_rules! guarded_idempotency {
+    ($($store:ty),+) => {$(
+        #[async_trait]
+        impl IdempotencyStore for Guarded<Arc<$store>> {
+            async fn claim_idempotency(&self, claim: &IdempotencyClaim) -> StoreResult<ClaimOutcome> {
+                self.call("claim_idempotency", self.inner.claim_idempotency(claim)).await
+            }
+            async fn release_idempotency(&self, scope: &str, token: &str) -> StoreResult<()> {
+                self.call("release_idempotency", self.inner.release_idempotency(scope, token)).await
+            }
+            async fn purge_idempotency(&self, now: Timestamp, limit: u32) -> StoreResult<u64> {
+                self.call("purge_idempotency", self.inner.purge_idempotency(now, limit)).await
+            }
+        }
+    )+};
+}
+
+guarded_idempotency!(dyn ClinicStore, dyn RecordStore);
+
 #[async_trait]
 impl ClinicStore for Guarded<Arc<dyn ClinicStore>> {
     fn backend(&self) -> &'static str {
@@ -410,14 +431,22 @@ impl ClinicStore for Guarded<Arc<dyn ClinicStore>> {
 
 #[async_trait]
 impl MedicalRecordStore for Guarded<Arc<dyn RecordStore>> {
-    async fn insert_record(&self, record: &MedicalRecord) -> StoreResult<()> {
-        self.call("insert_record", self.inner.insert_record(record)).await
+    async fn insert_record(&self, record: &MedicalRecord, done: Option<&Completion>) -> StoreResult<()> {
+        self.call("insert_record", self.inner.insert_record(record, done)).await
     }
     async fn get_record(&self, id: &RecordId) -> StoreResult<Option<MedicalRecord>> {
         self.call("get_record", self.inner.get_record(id)).await
     }
-    async fn update_record(&self, record: &MedicalRecord, expected_version: i64) -> StoreResult<()> {
-        self.call("update_record", self.inner.update_record(record, expected_version)).await
+    async fn amend_record(&self, previous: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()> {
+        self.call("amend_record", self.inner.amend_record(previous, next)).await
+    }
+    async fn list_record_history(
+        &self,
+        id: &RecordId,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<MedicalRecord>> {
+        self.call("list_record_history", self.inner.list_record_history(id, limit, after)).await
     }
     async fn list_patient_records(
         &self,
@@ -432,8 +461,8 @@ impl MedicalRecordStore for Guarded<Arc<dyn RecordStore>> {
 
 #[async_trait]
 impl InvoiceStore for Guarded<Arc<dyn RecordStore>> {
-    async fn insert_invoice(&self, invoice: &Invoice) -> StoreResult<()> {
-        self.call("insert_invoice", self.inner.insert_invoice(invoice)).await
+    async fn insert_invoice(&self, invoice: &Invoice, done: Option<&Completion>) -> StoreResult<()> {
+        self.call("insert_invoice", self.inner.insert_invoice(invoice, done)).await
     }
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>> {
         self.call("get_invoice", self.inner.get_invoice(id)).await

@@ -14,6 +14,7 @@
 //!   refuses to decode those as `String` through its type check, so rows are decoded by name in `rows.rs`.
 
 mod clinic;
+mod idempotency;
 mod records;
 mod rows;
 

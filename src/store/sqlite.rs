@@ -5,6 +5,7 @@
 //! `BEGIN IMMEDIATE` on the writer, so check-then-write sequences are atomic.
 
 mod clinic;
+pub(crate) mod idempotency;
 
 use std::str::FromStr;
 use std::time::Duration;

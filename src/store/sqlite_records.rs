@@ -7,8 +7,9 @@
 //!   `version` is skipped by the document's serde and lives only in its column.
 //! - Documents are decoded straight into the domain structs, never through `serde_json::Value`, so money
 //!   (a raw JSON number) round-trips exactly instead of passing through `f64`.
-//! - Writes run on the single writer connection. Inserts and conditional updates are single statements, hence
-//!   atomic without a transaction; nothing is ever upserted.
+//! - Writes run on the single writer connection. Inserts (with their idempotency completion) and amendments (with
+//!   their history entry) run in one `BEGIN IMMEDIATE` transaction; other conditional updates are single
+//!   statements, hence atomic without one; nothing is ever upserted.
 //! - Lists are keyset-paged on `(sort_key, id)` descending, the order of the DynamoDB sort key.
 //!
 //! Dialect-specific SQL: none beyond row-value comparison, which MySQL shares.
@@ -16,10 +17,13 @@
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::documents::{self as documents, Document, encode};
-use super::sqlite::SqliteDb;
-use super::{CursorKey, DateRange, InvoiceStore, KeyPage, MedicalRecordStore, RecordStore, StoreError, StoreResult};
-use crate::domain::formats::format_date;
+use super::documents::{self as documents, Document, encode, history_page};
+use super::sqlite::{SqliteDb, idempotency};
+use super::{
+    ClaimOutcome, Completion, CursorKey, DateRange, IdempotencyClaim, IdempotencyStore, InvoiceStore, KeyPage,
+    MedicalRecordStore, RecordStore, StoreError, StoreResult,
+};
+use crate::domain::formats::{Timestamp, format_date};
 use crate::domain::ids::{InvoiceId, PatientId, RecordId};
 use crate::domain::invoice::{Invoice, PaymentStatus};
 use crate::domain::medical_record::MedicalRecord;
@@ -41,6 +45,14 @@ impl SqliteRecordStore {
 struct DocRow {
     id: String,
     sort_key: String,
+    version: i64,
+    doc: String,
+}
+
+/// A history entry as [`MedicalRecordStore::list_record_history`] selects it.
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    id: String,
     version: i64,
     doc: String,
 }
@@ -103,8 +115,9 @@ impl SqliteRecordStore {
 
 #[async_trait]
 impl MedicalRecordStore for SqliteRecordStore {
-    async fn insert_record(&self, record: &MedicalRecord) -> StoreResult<()> {
+    async fn insert_record(&self, record: &MedicalRecord, done: Option<&Completion>) -> StoreResult<()> {
         let doc = encode(record)?;
+        let mut tx = self.db.write.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO medical_records (record_id, patient_id, sort_key, visit_day, version, doc) \
              VALUES (?, ?, ?, ?, ?, ?)",
@@ -115,8 +128,10 @@ impl MedicalRecordStore for SqliteRecordStore {
         .bind(format_date(record.visit_date.date()))
         .bind(record.version)
         .bind(doc)
-        .execute(&self.db.write)
+        .execute(&mut *tx)
         .await?;
+        idempotency::complete(&mut tx, done).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -128,27 +143,63 @@ impl MedicalRecordStore for SqliteRecordStore {
         .await
     }
 
-    async fn update_record(&self, record: &MedicalRecord, expected_version: i64) -> StoreResult<()> {
-        let doc = encode(record)?;
-        let mut conn = self.db.write.acquire().await?;
-        let done = sqlx::query(
+    async fn amend_record(&self, previous: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()> {
+        let doc = encode(next)?;
+        let id = next.record_id.as_str();
+        let mut tx = self.db.write.begin_with("BEGIN IMMEDIATE").await?;
+        // The history entry is the stored row itself, copied byte for byte, and only while it is still the
+        // version the caller read.
+        let kept = sqlx::query(
+            "INSERT INTO medical_record_history (record_id, version, doc) \
+             SELECT record_id, version, doc FROM medical_records WHERE record_id = ? AND version = ?",
+        )
+        .bind(id)
+        .bind(previous.version)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            // The version read is already in the history: the record has moved past it.
+            StoreError::Conflict => StoreError::Stale,
+            other => other,
+        })?;
+        if kept.rows_affected() == 0 {
+            return Err(no_row_updated(&mut tx, "SELECT 1 FROM medical_records WHERE record_id = ?", id).await);
+        }
+        sqlx::query(
             "UPDATE medical_records SET patient_id = ?, sort_key = ?, visit_day = ?, version = ?, doc = ? \
              WHERE record_id = ? AND version = ?",
         )
-        .bind(record.patient_id.as_str())
-        .bind(record.sort_key())
-        .bind(format_date(record.visit_date.date()))
-        .bind(record.version)
+        .bind(next.patient_id.as_str())
+        .bind(next.sort_key())
+        .bind(format_date(next.visit_date.date()))
+        .bind(next.version)
         .bind(doc)
-        .bind(record.record_id.as_str())
-        .bind(expected_version)
-        .execute(&mut *conn)
+        .bind(id)
+        .bind(previous.version)
+        .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            let sql = "SELECT 1 FROM medical_records WHERE record_id = ?";
-            return Err(no_row_updated(&mut conn, sql, record.record_id.as_str()).await);
-        }
+        tx.commit().await?;
         Ok(())
+    }
+
+    async fn list_record_history(
+        &self,
+        id: &RecordId,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<MedicalRecord>> {
+        let limit = limit.max(1);
+        let below = after.and_then(|k| k.sort.parse::<i64>().ok()).unwrap_or(i64::MAX);
+        let rows: Vec<HistoryRow> = sqlx::query_as(
+            "SELECT record_id AS id, version, doc FROM medical_record_history \
+             WHERE record_id = ? AND version < ? ORDER BY version DESC LIMIT ?",
+        )
+        .bind(id.as_str())
+        .bind(below)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.db.read)
+        .await?;
+        history_page(rows.into_iter().map(|r| (r.id, r.version, r.doc)).collect(), limit)
     }
 
     async fn list_patient_records(
@@ -174,8 +225,9 @@ impl MedicalRecordStore for SqliteRecordStore {
 
 #[async_trait]
 impl InvoiceStore for SqliteRecordStore {
-    async fn insert_invoice(&self, invoice: &Invoice) -> StoreResult<()> {
+    async fn insert_invoice(&self, invoice: &Invoice, done: Option<&Completion>) -> StoreResult<()> {
         let doc = encode(invoice)?;
+        let mut tx = self.db.write.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO invoices (invoice_id, patient_id, sort_key, payment_status, version, doc) \
              VALUES (?, ?, ?, ?, ?, ?)",
@@ -186,8 +238,10 @@ impl InvoiceStore for SqliteRecordStore {
         .bind(invoice.payment_status.as_str())
         .bind(invoice.version)
         .bind(doc)
-        .execute(&self.db.write)
+        .execute(&mut *tx)
         .await?;
+        idempotency::complete(&mut tx, done).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -237,6 +291,21 @@ impl InvoiceStore for SqliteRecordStore {
 }
 
 #[async_trait]
+impl IdempotencyStore for SqliteRecordStore {
+    async fn claim_idempotency(&self, claim: &IdempotencyClaim) -> StoreResult<ClaimOutcome> {
+        idempotency::claim(&self.db, claim).await
+    }
+
+    async fn release_idempotency(&self, scope: &str, token: &str) -> StoreResult<()> {
+        idempotency::release(&self.db, scope, token).await
+    }
+
+    async fn purge_idempotency(&self, now: Timestamp, limit: u32) -> StoreResult<u64> {
+        idempotency::purge(&self.db, now, limit).await
+    }
+}
+
+#[async_trait]
 impl RecordStore for SqliteRecordStore {
     fn backend(&self) -> &'static str {
         "sqlite"
@@ -251,7 +320,7 @@ impl RecordStore for SqliteRecordStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::formats::{Date, Timestamp, parse_date};
+    use crate::domain::formats::{Date, parse_date};
     use crate::domain::invoice::InvoiceItem;
     use crate::domain::money::{Money, TaxRate};
 

@@ -89,7 +89,8 @@ async fn booking_returns_201_with_joined_names_normalised_times_and_location() {
     assert_eq!(b["reason"], json!("Chest pain follow-up"));
     assert_eq!(b["status"], json!("scheduled"));
     assert!(b.get("notes").is_none(), "unset notes must be omitted: {b}");
-    assert!(b.get("version").is_none(), "[core] has no version: {b}");
+    assert_eq!(b["version"], json!(1), "[safe-writes] version 1 at creation: {b}");
+    assert_eq!(res.header("etag"), Some("\"1\""));
     assert!(b["createdAt"].is_string() && b["updatedAt"].is_string());
 }
 

@@ -28,7 +28,7 @@ fn without_timestamps(v: &Value) -> Value {
 
 fn seed(id: &str, name: &str, description: &str, floor: i64, extension: &str) -> Value {
     json!({"departmentId": id, "name": name, "description": description, "floor": floor,
-           "extension": extension, "numberOfDoctors": 0})
+           "extension": extension, "numberOfDoctors": 0, "version": 1})
 }
 
 async fn named_doctor(app: &TestApp, license: &str, department: &str, first: &str, last: &str) -> Value {
@@ -154,8 +154,9 @@ async fn creating_a_department_returns_201_with_a_ulid_id_and_location() {
     assert_eq!(
         without_timestamps(&res.body),
         json!({"departmentId": id, "name": "Neurology", "description": "Brain and nerves", "floor": 0,
-               "extension": "6001", "numberOfDoctors": 0})
+               "extension": "6001", "numberOfDoctors": 0, "version": 1})
     );
+    assert_eq!(res.header("etag"), Some("\"1\""));
     assert_eq!(app.get(&dept_path(&id)).await.body, res.body);
 }
 
@@ -170,7 +171,7 @@ async fn a_created_department_with_only_a_name_omits_the_unset_fields() {
     let body = without_timestamps(&res.body);
     assert_eq!(
         body,
-        json!({"departmentId": s(&res.body, "departmentId"), "name": "Dermatology", "numberOfDoctors": 0})
+        json!({"departmentId": s(&res.body, "departmentId"), "name": "Dermatology", "numberOfDoctors": 0, "version": 1})
     );
 }
 

@@ -75,8 +75,9 @@ async fn adding_a_doctor_returns_201_with_the_department_name_joined() {
         json!({"firstName": "Sofia", "lastName": "Chen", "email": "sofia.chen@example.org", "phone": "+1 555 010 9988",
                "specialty": "Cardiology", "licenseNumber": "MD-12345", "departmentId": "DEPT-001",
                "departmentName": "Cardiology", "yearsOfExperience": 12, "qualifications": ["MD", "FACC"],
-               "status": "active"})
+               "status": "active", "version": 1})
     );
+    assert_eq!(res.header("etag"), Some("\"1\""));
 }
 
 #[tokio::test]
@@ -389,11 +390,13 @@ async fn put_changes_the_updatable_fields() {
         ("departmentName", json!("Oncology")),
         ("yearsOfExperience", json!(13)),
         ("qualifications", json!(["MD"])),
+        ("version", json!(2)),
     ] {
         expected[k] = v;
     }
     expected["updatedAt"] = res.body["updatedAt"].clone();
     assert_eq!(res.body, expected);
+    assert_eq!(res.header("etag"), Some("\"2\""));
     assert_ne!(res.body["updatedAt"], created["updatedAt"]);
 }
 

@@ -107,6 +107,14 @@ impl TestApp {
         Self { router: gospital::http::router(state.clone()), state, _stores: keep }
     }
 
+    /// Another instance of the service over this one's stores (its own guards, writer turns and clock offset),
+    /// as a second server behind a load balancer would be.
+    pub fn second_instance(&self) -> TestApp {
+        let clinic = self.state.resilience.clinic.inner().clone();
+        let records = self.state.resilience.records.inner().clone();
+        Self::over(&Config::for_tests("sqlite://unused.db"), clinic, records, Box::new(()))
+    }
+
     /// Sends a raw request.
     pub async fn send(&self, req: Request<Body>) -> Res {
         let res = self.router.clone().oneshot(req).await.expect("infallible");

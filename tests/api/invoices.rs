@@ -81,7 +81,9 @@ async fn creating_the_worked_example_gives_exact_two_decimal_money() {
     assert_eq!(b["invoiceDate"], json!("2026-11-25"));
     assert_eq!(b["dueDate"], json!("2026-12-25"));
     assert_eq!(b["paymentStatus"], json!("pending"));
-    for absent in ["paymentMethod", "paymentDate", "notes", "appointmentId", "version"] {
+    assert_eq!(b["version"], json!(1));
+    assert_eq!(res.header("etag"), Some("\"1\""));
+    for absent in ["paymentMethod", "paymentDate", "notes", "appointmentId"] {
         assert!(b.get(absent).is_none(), "{absent} must be omitted: {}", res.text);
     }
     for needle in [

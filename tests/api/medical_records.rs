@@ -64,7 +64,9 @@ async fn create_returns_201_with_doctor_name_normalised_visit_date_and_empty_arr
     assert_eq!(b["symptoms"], json!([]));
     assert_eq!(b["prescriptions"], json!([]));
     assert_eq!(b["labResults"], json!([]));
-    for absent in ["diagnosis", "treatment", "vitalSigns", "notes", "followUpDate", "appointmentId", "version"] {
+    assert_eq!(b["version"], json!(1));
+    for absent in ["diagnosis", "treatment", "vitalSigns", "notes", "followUpDate", "appointmentId", "amendmentReason"]
+    {
         assert!(b.get(absent).is_none(), "{absent} must be omitted: {b}");
     }
     let got = app.get(&rec(id)).await;

@@ -93,8 +93,9 @@ async fn registering_a_patient_returns_201_with_the_worked_example_body() {
                "email": "amara.okafor@example.org", "phone": "+1 (555) 010-2233",
                "address": {"street": "12 Elm Street", "city": "Springfield", "state": "IL", "zipCode": "62701", "country": "USA"},
                "emergencyContact": {"name": "Chidi Okafor", "relationship": "brother", "phone": "+1 555 010 4455"},
-               "bloodType": "O+", "allergies": ["penicillin"], "status": "active"})
+               "bloodType": "O+", "allergies": ["penicillin"], "status": "active", "version": 1})
     );
+    assert_eq!(res.header("etag"), Some("\"1\""));
 }
 
 #[tokio::test]
@@ -764,6 +765,7 @@ async fn put_changes_only_the_fields_sent() {
     assert_eq!(res.body["phone"], "+1 555 999 0000");
     let mut expected = p.clone();
     expected["phone"] = json!("+1 555 999 0000");
+    expected["version"] = json!(2);
     expected["updatedAt"] = res.body["updatedAt"].clone();
     assert_eq!(res.body, expected);
     assert_ne!(res.body["updatedAt"], p["updatedAt"]);

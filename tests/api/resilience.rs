@@ -28,6 +28,10 @@ use crate::helpers::{
 const PASS: u8 = 0;
 const FAIL: u8 = 1;
 const STALL: u8 = 2;
+/// Creates (`insert_*`, `book_*`) stall before they reach the store; everything else passes.
+const STALL_CREATE_BEFORE: u8 = 3;
+/// Creates run, commit, and then stall before answering; everything else passes.
+const STALL_CREATE_AFTER: u8 = 4;
 
 /// What the faulty store does next, shared with the test.
 #[derive(Clone, Default)]
@@ -41,7 +45,7 @@ struct Fault {
 impl Fault {
     fn set(&self, mode: u8) {
         self.mode.store(mode, Ordering::SeqCst);
-        if mode != STALL {
+        if !matches!(mode, STALL | STALL_CREATE_BEFORE | STALL_CREATE_AFTER) {
             self.release.notify_waiters();
         }
     }
@@ -50,7 +54,7 @@ impl Fault {
         self.calls.load(Ordering::SeqCst)
     }
 
-    async fn gate(&self) -> StoreResult<()> {
+    async fn gate(&self, op: &str) -> StoreResult<()> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         match self.mode.load(Ordering::SeqCst) {
             FAIL => Err(StoreError::Unavailable("injected: connection refused".into())),
@@ -58,9 +62,24 @@ impl Fault {
                 self.release.notified().await;
                 Ok(())
             }
+            STALL_CREATE_BEFORE if is_create(op) => {
+                self.release.notified().await;
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
+
+    /// After the real call: a create that committed may stall before its answer gets back.
+    async fn after(&self, op: &str) {
+        if self.mode.load(Ordering::SeqCst) == STALL_CREATE_AFTER && is_create(op) {
+            self.release.notified().await;
+        }
+    }
+}
+
+fn is_create(op: &str) -> bool {
+    op.starts_with("insert_") || op.starts_with("book_")
 }
 
 /// The real R store behind a [`Fault`].
@@ -71,15 +90,17 @@ struct Faulty {
 
 macro_rules! faulty {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {{
-        $self.fault.gate().await?;
-        $self.inner.$method($($arg),*).await
+        $self.fault.gate(stringify!($method)).await?;
+        let outcome = $self.inner.$method($($arg),*).await;
+        $self.fault.after(stringify!($method)).await;
+        outcome
     }};
 }
 
 #[async_trait]
 impl PatientStore for Faulty {
-    async fn insert_patient(&self, patient: &Patient) -> StoreResult<()> {
-        faulty!(self.insert_patient(patient))
+    async fn insert_patient(&self, patient: &Patient, done: Option<&Completion>) -> StoreResult<()> {
+        faulty!(self.insert_patient(patient, done))
     }
     async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>> {
         faulty!(self.get_patient(id))
@@ -94,8 +115,8 @@ impl PatientStore for Faulty {
 
 #[async_trait]
 impl DoctorStore for Faulty {
-    async fn insert_doctor(&self, doctor: &Doctor) -> StoreResult<()> {
-        faulty!(self.insert_doctor(doctor))
+    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>) -> StoreResult<()> {
+        faulty!(self.insert_doctor(doctor, done))
     }
     async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>> {
         faulty!(self.get_doctor(id))
@@ -119,8 +140,8 @@ impl DepartmentStore for Faulty {
     async fn get_department(&self, id: &DepartmentId) -> StoreResult<Option<Department>> {
         faulty!(self.get_department(id))
     }
-    async fn insert_department(&self, department: &Department) -> StoreResult<()> {
-        faulty!(self.insert_department(department))
+    async fn insert_department(&self, department: &Department, done: Option<&Completion>) -> StoreResult<()> {
+        faulty!(self.insert_department(department, done))
     }
     async fn update_department(&self, department: &Department, version: i64) -> StoreResult<()> {
         faulty!(self.update_department(department, version))
@@ -129,8 +150,8 @@ impl DepartmentStore for Faulty {
 
 #[async_trait]
 impl AppointmentStore for Faulty {
-    async fn book_appointment(&self, appointment: &Appointment) -> StoreResult<()> {
-        faulty!(self.book_appointment(appointment))
+    async fn book_appointment(&self, appointment: &Appointment, done: Option<&Completion>) -> StoreResult<()> {
+        faulty!(self.book_appointment(appointment, done))
     }
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>> {
         faulty!(self.get_appointment(id))
@@ -148,6 +169,19 @@ impl AppointmentStore for Faulty {
         to: NaiveDate,
     ) -> StoreResult<Vec<BusyInterval>> {
         faulty!(self.doctor_busy_intervals(doctor, from, to))
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for Faulty {
+    async fn claim_idempotency(&self, claim: &IdempotencyClaim) -> StoreResult<ClaimOutcome> {
+        faulty!(self.claim_idempotency(claim))
+    }
+    async fn release_idempotency(&self, scope: &str, token: &str) -> StoreResult<()> {
+        faulty!(self.release_idempotency(scope, token))
+    }
+    async fn purge_idempotency(&self, now: Timestamp, limit: u32) -> StoreResult<u64> {
+        faulty!(self.purge_idempotency(now, limit))
     }
 }
 
@@ -411,4 +445,58 @@ async fn a_public_flood_at_its_cap_gets_503_while_staff_and_the_other_store_are_
         assert_eq!(h.await.expect("no panic").as_u16(), 200);
     }
     app.get("/api/v1/patients").await.assert(200);
+}
+
+// ---- a POST cut by its deadline, retried with its Idempotency-Key (API.md §1.9, §1.11) ----
+
+async fn post_with_key(app: &TestApp, key: &str, body: &serde_json::Value) -> crate::helpers::Res {
+    app.send_with_headers(Method::POST, "/api/v1/patients", &[("idempotency-key", key)], Some(body)).await
+}
+
+async fn patients_with_email(app: &TestApp, email: &str) -> serde_json::Value {
+    app.get(&format!("/api/v1/patients?email={email}")).await.body["pagination"]["totalItems"].clone()
+}
+
+#[tokio::test]
+async fn a_post_cut_by_its_deadline_after_its_write_committed_replays_the_201_when_retried() {
+    let (app, fault) = faulty_app(|c| c.request_timeout_ms = 300).await;
+    let body = crate::helpers::patient_body("committed@example.org");
+    fault.set(STALL_CREATE_AFTER);
+
+    let first = post_with_key(&app, "cut-after-commit", &body).await;
+
+    first.assert_error(504, "REQUEST_TIMEOUT");
+    fault.set(PASS);
+    assert_eq!(patients_with_email(&app, "committed@example.org").await, json!(1), "the write committed");
+    let retry = post_with_key(&app, "cut-after-commit", &body).await;
+    retry.assert(201);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(patients_with_email(&app, "committed@example.org").await, json!(1), "and only once");
+    let id = s(&retry.body, "patientId");
+    app.get(&format!("/api/v1/patients/{id}")).await.assert(200);
+}
+
+#[tokio::test]
+async fn a_post_cut_by_its_deadline_before_its_write_runs_once_when_retried() {
+    let (app, fault) = faulty_app(|c| c.request_timeout_ms = 300).await;
+    let body = crate::helpers::patient_body("never-written@example.org");
+    fault.set(STALL_CREATE_BEFORE);
+
+    post_with_key(&app, "cut-before-commit", &body).await.assert_error(504, "REQUEST_TIMEOUT");
+
+    fault.set(PASS);
+    assert_eq!(patients_with_email(&app, "never-written@example.org").await, json!(0), "rolled back");
+    // The cancelled attempt gave its claim back (from a task of its own): the retry runs, at once or right after.
+    let mut retry = post_with_key(&app, "cut-before-commit", &body).await;
+    for _ in 0..20 {
+        if retry.status != 409 {
+            break;
+        }
+        assert_eq!(retry.code(), "IDEMPOTENCY_KEY_IN_USE", "{}", retry.text);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        retry = post_with_key(&app, "cut-before-commit", &body).await;
+    }
+    retry.assert(201);
+    assert!(retry.header("idempotent-replayed").is_none(), "nothing to replay: it ran now");
+    assert_eq!(patients_with_email(&app, "never-written@example.org").await, json!(1));
 }

@@ -33,6 +33,9 @@ mod health;
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[cfg(gospital_mysql_http_tests)]
+#[path = "../api/history.rs"]
+mod history;
+#[cfg(gospital_mysql_http_tests)]
 #[path = "../api/invoices.rs"]
 mod invoices;
 #[cfg(gospital_mysql_http_tests)]
@@ -41,6 +44,9 @@ mod medical_records;
 #[cfg(gospital_mysql_http_tests)]
 #[path = "../api/patients.rs"]
 mod patients;
+#[cfg(gospital_mysql_http_tests)]
+#[path = "../api/safe_writes.rs"]
+mod safe_writes;
 #[cfg(gospital_mysql_http_tests)]
 #[path = "../contract/support.rs"]
 #[allow(dead_code)]

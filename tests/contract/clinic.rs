@@ -94,6 +94,14 @@ macro_rules! clinic_cases {
             fifty_parallel_bookings_of_one_slot_have_one_winner_twenty_times_over,
             one_patient_booking_two_doctors_at_once_gets_one_appointment,
             a_booking_racing_the_patients_deactivation_is_refused_or_cancelled,
+            a_free_key_is_claimed_once_and_then_reported_in_progress,
+            a_released_claim_frees_the_key_but_only_for_its_own_token,
+            a_claim_whose_lease_ran_out_is_taken_over,
+            purging_keeps_live_records_and_an_expired_key_is_free_again,
+            a_claim_completed_with_the_patient_it_created_reports_that_answer,
+            a_write_completing_a_lost_claim_writes_nothing,
+            every_create_of_r_completes_its_claim_atomically,
+            purging_removes_expired_records_a_bounded_batch_at_a_time,
         );
     };
 }
@@ -249,19 +257,19 @@ fn new_department(name: &str) -> Department {
 
 async fn add_patient(store: &dyn ClinicStore, first: &str, last: &str, email: &str) -> Patient {
     let p = patient(first, last, email);
-    store.insert_patient(&p).await.expect("insert patient");
+    store.insert_patient(&p, None).await.expect("insert patient");
     p
 }
 
 async fn add_doctor(store: &dyn ClinicStore, first: &str, last: &str) -> Doctor {
     let d = doctor(first, last, &format!("LIC-{first}-{last}"));
-    store.insert_doctor(&d).await.expect("insert doctor");
+    store.insert_doctor(&d, None).await.expect("insert doctor");
     d
 }
 
 async fn book(store: &dyn ClinicStore, p: &Patient, d: &Doctor, day: &str, start: &str, end: &str) -> Appointment {
     let a = appointment(p, d, day, start, end);
-    store.book_appointment(&a).await.expect("book appointment");
+    store.book_appointment(&a, None).await.expect("book appointment");
     a
 }
 
@@ -307,9 +315,9 @@ async fn the_backend_names_itself_and_answers_pings(store: &dyn ClinicStore) {
 async fn writes_cancelled_at_any_point_leave_the_store_usable(store: &dyn ClinicStore) {
     for n in 0..300u64 {
         let dropped = patient("Cut", "Off", &format!("cut{n}@example.org"));
-        let _ = tokio::time::timeout(Duration::from_micros(n * 7), store.insert_patient(&dropped)).await;
+        let _ = tokio::time::timeout(Duration::from_micros(n * 7), store.insert_patient(&dropped, None)).await;
         let kept = patient("Kept", "On", &format!("kept{n}@example.org"));
-        store.insert_patient(&kept).await.unwrap_or_else(|e| panic!("after a cut at {n}: {e:?}"));
+        store.insert_patient(&kept, None).await.unwrap_or_else(|e| panic!("after a cut at {n}: {e:?}"));
     }
 }
 
@@ -343,7 +351,7 @@ async fn a_seeded_department_carries_the_contract_values(store: &dyn ClinicStore
 }
 
 async fn a_duplicate_department_name_conflicts_whatever_the_case(store: &dyn ClinicStore) {
-    let taken = store.insert_department(&new_department("cARDIOLOGY")).await;
+    let taken = store.insert_department(&new_department("cARDIOLOGY"), None).await;
     let renamed = store
         .update_department(
             &Department { name: "ONCOLOGY".into(), ..next_department(&department(store, EMERGENCY).await) },
@@ -351,7 +359,7 @@ async fn a_duplicate_department_name_conflicts_whatever_the_case(store: &dyn Cli
         )
         .await;
     let fresh = new_department("Neurology");
-    store.insert_department(&fresh).await.expect("insert new name");
+    store.insert_department(&fresh, None).await.expect("insert new name");
 
     assert!(matches!(taken, Err(StoreError::Conflict)), "{taken:?}");
     assert!(matches!(renamed, Err(StoreError::Conflict)), "{renamed:?}");
@@ -456,7 +464,7 @@ async fn an_inserted_patient_reads_back_unchanged(store: &dyn ClinicStore) {
         ..patient("Amy", "March", "Amy.March@Example.org")
     };
 
-    store.insert_patient(&p).await.expect("insert");
+    store.insert_patient(&p, None).await.expect("insert");
 
     assert_eq!(store.get_patient(&p.patient_id).await.expect("get"), Some(p));
 }
@@ -471,9 +479,9 @@ async fn reading_unknown_ids_returns_none(store: &dyn ClinicStore) {
 async fn a_duplicate_patient_key_conflicts_whatever_the_case(store: &dyn ClinicStore) {
     add_patient(store, "Amy", "March", "amy@example.org").await;
 
-    let twin = store.insert_patient(&patient("Amelia", "MARCH", "AMY@Example.ORG")).await;
+    let twin = store.insert_patient(&patient("Amelia", "MARCH", "AMY@Example.ORG"), None).await;
     let other_birthday = Patient { date_of_birth: date("1990-01-01"), ..patient("Amy", "March", "amy@example.org") };
-    store.insert_patient(&other_birthday).await.expect("another birth date is another key");
+    store.insert_patient(&other_birthday, None).await.expect("another birth date is another key");
 
     assert!(matches!(twin, Err(StoreError::Conflict)), "{twin:?}");
     assert_eq!(store.list_patients(&PatientFilter::default(), ALL).await.expect("list").total, 2);
@@ -510,9 +518,9 @@ async fn the_patient_filters_combine_with_and(store: &dyn ClinicStore) {
         date_of_birth: date("1990-06-01"),
         ..patient("Jo", "March", "jo@example.org")
     };
-    store.insert_patient(&jo).await.expect("insert");
+    store.insert_patient(&jo, None).await.expect("insert");
     let gone = Patient { status: PatientStatus::Inactive, ..patient("Beth", "March", "beth@example.org") };
-    store.insert_patient(&gone).await.expect("insert");
+    store.insert_patient(&gone, None).await.expect("insert");
     let found = async |filter: PatientFilter| {
         let mut found = ids(&store.list_patients(&filter, ALL).await.expect("list").items, |p| &p.patient_id);
         found.sort();
@@ -545,7 +553,7 @@ async fn patients_are_newest_first_with_ties_broken_by_id_descending(store: &dyn
     let tie_a = add_patient(store, "B", "Two", "2@example.org").await;
     let tie_b = add_patient(store, "C", "Three", "3@example.org").await;
     let newest = Patient { created_at: ts("2026-11-21T09:00:00.000Z"), ..patient("D", "Four", "4@example.org") };
-    store.insert_patient(&newest).await.expect("insert");
+    store.insert_patient(&newest, None).await.expect("insert");
     let mut ties = [tie_a.patient_id.to_string(), tie_b.patient_id.to_string(), older.patient_id.to_string()];
     ties.sort();
     ties.reverse();
@@ -640,9 +648,9 @@ async fn deactivation_cancels_only_future_scheduled_appointments_and_counts_them
 // ---- doctors ----
 
 async fn a_duplicate_licence_conflicts_whatever_the_case(store: &dyn ClinicStore) {
-    store.insert_doctor(&doctor("Meredith", "Grey", "md-123")).await.expect("insert");
+    store.insert_doctor(&doctor("Meredith", "Grey", "md-123"), None).await.expect("insert");
 
-    let twin = store.insert_doctor(&doctor("Derek", "Shepherd", "MD-123")).await;
+    let twin = store.insert_doctor(&doctor("Derek", "Shepherd", "MD-123"), None).await;
 
     assert!(matches!(twin, Err(StoreError::Conflict)), "{twin:?}");
 }
@@ -664,13 +672,13 @@ async fn a_doctor_reads_back_with_its_department_name_joined_live(store: &dyn Cl
 async fn the_doctor_filters_combine_with_and(store: &dyn ClinicStore) {
     let grey = add_doctor(store, "Meredith", "Grey").await;
     let yang = Doctor { specialty: "Cardiothoracic Surgery".into(), ..doctor("Cristina", "Yang", "L-2") };
-    store.insert_doctor(&yang).await.expect("insert");
+    store.insert_doctor(&yang, None).await.expect("insert");
     let bailey = Doctor {
         department_id: dept(EMERGENCY),
         department_name: "Emergency".into(),
         ..doctor("Miranda", "Bailey", "L-3")
     };
-    store.insert_doctor(&bailey).await.expect("insert");
+    store.insert_doctor(&bailey, None).await.expect("insert");
     store
         .update_doctor(&Doctor { status: DoctorStatus::Inactive, ..next_doctor(&bailey) }, 1)
         .await
@@ -710,7 +718,7 @@ async fn doctors_are_newest_first_with_ties_broken_by_id_descending(store: &dyn 
     let tie_a = add_doctor(store, "A", "One").await;
     let tie_b = add_doctor(store, "B", "Two").await;
     let newest = Doctor { created_at: ts("2026-11-21T09:00:00.000Z"), ..doctor("C", "Three", "L-3") };
-    store.insert_doctor(&newest).await.expect("insert");
+    store.insert_doctor(&newest, None).await.expect("insert");
     let mut ties = vec![tie_a.doctor_id.to_string(), tie_b.doctor_id.to_string()];
     ties.sort();
     ties.reverse();
@@ -729,7 +737,7 @@ async fn department_doctors_are_ordered_by_last_then_first_name_in_any_status(st
     store.update_doctor(&Doctor { status: DoctorStatus::Inactive, ..next_doctor(&amy) }, 1).await.expect("deactivate");
     let elsewhere =
         Doctor { department_id: dept(EMERGENCY), department_name: "Emergency".into(), ..doctor("Al", "Aaron", "L-9") };
-    store.insert_doctor(&elsewhere).await.expect("insert");
+    store.insert_doctor(&elsewhere, None).await.expect("insert");
 
     let doctors = store.list_department_doctors(&dept(CARDIOLOGY)).await.expect("list");
 
@@ -756,9 +764,9 @@ async fn touching_appointments_of_one_doctor_do_not_clash(store: &dyn ClinicStor
     let doc = add_doctor(store, "Meredith", "Grey").await;
     book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
 
-    store.book_appointment(&appointment(&jo, &doc, "2026-12-01", "10:30", "11:00")).await.expect("after");
-    store.book_appointment(&appointment(&jo, &doc, "2026-12-01", "09:30", "10:00")).await.expect("before");
-    store.book_appointment(&appointment(&jo, &doc, "2026-12-02", "10:00", "10:30")).await.expect("next day");
+    store.book_appointment(&appointment(&jo, &doc, "2026-12-01", "10:30", "11:00"), None).await.expect("after");
+    store.book_appointment(&appointment(&jo, &doc, "2026-12-01", "09:30", "10:00"), None).await.expect("before");
+    store.book_appointment(&appointment(&jo, &doc, "2026-12-02", "10:00", "10:30"), None).await.expect("next day");
 }
 
 async fn an_overlapping_appointment_of_the_same_doctor_clashes_on_the_doctor_side(store: &dyn ClinicStore) {
@@ -768,7 +776,7 @@ async fn an_overlapping_appointment_of_the_same_doctor_clashes_on_the_doctor_sid
     book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
 
     for (start, end) in [("10:15", "10:45"), ("09:45", "10:15"), ("10:05", "10:10"), ("09:00", "12:00")] {
-        let result = store.book_appointment(&appointment(&jo, &doc, "2026-12-01", start, end)).await;
+        let result = store.book_appointment(&appointment(&jo, &doc, "2026-12-01", start, end), None).await;
         assert!(matches!(result, Err(StoreError::Rejected(r)) if r == clash(true, false)), "{start}-{end}: {result:?}");
     }
     let page = store.list_appointments(&AppointmentFilter::default(), ALL).await.expect("list");
@@ -781,7 +789,7 @@ async fn the_same_patient_with_another_doctor_clashes_on_the_patient_side(store:
     let yang = add_doctor(store, "Cristina", "Yang").await;
     book(store, &amy, &grey, "2026-12-01", "10:00", "10:30").await;
 
-    let result = store.book_appointment(&appointment(&amy, &yang, "2026-12-01", "10:15", "10:45")).await;
+    let result = store.book_appointment(&appointment(&amy, &yang, "2026-12-01", "10:15", "10:45"), None).await;
 
     assert!(matches!(result, Err(StoreError::Rejected(r)) if r == clash(false, true)), "{result:?}");
 }
@@ -791,7 +799,7 @@ async fn a_clash_on_both_sides_reports_both(store: &dyn ClinicStore) {
     let doc = add_doctor(store, "Meredith", "Grey").await;
     book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
 
-    let result = store.book_appointment(&appointment(&amy, &doc, "2026-12-01", "10:00", "10:30")).await;
+    let result = store.book_appointment(&appointment(&amy, &doc, "2026-12-01", "10:00", "10:30"), None).await;
 
     assert!(matches!(result, Err(StoreError::Rejected(r)) if r == clash(true, true)), "{result:?}");
 }
@@ -803,7 +811,7 @@ async fn cancelled_appointments_do_not_block_their_slot(store: &dyn ClinicStore)
     let cancelled = Appointment { status: AppointmentStatus::Cancelled, ..next_appointment(&first) };
     store.update_appointment(&cancelled, 1, false).await.expect("cancel");
 
-    store.book_appointment(&appointment(&amy, &doc, "2026-12-01", "10:00", "10:30")).await.expect("rebook");
+    store.book_appointment(&appointment(&amy, &doc, "2026-12-01", "10:00", "10:30"), None).await.expect("rebook");
 }
 
 async fn concurrent_bookings_of_one_slot_have_exactly_one_winner(store: &dyn ClinicStore) {
@@ -815,7 +823,7 @@ async fn concurrent_bookings_of_one_slot_have_exactly_one_winner(store: &dyn Cli
     let bookings: Vec<Appointment> =
         patients.iter().map(|p| appointment(p, &doc, "2026-12-01", "10:00", "10:30")).collect();
 
-    let results = join_all(bookings.iter().map(|a| store.book_appointment(a))).await;
+    let results = join_all(bookings.iter().map(|a| store.book_appointment(a, None))).await;
 
     let winners = results.iter().filter(|r| r.is_ok()).count();
     let clashes =
@@ -842,7 +850,7 @@ async fn fifty_parallel_bookings_of_one_slot_have_one_winner_twenty_times_over(s
             })
             .collect();
 
-        let results = join_all(bookings.iter().map(|a| store.book_appointment(a))).await;
+        let results = join_all(bookings.iter().map(|a| store.book_appointment(a, None))).await;
 
         let winners = results.iter().filter(|r| r.is_ok()).count();
         let clashes =
@@ -862,7 +870,7 @@ async fn one_patient_booking_two_doctors_at_once_gets_one_appointment(store: &dy
         let (with_grey, with_yang) =
             (appointment(&amy, &grey, &day, "10:00", "10:30"), appointment(&amy, &yang, &day, "10:15", "10:45"));
 
-        let (a, b) = tokio::join!(store.book_appointment(&with_grey), store.book_appointment(&with_yang));
+        let (a, b) = tokio::join!(store.book_appointment(&with_grey, None), store.book_appointment(&with_yang, None));
 
         let outcomes = [&a, &b];
         assert_eq!(outcomes.iter().filter(|r| r.is_ok()).count(), 1, "round {round}: {a:?} / {b:?}");
@@ -883,7 +891,7 @@ async fn a_booking_racing_the_patients_deactivation_is_refused_or_cancelled(stor
         let gone = Patient { status: PatientStatus::Inactive, ..next_patient(&amy) };
 
         let (booked, cancelled) = tokio::join!(
-            store.book_appointment(&visit),
+            store.book_appointment(&visit, None),
             store.update_patient(&gone, 1, Some(ts("2026-11-25T10:00:00.000Z")))
         );
 
@@ -913,7 +921,7 @@ async fn booking_needs_an_existing_active_patient_and_an_active_doctor(store: &d
     let away = add_doctor(store, "Cristina", "Yang").await;
     store.update_doctor(&Doctor { status: DoctorStatus::OnLeave, ..next_doctor(&away) }, 1).await.expect("leave");
     let try_book = async |p: &Patient, d: &Doctor| {
-        store.book_appointment(&appointment(p, d, "2026-12-01", "10:00", "10:30")).await
+        store.book_appointment(&appointment(p, d, "2026-12-01", "10:00", "10:30"), None).await
     };
 
     let inactive = try_book(&gone, &doc).await;
@@ -970,7 +978,7 @@ async fn an_appointment_reads_back_with_names_and_the_doctors_current_department
     let doc = add_doctor(store, "Meredith", "Grey").await;
     let visit =
         Appointment { notes: Some("Bring ECG".into()), ..appointment(&amy, &doc, "2026-12-01", "10:00", "10:30") };
-    store.book_appointment(&visit).await.expect("book");
+    store.book_appointment(&visit, None).await.expect("book");
     assert_eq!(store.get_appointment(&visit.appointment_id).await.expect("get"), Some(visit.clone()));
 
     store.update_doctor(&Doctor { department_id: dept(EMERGENCY), ..next_doctor(&doc) }, 1).await.expect("move");
@@ -1054,4 +1062,95 @@ async fn busy_intervals_are_the_non_cancelled_appointments_of_the_inclusive_rang
     });
     busy.sort_by_key(|b| (b.date, b.start));
     assert_eq!(busy, expected);
+}
+
+// ---- idempotency records (API.md §1.11) ----
+
+use crate::idempotency::{self as idem, NOW, claim, completion};
+use gospital::store::ClaimOutcome;
+
+async fn a_free_key_is_claimed_once_and_then_reported_in_progress(store: &dyn ClinicStore) {
+    idem::a_free_key_is_claimed_once_and_then_reported_in_progress(store).await;
+}
+
+async fn a_released_claim_frees_the_key_but_only_for_its_own_token(store: &dyn ClinicStore) {
+    idem::a_released_claim_frees_the_key_but_only_for_its_own_token(store).await;
+}
+
+async fn a_claim_whose_lease_ran_out_is_taken_over(store: &dyn ClinicStore) {
+    idem::a_claim_whose_lease_ran_out_is_taken_over(store).await;
+}
+
+async fn purging_keeps_live_records_and_an_expired_key_is_free_again(store: &dyn ClinicStore) {
+    idem::purging_keeps_live_records_and_an_expired_key_is_free_again(store).await;
+}
+
+async fn a_claim_completed_with_the_patient_it_created_reports_that_answer(store: &dyn ClinicStore) {
+    let scope = idem::scope();
+    let c = claim(&scope, "A", NOW, 2_000);
+    store.claim_idempotency(&c).await.expect("claim");
+    let p = patient("Ada", "Lovelace", "ada.idem@example.org");
+    let done = completion(&c, r#"{"patientId":"x"}"#, NOW + 86_400_000);
+
+    store.insert_patient(&p, Some(&done)).await.expect("insert with its completion");
+
+    assert!(store.get_patient(&p.patient_id).await.expect("get").is_some());
+    let again = store.claim_idempotency(&claim(&scope, "B", NOW + 5_000, 2_000)).await.expect("claim");
+    assert_eq!(again, ClaimOutcome::Done { fingerprint: c.fingerprint.clone(), response: done.response.clone() });
+    // A completed record is no longer a claim: releasing it does nothing.
+    store.release_idempotency(&scope, "A").await.expect("no-op");
+    assert!(matches!(
+        store.claim_idempotency(&claim(&scope, "C", NOW + 6_000, 2_000)).await.expect("claim"),
+        ClaimOutcome::Done { .. }
+    ));
+}
+
+async fn a_write_completing_a_lost_claim_writes_nothing(store: &dyn ClinicStore) {
+    let scope = idem::scope();
+    let mine = claim(&scope, "mine", NOW, 1_000);
+    store.claim_idempotency(&mine).await.expect("claim");
+    // The lease ran out and another attempt took the key.
+    store.claim_idempotency(&claim(&scope, "theirs", NOW + 2_000, 1_000)).await.expect("take over");
+    let d = doctor("Gregory", "House", "LIC-LOST");
+    let done = completion(&mine, "{}", NOW + 86_400_000);
+
+    let result = store.insert_doctor(&d, Some(&done)).await;
+
+    assert!(matches!(result, Err(StoreError::ClaimLost)), "{result:?}");
+    assert!(store.get_doctor(&d.doctor_id).await.expect("get").is_none(), "nothing of the write may land");
+}
+
+async fn every_create_of_r_completes_its_claim_atomically(store: &dyn ClinicStore) {
+    let p = add_patient(store, "Grace", "Hopper", "grace.idem@example.org").await;
+    let d = add_doctor(store, "Sofia", "Chen").await;
+    let (department, booking) = (idem::scope(), idem::scope());
+    let (c1, c2) = (claim(&department, "A", NOW, 2_000), claim(&booking, "A", NOW, 2_000));
+    store.claim_idempotency(&c1).await.expect("claim");
+    store.claim_idempotency(&c2).await.expect("claim");
+
+    let done = completion(&c1, "department", NOW + 86_400_000);
+    store.insert_department(&new_department("Idem"), Some(&done)).await.expect("department");
+    let done = completion(&c2, "appointment", NOW + 86_400_000);
+    store.book_appointment(&appointment(&p, &d, "2026-12-01", "10:00", "10:30"), Some(&done)).await.expect("booking");
+
+    for (scope, what) in [(department, "department"), (booking, "appointment")] {
+        let again = store.claim_idempotency(&claim(&scope, "B", NOW, 2_000)).await.expect("claim");
+        assert!(matches!(again, ClaimOutcome::Done { ref response, .. } if response.body == what), "{what}: {again:?}");
+    }
+}
+
+async fn purging_removes_expired_records_a_bounded_batch_at_a_time(store: &dyn ClinicStore) {
+    for _ in 0..3 {
+        store.claim_idempotency(&claim(&idem::scope(), "A", NOW, 1_000)).await.expect("claim");
+    }
+    let live = idem::scope();
+    store.claim_idempotency(&claim(&live, "A", NOW, 60_000)).await.expect("claim");
+    let at = gospital::domain::formats::Timestamp::from_millis(NOW + 5_000);
+    assert_eq!(store.purge_idempotency(at, 2).await.expect("purge"), 2);
+    assert_eq!(store.purge_idempotency(at, 2).await.expect("purge"), 1);
+    assert_eq!(store.purge_idempotency(at, 2).await.expect("purge"), 0);
+    assert!(matches!(
+        store.claim_idempotency(&claim(&live, "B", NOW + 5_000, 1_000)).await.expect("claim"),
+        ClaimOutcome::InProgress { .. }
+    ));
 }

@@ -35,22 +35,23 @@ impl DynamoBackend {
     }
 }
 
-/// Table names unique within this process and across runs against a shared external endpoint.
-fn unique_tables() -> (String, String) {
+/// A tag for table names, unique within this process and across runs against a shared external endpoint.
+fn unique_tag() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}-{}-{n}", std::process::id(), ulid::Ulid::new().to_string().to_lowercase());
-    (format!("test-records-{tag}"), format!("test-invoices-{tag}"))
+    format!("{}-{}-{n}", std::process::id(), ulid::Ulid::new().to_string().to_lowercase())
 }
 
 /// Settings for fresh tables behind `endpoint`.
 pub fn settings_for(endpoint: String) -> DynamoSettings {
-    let (records_table, invoices_table) = unique_tables();
+    let tag = unique_tag();
     DynamoSettings {
         endpoint: Some(endpoint),
         region: "us-east-1".into(),
-        records_table,
-        invoices_table,
+        records_table: format!("test-records-{tag}"),
+        invoices_table: format!("test-invoices-{tag}"),
+        history_table: format!("test-history-{tag}"),
+        idempotency_table: format!("test-idempotency-{tag}"),
         call_timeout: Duration::from_secs(10),
     }
 }
@@ -132,7 +133,13 @@ impl Drop for DropTables {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async {
                 let store = connect(settings.clone()).await;
-                for table in [&settings.records_table, &settings.invoices_table] {
+                let tables = [
+                    &settings.records_table,
+                    &settings.invoices_table,
+                    &settings.history_table,
+                    &settings.idempotency_table,
+                ];
+                for table in tables {
                     let _ = store.client().delete_table().table_name(table).send().await;
                 }
             });
@@ -273,11 +280,12 @@ mod dynamodb_tables {
                 vital_signs: None,
                 notes: Some(bulky.clone()),
                 follow_up_date: None,
+                amendment_reason: None,
                 version: 1,
                 created_at: at,
                 updated_at: at,
             };
-            backend.store.insert_record(&record).await.expect("insert a bulky record");
+            backend.store.insert_record(&record, None).await.expect("insert a bulky record");
             ids.push(record.record_id);
         }
 

@@ -2,6 +2,7 @@
 
 mod clinic;
 mod dynamo_support;
+mod idempotency;
 mod mysql_specific;
 mod records;
 // Also the MySQL helpers of the HTTP and fault suites, so not all of it is used here.

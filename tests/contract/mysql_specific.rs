@@ -86,8 +86,8 @@ async fn a_booking_behind_a_lock_held_elsewhere_is_unavailable_after_one_retry()
     };
     let store = MySqlClinicStore::new(test_db.db.clone());
     let (amy, doc) = (patient(), doctor());
-    store.insert_patient(&amy).await.expect("insert patient");
-    store.insert_doctor(&doc).await.expect("insert doctor");
+    store.insert_patient(&amy, None).await.expect("insert patient");
+    store.insert_doctor(&doc, None).await.expect("insert doctor");
     let mut holder = test_db.db.pool.acquire().await.expect("acquire");
     holder.execute("START TRANSACTION").await.expect("begin");
     sqlx::query("SELECT 1 FROM patients WHERE patient_id = ? FOR UPDATE")
@@ -114,10 +114,10 @@ async fn a_booking_behind_a_lock_held_elsewhere_is_unavailable_after_one_retry()
     };
 
     let started = Instant::now();
-    let blocked = store.book_appointment(&visit).await;
+    let blocked = store.book_appointment(&visit, None).await;
     let waited = started.elapsed();
     holder.execute("ROLLBACK").await.expect("release");
-    store.book_appointment(&visit).await.expect("books once the lock is gone");
+    store.book_appointment(&visit, None).await.expect("books once the lock is gone");
 
     assert!(matches!(blocked, Err(StoreError::Unavailable(_))), "{blocked:?}");
     // Two lock waits of about 5 s each: the first attempt and its one retry.

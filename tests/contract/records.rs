@@ -69,6 +69,17 @@ macro_rules! record_cases {
             the_invoice_status_filter_pages_through_only_that_status,
             invoices_are_newest_first_with_ties_broken_by_id_descending,
             concurrent_payments_at_one_version_have_one_winner_and_lose_nothing,
+            a_free_key_is_claimed_once_and_then_reported_in_progress,
+            a_released_claim_frees_the_key_but_only_for_its_own_token,
+            a_claim_whose_lease_ran_out_is_taken_over,
+            purging_keeps_live_records_and_an_expired_key_is_free_again,
+            records_and_invoices_complete_their_claims_in_the_same_write,
+            a_write_completing_a_lost_claim_writes_nothing,
+            an_amendment_keeps_the_version_it_replaces_in_the_history,
+            a_record_never_amended_has_no_history_and_others_histories_never_appear,
+            history_pages_newest_first_without_gaps_or_repeats,
+            two_amendments_from_one_version_have_one_winner_and_one_history_entry,
+            amending_a_missing_record_is_not_found_and_keeps_no_history,
         );
     };
 }
@@ -155,6 +166,7 @@ fn record(patient: &PatientId, visit: &str) -> MedicalRecord {
         vital_signs: None,
         notes: None,
         follow_up_date: None,
+        amendment_reason: None,
         version: 1,
         created_at: ts("2026-03-10T08:00:00.000Z"),
         updated_at: ts("2026-03-10T08:00:00.000Z"),
@@ -232,13 +244,13 @@ fn invoice(patient: &PatientId, day: &str, status: PaymentStatus) -> Invoice {
 
 async fn insert_records(store: &dyn RecordStore, records: &[MedicalRecord]) {
     for r in records {
-        store.insert_record(r).await.expect("insert record");
+        store.insert_record(r, None).await.expect("insert record");
     }
 }
 
 async fn insert_invoices(store: &dyn RecordStore, invoices: &[Invoice]) {
     for i in invoices {
-        store.insert_invoice(i).await.expect("insert invoice");
+        store.insert_invoice(i, None).await.expect("insert invoice");
     }
 }
 
@@ -312,7 +324,7 @@ async fn the_backend_names_itself_and_answers_pings(store: &dyn RecordStore) {
 async fn an_inserted_record_reads_back_unchanged(store: &dyn RecordStore) {
     let original = full_record(&PatientId::generate());
 
-    store.insert_record(&original).await.expect("insert");
+    store.insert_record(&original, None).await.expect("insert");
     let read = store.get_record(&original.record_id).await.expect("get");
 
     assert_eq!(read, Some(original));
@@ -327,7 +339,7 @@ async fn an_inserted_invoice_reads_back_with_exact_money(store: &dyn RecordStore
         ..invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending)
     };
 
-    store.insert_invoice(&original).await.expect("insert");
+    store.insert_invoice(&original, None).await.expect("insert");
     let read = store.get_invoice(&original.invoice_id).await.expect("get").expect("present");
 
     assert_eq!(read, original);
@@ -344,14 +356,14 @@ async fn reading_an_unknown_id_returns_none(store: &dyn RecordStore) {
 
 async fn inserting_a_duplicate_record_conflicts_and_keeps_the_original(store: &dyn RecordStore) {
     let original = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
-    store.insert_record(&original).await.expect("insert");
+    store.insert_record(&original, None).await.expect("insert");
     let intruder = MedicalRecord {
         chief_complaint: "Overwritten".into(),
         ..record(&PatientId::generate(), "2026-04-01T00:00:00.000Z")
     };
     let intruder = MedicalRecord { record_id: original.record_id.clone(), ..intruder };
 
-    let result = store.insert_record(&intruder).await;
+    let result = store.insert_record(&intruder, None).await;
 
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
     assert_eq!(store.get_record(&original.record_id).await.expect("get"), Some(original.clone()));
@@ -361,14 +373,14 @@ async fn inserting_a_duplicate_record_conflicts_and_keeps_the_original(store: &d
 
 async fn inserting_a_duplicate_invoice_conflicts_and_keeps_the_original(store: &dyn RecordStore) {
     let original = invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending);
-    store.insert_invoice(&original).await.expect("insert");
+    store.insert_invoice(&original, None).await.expect("insert");
     let intruder = Invoice {
         invoice_id: original.invoice_id.clone(),
         total: money("999.99"),
         ..invoice(&PatientId::generate(), "2026-04-01", PaymentStatus::Paid)
     };
 
-    let result = store.insert_invoice(&intruder).await;
+    let result = store.insert_invoice(&intruder, None).await;
 
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
     assert_eq!(store.get_invoice(&original.invoice_id).await.expect("get"), Some(original.clone()));
@@ -390,7 +402,7 @@ async fn updating_a_record_at_the_expected_version_replaces_it(store: &dyn Recor
         ..moved.clone()
     };
 
-    store.update_record(&changed, 1).await.expect("update");
+    store.amend_record(&moved, &changed).await.expect("update");
 
     assert_eq!(store.get_record(&moved.record_id).await.expect("get"), Some(changed.clone()));
     // The new visit date must move the record in the list and in the date filter, not just in the document.
@@ -404,21 +416,22 @@ async fn updating_a_record_at_the_expected_version_replaces_it(store: &dyn Recor
 
 async fn updating_a_record_with_a_wrong_version_is_stale_and_changes_nothing(store: &dyn RecordStore) {
     let original = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
-    store.insert_record(&original).await.expect("insert");
+    store.insert_record(&original, None).await.expect("insert");
     let first = MedicalRecord { notes: Some("first".into()), version: 2, ..original.clone() };
-    store.update_record(&first, 1).await.expect("first update");
+    store.amend_record(&original, &first).await.expect("first update");
     let late = MedicalRecord { notes: Some("late".into()), version: 2, ..original.clone() };
 
-    let result = store.update_record(&late, 1).await;
+    let result = store.amend_record(&original, &late).await;
 
     assert!(matches!(result, Err(StoreError::Stale)), "{result:?}");
     assert_eq!(store.get_record(&original.record_id).await.expect("get"), Some(first));
 }
 
 async fn updating_a_missing_record_is_not_found(store: &dyn RecordStore) {
-    let ghost = MedicalRecord { version: 2, ..record(&PatientId::generate(), "2026-03-10T09:00:00.000Z") };
+    let never_stored = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
+    let ghost = MedicalRecord { version: 2, ..never_stored.clone() };
 
-    let result = store.update_record(&ghost, 1).await;
+    let result = store.amend_record(&never_stored, &ghost).await;
 
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
     assert_eq!(store.get_record(&ghost.record_id).await.expect("get"), None, "an update must never create");
@@ -426,7 +439,7 @@ async fn updating_a_missing_record_is_not_found(store: &dyn RecordStore) {
 
 async fn updating_an_invoice_at_the_expected_version_replaces_it(store: &dyn RecordStore) {
     let original = invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending);
-    store.insert_invoice(&original).await.expect("insert");
+    store.insert_invoice(&original, None).await.expect("insert");
     let paid = Invoice {
         payment_status: PaymentStatus::Paid,
         payment_method: Some(PaymentMethod::Cash),
@@ -451,7 +464,7 @@ async fn updating_an_invoice_at_the_expected_version_replaces_it(store: &dyn Rec
 
 async fn updating_an_invoice_with_a_wrong_version_is_stale(store: &dyn RecordStore) {
     let original = invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending);
-    store.insert_invoice(&original).await.expect("insert");
+    store.insert_invoice(&original, None).await.expect("insert");
     let changed = Invoice { payment_status: PaymentStatus::Cancelled, version: 6, ..original.clone() };
 
     let result = store.update_invoice(&changed, 5).await;
@@ -613,7 +626,7 @@ async fn invoices_are_newest_first_with_ties_broken_by_id_descending(store: &dyn
 
 async fn concurrent_payments_at_one_version_have_one_winner_and_lose_nothing(store: &dyn RecordStore) {
     let original = invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending);
-    store.insert_invoice(&original).await.expect("insert");
+    store.insert_invoice(&original, None).await.expect("insert");
     let pay = |base: &Invoice, amount: &str| Invoice {
         amount_paid: base.amount_paid.plus(money(amount)),
         amount_due: base.amount_due.minus(money(amount)),
@@ -637,4 +650,154 @@ async fn concurrent_payments_at_one_version_have_one_winner_and_lose_nothing(sto
         (last.amount_paid.to_string(), last.amount_due.to_string(), last.version),
         ("12.10".into(), "9.49".into(), 3)
     );
+}
+
+// ---- idempotency records (API.md §1.11) ----
+
+use crate::idempotency::{self as idem, NOW, claim, completion};
+use gospital::store::ClaimOutcome;
+
+async fn a_free_key_is_claimed_once_and_then_reported_in_progress(store: &dyn RecordStore) {
+    idem::a_free_key_is_claimed_once_and_then_reported_in_progress(store).await;
+}
+
+async fn a_released_claim_frees_the_key_but_only_for_its_own_token(store: &dyn RecordStore) {
+    idem::a_released_claim_frees_the_key_but_only_for_its_own_token(store).await;
+}
+
+async fn a_claim_whose_lease_ran_out_is_taken_over(store: &dyn RecordStore) {
+    idem::a_claim_whose_lease_ran_out_is_taken_over(store).await;
+}
+
+async fn purging_keeps_live_records_and_an_expired_key_is_free_again(store: &dyn RecordStore) {
+    idem::purging_keeps_live_records_and_an_expired_key_is_free_again(store).await;
+}
+
+async fn records_and_invoices_complete_their_claims_in_the_same_write(store: &dyn RecordStore) {
+    let patient = PatientId::generate();
+    let (for_record, for_invoice) = (idem::scope(), idem::scope());
+    let (c1, c2) = (claim(&for_record, "A", NOW, 2_000), claim(&for_invoice, "A", NOW, 2_000));
+    store.claim_idempotency(&c1).await.expect("claim");
+    store.claim_idempotency(&c2).await.expect("claim");
+    let r = record(&patient, "2026-03-10T09:00:00.000Z");
+    let i = invoice(&patient, "2026-03-10", PaymentStatus::Pending);
+
+    store.insert_record(&r, Some(&completion(&c1, "record", NOW + 86_400_000))).await.expect("record");
+    store.insert_invoice(&i, Some(&completion(&c2, "invoice", NOW + 86_400_000))).await.expect("invoice");
+
+    assert!(store.get_record(&r.record_id).await.expect("get").is_some());
+    assert!(store.get_invoice(&i.invoice_id).await.expect("get").is_some());
+    for (scope, what, c) in [(for_record, "record", &c1), (for_invoice, "invoice", &c2)] {
+        let again = store.claim_idempotency(&claim(&scope, "B", NOW + 1_000, 2_000)).await.expect("claim");
+        let want = completion(c, what, NOW + 86_400_000).response;
+        assert_eq!(again, ClaimOutcome::Done { fingerprint: c.fingerprint.clone(), response: want }, "{what}");
+    }
+}
+
+async fn a_write_completing_a_lost_claim_writes_nothing(store: &dyn RecordStore) {
+    let scope = idem::scope();
+    let mine = claim(&scope, "mine", NOW, 1_000);
+    store.claim_idempotency(&mine).await.expect("claim");
+    store.claim_idempotency(&claim(&scope, "theirs", NOW + 2_000, 1_000)).await.expect("take over");
+    let r = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
+    let i = invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending);
+    let done = completion(&mine, "{}", NOW + 86_400_000);
+
+    let record_result = store.insert_record(&r, Some(&done)).await;
+    let invoice_result = store.insert_invoice(&i, Some(&done)).await;
+
+    assert!(matches!(record_result, Err(StoreError::ClaimLost)), "{record_result:?}");
+    assert!(matches!(invoice_result, Err(StoreError::ClaimLost)), "{invoice_result:?}");
+    assert!(store.get_record(&r.record_id).await.expect("get").is_none(), "nothing of the write may land");
+    assert!(store.get_invoice(&i.invoice_id).await.expect("get").is_none(), "nothing of the write may land");
+}
+
+// ---- record history ([history], API.md §3.7) ----
+
+fn amended(previous: &MedicalRecord, notes: &str) -> MedicalRecord {
+    MedicalRecord {
+        notes: Some(notes.to_owned()),
+        amendment_reason: Some(format!("because {notes}")),
+        version: previous.version + 1,
+        updated_at: Timestamp::from_millis(previous.updated_at.millis() + 1_000),
+        ..previous.clone()
+    }
+}
+
+async fn an_amendment_keeps_the_version_it_replaces_in_the_history(store: &dyn RecordStore) {
+    let v1 = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
+    store.insert_record(&v1, None).await.expect("insert");
+    let v2 = amended(&v1, "second");
+    let v3 = amended(&v2, "third");
+
+    store.amend_record(&v1, &v2).await.expect("amend to 2");
+    store.amend_record(&v2, &v3).await.expect("amend to 3");
+
+    assert_eq!(store.get_record(&v1.record_id).await.expect("get"), Some(v3));
+    let page = store.list_record_history(&v1.record_id, 10, None).await.expect("history");
+    assert_eq!(page.items, [v2, v1], "each earlier version exactly as it was, newest first");
+    assert!(page.next.is_none());
+}
+
+async fn a_record_never_amended_has_no_history_and_others_histories_never_appear(store: &dyn RecordStore) {
+    let lone = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
+    let busy = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
+    insert_records(store, &[lone.clone(), busy.clone()]).await;
+    store.amend_record(&busy, &amended(&busy, "x")).await.expect("amend");
+
+    let page = store.list_record_history(&lone.record_id, 10, None).await.expect("history");
+    assert!(page.items.is_empty() && page.next.is_none(), "{page:?}");
+    assert_eq!(store.list_record_history(&busy.record_id, 10, None).await.expect("history").items.len(), 1);
+}
+
+async fn history_pages_newest_first_without_gaps_or_repeats(store: &dyn RecordStore) {
+    let mut current = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
+    store.insert_record(&current, None).await.expect("insert");
+    for i in 0..5 {
+        let next = amended(&current, &format!("n{i}"));
+        store.amend_record(&current, &next).await.expect("amend");
+        current = next;
+    }
+    let mut versions = Vec::new();
+    let mut sizes = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_record_history(&current.record_id, 2, after.as_ref()).await.expect("history");
+        sizes.push(page.items.len());
+        versions.extend(page.items.iter().map(|r| r.version));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(versions, [5, 4, 3, 2, 1]);
+    assert_eq!(sizes, [2, 2, 1]);
+}
+
+async fn two_amendments_from_one_version_have_one_winner_and_one_history_entry(store: &dyn RecordStore) {
+    let v1 = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
+    store.insert_record(&v1, None).await.expect("insert");
+    let (a, b) = (amended(&v1, "a"), amended(&v1, "b"));
+
+    let (ra, rb) = tokio::join!(store.amend_record(&v1, &a), store.amend_record(&v1, &b));
+
+    let wins = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
+    assert_eq!(wins, 1, "{ra:?} {rb:?}");
+    for r in [&ra, &rb] {
+        assert!(matches!(r, Ok(()) | Err(StoreError::Stale)), "{r:?}");
+    }
+    let page = store.list_record_history(&v1.record_id, 10, None).await.expect("history");
+    assert_eq!(page.items, std::slice::from_ref(&v1), "the history holds version 1 once");
+    // A late writer that read version 1 can never overwrite that entry or the record.
+    let late = store.amend_record(&v1, &amended(&v1, "late")).await;
+    assert!(matches!(late, Err(StoreError::Stale)), "{late:?}");
+    let stored = store.get_record(&v1.record_id).await.expect("get").expect("record");
+    assert!(stored == a || stored == b);
+}
+
+async fn amending_a_missing_record_is_not_found_and_keeps_no_history(store: &dyn RecordStore) {
+    let never = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
+    let result = store.amend_record(&never, &amended(&never, "x")).await;
+    assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
+    assert!(store.list_record_history(&never.record_id, 10, None).await.expect("history").items.is_empty());
 }

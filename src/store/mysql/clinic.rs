@@ -21,7 +21,7 @@ use sqlx::mysql::{MySqlArguments, MySqlQueryResult, MySqlRow};
 use sqlx::{AssertSqlSafe, MySql, MySqlConnection};
 
 use super::rows::{FromMySql, decode, text};
-use super::{MySqlClinicStore, TxError, TxResult, retry_on_lock_failure};
+use super::{MySqlClinicStore, TxResult, idempotency, retry_on_lock_failure};
 use crate::domain::appointment::Appointment;
 use crate::domain::department::Department;
 use crate::domain::doctor::Doctor;
@@ -35,8 +35,9 @@ use crate::store::statements::{
     PATIENT_UPDATE, appointment_filter, doctor_filter, patient_filter,
 };
 use crate::store::{
-    AppointmentFilter, AppointmentStore, BusyInterval, ClinicStore, DepartmentStore, DoctorFilter, DoctorStore, Page,
-    PageRequest, PatientFilter, PatientStore, PoolStats, Rule, StoreError, StoreResult,
+    AppointmentFilter, AppointmentStore, BusyInterval, ClaimOutcome, ClinicStore, Completion, DepartmentStore,
+    DoctorFilter, DoctorStore, IdempotencyClaim, IdempotencyStore, Page, PageRequest, PatientFilter, PatientStore,
+    PoolStats, Rule, StoreError, StoreResult,
 };
 
 type Query<'q> = sqlx::query::Query<'q, MySql, MySqlArguments>;
@@ -222,13 +223,16 @@ impl MySqlClinicStore {
         Ok((rows, total))
     }
 
-    async fn insert_patient_once(&self, row: &PatientRow) -> TxResult<()> {
+    async fn insert_patient_once(&self, row: &PatientRow, done: Option<&Completion>) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
-        let outcome = bind_patient_changes(sqlx::query(PATIENT_INSERT).bind(&row.patient_id).bind(row.created_at), row)
-            .execute(tx.conn())
-            .await
-            .map(drop)
-            .map_err(TxError::from);
+        let outcome: TxResult<()> = async {
+            let conn = tx.conn();
+            bind_patient_changes(sqlx::query(PATIENT_INSERT).bind(&row.patient_id).bind(row.created_at), row)
+                .execute(&mut *conn)
+                .await?;
+            idempotency::complete(conn, done).await
+        }
+        .await;
         tx.finish(outcome).await
     }
 
@@ -265,13 +269,16 @@ impl MySqlClinicStore {
         tx.finish(outcome).await
     }
 
-    async fn insert_doctor_once(&self, row: &DoctorRow) -> TxResult<()> {
+    async fn insert_doctor_once(&self, row: &DoctorRow, done: Option<&Completion>) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
-        let outcome = bind_doctor_changes(sqlx::query(DOCTOR_INSERT).bind(&row.doctor_id).bind(row.created_at), row)
-            .execute(tx.conn())
-            .await
-            .map(drop)
-            .map_err(TxError::from);
+        let outcome: TxResult<()> = async {
+            let conn = tx.conn();
+            bind_doctor_changes(sqlx::query(DOCTOR_INSERT).bind(&row.doctor_id).bind(row.created_at), row)
+                .execute(&mut *conn)
+                .await?;
+            idempotency::complete(conn, done).await
+        }
+        .await;
         tx.finish(outcome).await
     }
 
@@ -315,14 +322,16 @@ impl MySqlClinicStore {
         tx.finish(outcome).await
     }
 
-    async fn insert_department_once(&self, row: &DepartmentRow) -> TxResult<()> {
+    async fn insert_department_once(&self, row: &DepartmentRow, done: Option<&Completion>) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
-        let outcome =
+        let outcome: TxResult<()> = async {
+            let conn = tx.conn();
             bind_department_changes(sqlx::query(DEPARTMENT_INSERT).bind(&row.department_id).bind(row.created_at), row)
-                .execute(tx.conn())
-                .await
-                .map(drop)
-                .map_err(TxError::from);
+                .execute(&mut *conn)
+                .await?;
+            idempotency::complete(conn, done).await
+        }
+        .await;
         tx.finish(outcome).await
     }
 
@@ -361,7 +370,12 @@ impl MySqlClinicStore {
         tx.finish(outcome).await
     }
 
-    async fn book_appointment_once(&self, appointment: &Appointment, row: &AppointmentRow) -> TxResult<()> {
+    async fn book_appointment_once(
+        &self,
+        appointment: &Appointment,
+        row: &AppointmentRow,
+        done: Option<&Completion>,
+    ) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
         let outcome: TxResult<()> = async {
             let conn = tx.conn();
@@ -375,9 +389,9 @@ impl MySqlClinicStore {
                     .bind(row.created_at),
                 row,
             )
-            .execute(conn)
+            .execute(&mut *conn)
             .await?;
-            Ok(())
+            idempotency::complete(conn, done).await
         }
         .await;
         tx.finish(outcome).await
@@ -414,9 +428,9 @@ impl MySqlClinicStore {
 
 #[async_trait]
 impl PatientStore for MySqlClinicStore {
-    async fn insert_patient(&self, patient: &Patient) -> StoreResult<()> {
+    async fn insert_patient(&self, patient: &Patient, done: Option<&Completion>) -> StoreResult<()> {
         let row = &PatientRow::from_domain(patient)?;
-        retry_on_lock_failure(move || self.insert_patient_once(row)).await
+        retry_on_lock_failure(move || self.insert_patient_once(row, done)).await
     }
 
     async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>> {
@@ -450,9 +464,9 @@ impl PatientStore for MySqlClinicStore {
 
 #[async_trait]
 impl DoctorStore for MySqlClinicStore {
-    async fn insert_doctor(&self, doctor: &Doctor) -> StoreResult<()> {
+    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>) -> StoreResult<()> {
         let row = &DoctorRow::from_domain(doctor)?;
-        retry_on_lock_failure(move || self.insert_doctor_once(row)).await
+        retry_on_lock_failure(move || self.insert_doctor_once(row, done)).await
     }
 
     async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>> {
@@ -507,9 +521,9 @@ impl DepartmentStore for MySqlClinicStore {
         row.map(DepartmentRow::into_domain).transpose()
     }
 
-    async fn insert_department(&self, department: &Department) -> StoreResult<()> {
+    async fn insert_department(&self, department: &Department, done: Option<&Completion>) -> StoreResult<()> {
         let row = &DepartmentRow::from_domain(department);
-        retry_on_lock_failure(move || self.insert_department_once(row)).await
+        retry_on_lock_failure(move || self.insert_department_once(row, done)).await
     }
 
     async fn update_department(&self, department: &Department, expected_version: i64) -> StoreResult<()> {
@@ -520,9 +534,9 @@ impl DepartmentStore for MySqlClinicStore {
 
 #[async_trait]
 impl AppointmentStore for MySqlClinicStore {
-    async fn book_appointment(&self, appointment: &Appointment) -> StoreResult<()> {
+    async fn book_appointment(&self, appointment: &Appointment, done: Option<&Completion>) -> StoreResult<()> {
         let row = &AppointmentRow::from_domain(appointment);
-        retry_on_lock_failure(move || self.book_appointment_once(appointment, row)).await
+        retry_on_lock_failure(move || self.book_appointment_once(appointment, row, done)).await
     }
 
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>> {
@@ -572,6 +586,21 @@ impl AppointmentStore for MySqlClinicStore {
         .fetch_all(&self.db.pool)
         .await?;
         rows.into_iter().map(BusyRow::into_domain).collect()
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for MySqlClinicStore {
+    async fn claim_idempotency(&self, claim: &IdempotencyClaim) -> StoreResult<ClaimOutcome> {
+        idempotency::claim(&self.db, claim).await
+    }
+
+    async fn release_idempotency(&self, scope: &str, token: &str) -> StoreResult<()> {
+        idempotency::release(&self.db, scope, token).await
+    }
+
+    async fn purge_idempotency(&self, now: Timestamp, limit: u32) -> StoreResult<u64> {
+        idempotency::purge(&self.db, now, limit).await
     }
 }
 

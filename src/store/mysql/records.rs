@@ -3,23 +3,25 @@
 //! derived columns are rewritten from the document on every write, `version` lives only in its column, documents
 //! decode straight into the domain structs (exact money), nothing is upserted.
 //!
-//! Inserts and conditional updates are single autocommit statements, hence atomic without a transaction; a
-//! conditional update that matched nothing is resolved to `NotFound` or `Stale` by a second read, which is exact
-//! because rows are never deleted. Lists are keyset-paged on `(sort_key, id)` descending.
+//! Inserts (with their idempotency completion) and amendments (with their history entry) are one transaction each;
+//! invoice updates are single autocommit statements, hence atomic without one, and one that matched nothing is
+//! resolved to `NotFound` or `Stale` by a second read, which is exact because rows are never deleted. Lists are
+//! keyset-paged on `(sort_key, id)` descending.
 
 use async_trait::async_trait;
 use sqlx::mysql::MySqlRow;
 use sqlx::{MySql, QueryBuilder, Row};
 
 use super::rows::{FromMySql, decode, text};
-use super::{MySqlDb, TxError, TxResult, retry_on_lock_failure};
-use crate::domain::formats::format_date;
+use super::{MySqlDb, TxError, TxResult, idempotency, retry_on_lock_failure};
+use crate::domain::formats::{Timestamp, format_date};
 use crate::domain::ids::{InvoiceId, PatientId, RecordId};
 use crate::domain::invoice::{Invoice, PaymentStatus};
 use crate::domain::medical_record::MedicalRecord;
-use crate::store::documents::{self as documents, Document, encode};
+use crate::store::documents::{self as documents, Document, encode, history_page};
 use crate::store::{
-    CursorKey, DateRange, InvoiceStore, KeyPage, MedicalRecordStore, RecordStore, StoreError, StoreResult,
+    ClaimOutcome, Completion, CursorKey, DateRange, IdempotencyClaim, IdempotencyStore, InvoiceStore, KeyPage,
+    MedicalRecordStore, RecordStore, StoreError, StoreResult,
 };
 
 /// The records store on MySQL/MariaDB (same database as the relational store).
@@ -72,14 +74,7 @@ impl MySqlRecordStore {
         binds: &[WriteArg<'_>],
         exists_sql: Option<(&'static str, &str)>,
     ) -> TxResult<()> {
-        let mut query = sqlx::query(sql);
-        for arg in binds {
-            query = match arg {
-                WriteArg::Text(s) => query.bind(*s),
-                WriteArg::Int(i) => query.bind(*i),
-            };
-        }
-        let done = query.execute(&self.db.pool).await?;
+        let done = bound(sqlx::query(sql), binds).execute(&self.db.pool).await?;
         if let Some((exists_sql, id)) = exists_sql
             && done.rows_affected() == 0
         {
@@ -87,6 +82,57 @@ impl MySqlRecordStore {
             return Err(TxError::Store(if exists.is_some() { StoreError::Stale } else { StoreError::NotFound }));
         }
         Ok(())
+    }
+
+    /// Inserts a document and completes its idempotency claim in one transaction.
+    async fn insert_once(&self, sql: &'static str, binds: &[WriteArg<'_>], done: Option<&Completion>) -> TxResult<()> {
+        let mut tx = self.db.begin().await?;
+        let outcome: TxResult<()> = async {
+            let conn = tx.conn();
+            bound(sqlx::query(sql), binds).execute(&mut *conn).await?;
+            idempotency::complete(conn, done).await
+        }
+        .await;
+        tx.finish(outcome).await
+    }
+
+    /// Copies the record's stored row (at `expected`) into its history and replaces it, in one transaction that
+    /// holds the record's row lock throughout.
+    async fn amend_once(&self, id: &str, expected: i64, update: &[WriteArg<'_>]) -> TxResult<()> {
+        let mut tx = self.db.begin().await?;
+        let outcome: TxResult<()> = async {
+            let conn = tx.conn();
+            let version: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM medical_records WHERE record_id = ? FOR UPDATE")
+                    .bind(id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match version {
+                None => return Err(StoreError::NotFound.into()),
+                Some(v) if v != expected => return Err(StoreError::Stale.into()),
+                Some(_) => {}
+            }
+            let kept = sqlx::query(
+                "INSERT INTO medical_record_history (record_id, version, doc) \
+                 SELECT record_id, version, doc FROM medical_records WHERE record_id = ? AND version = ?",
+            )
+            .bind(id)
+            .bind(expected)
+            .execute(&mut *conn)
+            .await;
+            match kept.map_err(StoreError::from) {
+                Ok(_) => {}
+                // That version is already in the history: the record has moved past it.
+                Err(StoreError::Conflict) => return Err(StoreError::Stale.into()),
+                Err(e) => return Err(e.into()),
+            }
+            let sql = "UPDATE medical_records SET patient_id = ?, sort_key = ?, visit_day = ?, version = ?, doc = ? \
+                       WHERE record_id = ? AND version = ?";
+            bound(sqlx::query(sql), update).execute(conn).await?;
+            Ok(())
+        }
+        .await;
+        tx.finish(outcome).await
     }
 
     /// Finishes a list query whose `WHERE` is already pushed: adds the cursor, order and limit, and fetches one row
@@ -130,9 +176,22 @@ enum WriteArg<'a> {
     Int(i64),
 }
 
+fn bound<'q>(
+    mut query: sqlx::query::Query<'q, MySql, sqlx::mysql::MySqlArguments>,
+    binds: &[WriteArg<'q>],
+) -> sqlx::query::Query<'q, MySql, sqlx::mysql::MySqlArguments> {
+    for arg in binds {
+        query = match arg {
+            WriteArg::Text(s) => query.bind(*s),
+            WriteArg::Int(i) => query.bind(*i),
+        };
+    }
+    query
+}
+
 #[async_trait]
 impl MedicalRecordStore for MySqlRecordStore {
-    async fn insert_record(&self, record: &MedicalRecord) -> StoreResult<()> {
+    async fn insert_record(&self, record: &MedicalRecord, done: Option<&Completion>) -> StoreResult<()> {
         let doc = encode(record)?;
         let (sort_key, visit_day) = (record.sort_key(), format_date(record.visit_date.date()));
         let binds = [
@@ -146,7 +205,7 @@ impl MedicalRecordStore for MySqlRecordStore {
         let sql = "INSERT INTO medical_records (record_id, patient_id, sort_key, visit_day, version, doc) \
                    VALUES (?, ?, ?, ?, ?, ?)";
         let binds = &binds;
-        retry_on_lock_failure(move || self.write_once(sql, binds, None)).await
+        retry_on_lock_failure(move || self.insert_once(sql, binds, done)).await
     }
 
     async fn get_record(&self, id: &RecordId) -> StoreResult<Option<MedicalRecord>> {
@@ -157,23 +216,41 @@ impl MedicalRecordStore for MySqlRecordStore {
         .await
     }
 
-    async fn update_record(&self, record: &MedicalRecord, expected_version: i64) -> StoreResult<()> {
-        let doc = encode(record)?;
-        let (sort_key, visit_day) = (record.sort_key(), format_date(record.visit_date.date()));
+    async fn amend_record(&self, previous: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()> {
+        let doc = encode(next)?;
+        let (sort_key, visit_day) = (next.sort_key(), format_date(next.visit_date.date()));
         let binds = [
-            WriteArg::Text(record.patient_id.as_str()),
+            WriteArg::Text(next.patient_id.as_str()),
             WriteArg::Text(&sort_key),
             WriteArg::Text(&visit_day),
-            WriteArg::Int(record.version),
+            WriteArg::Int(next.version),
             WriteArg::Text(&doc),
-            WriteArg::Text(record.record_id.as_str()),
-            WriteArg::Int(expected_version),
+            WriteArg::Text(next.record_id.as_str()),
+            WriteArg::Int(previous.version),
         ];
-        let sql = "UPDATE medical_records SET patient_id = ?, sort_key = ?, visit_day = ?, version = ?, doc = ? \
-                   WHERE record_id = ? AND version = ?";
-        let exists = Some(("SELECT 1 FROM medical_records WHERE record_id = ?", record.record_id.as_str()));
         let binds = &binds;
-        retry_on_lock_failure(move || self.write_once(sql, binds, exists)).await
+        retry_on_lock_failure(move || self.amend_once(next.record_id.as_str(), previous.version, binds)).await
+    }
+
+    async fn list_record_history(
+        &self,
+        id: &RecordId,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<MedicalRecord>> {
+        let limit = limit.max(1);
+        let below = after.and_then(|k| k.sort.parse::<i64>().ok()).unwrap_or(i64::MAX);
+        let rows = sqlx::query(
+            "SELECT record_id AS id, version, doc FROM medical_record_history \
+             WHERE record_id = ? AND version < ? ORDER BY version DESC LIMIT ?",
+        )
+        .bind(id.as_str())
+        .bind(below)
+        .bind(i64::from(limit) + 1)
+        .try_map(|r: MySqlRow| Ok((text(&r, "id")?, r.try_get::<i64, _>("version")?, text(&r, "doc")?)))
+        .fetch_all(&self.db.pool)
+        .await?;
+        history_page(rows, limit)
     }
 
     async fn list_patient_records(
@@ -199,7 +276,7 @@ impl MedicalRecordStore for MySqlRecordStore {
 
 #[async_trait]
 impl InvoiceStore for MySqlRecordStore {
-    async fn insert_invoice(&self, invoice: &Invoice) -> StoreResult<()> {
+    async fn insert_invoice(&self, invoice: &Invoice, done: Option<&Completion>) -> StoreResult<()> {
         let doc = encode(invoice)?;
         let sort_key = invoice.sort_key();
         let binds = [
@@ -213,7 +290,7 @@ impl InvoiceStore for MySqlRecordStore {
         let sql = "INSERT INTO invoices (invoice_id, patient_id, sort_key, payment_status, version, doc) \
                    VALUES (?, ?, ?, ?, ?, ?)";
         let binds = &binds;
-        retry_on_lock_failure(move || self.write_once(sql, binds, None)).await
+        retry_on_lock_failure(move || self.insert_once(sql, binds, done)).await
     }
 
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>> {
@@ -254,6 +331,21 @@ impl InvoiceStore for MySqlRecordStore {
             query.push(" AND payment_status = ").push_bind(status.as_str());
         }
         self.fetch_page(query, "invoice_id", limit, after).await
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for MySqlRecordStore {
+    async fn claim_idempotency(&self, claim: &IdempotencyClaim) -> StoreResult<ClaimOutcome> {
+        idempotency::claim(&self.db, claim).await
+    }
+
+    async fn release_idempotency(&self, scope: &str, token: &str) -> StoreResult<()> {
+        idempotency::release(&self.db, scope, token).await
+    }
+
+    async fn purge_idempotency(&self, now: Timestamp, limit: u32) -> StoreResult<u64> {
+        idempotency::purge(&self.db, now, limit).await
     }
 }
 

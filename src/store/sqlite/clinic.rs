@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use sqlx::sqlite::{SqliteArguments, SqliteQueryResult};
 use sqlx::{AssertSqlSafe, Sqlite, Transaction};
 
-use super::SqliteClinicStore;
+use super::{SqliteClinicStore, idempotency};
 use crate::domain::appointment::Appointment;
 use crate::domain::department::Department;
 use crate::domain::doctor::Doctor;
@@ -29,8 +29,9 @@ use crate::store::statements::{
     PATIENT_UPDATE, appointment_filter, doctor_filter, patient_filter,
 };
 use crate::store::{
-    AppointmentFilter, AppointmentStore, BusyInterval, ClinicStore, DepartmentStore, DoctorFilter, DoctorStore, Page,
-    PageRequest, PatientFilter, PatientStore, PoolStats, Rule, StoreError, StoreResult,
+    AppointmentFilter, AppointmentStore, BusyInterval, ClaimOutcome, ClinicStore, Completion, DepartmentStore,
+    DoctorFilter, DoctorStore, IdempotencyClaim, IdempotencyStore, Page, PageRequest, PatientFilter, PatientStore,
+    PoolStats, Rule, StoreError, StoreResult,
 };
 
 type Tx = Transaction<'static, Sqlite>;
@@ -204,12 +205,13 @@ impl SqliteClinicStore {
 
 #[async_trait]
 impl PatientStore for SqliteClinicStore {
-    async fn insert_patient(&self, patient: &Patient) -> StoreResult<()> {
+    async fn insert_patient(&self, patient: &Patient, done: Option<&Completion>) -> StoreResult<()> {
         let row = PatientRow::from_domain(patient)?;
         let mut tx = self.begin().await?;
         bind_patient_changes(sqlx::query(PATIENT_INSERT).bind(&row.patient_id).bind(row.created_at), &row)
             .execute(&mut *tx)
             .await?;
+        idempotency::complete(&mut tx, done).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -266,12 +268,13 @@ impl PatientStore for SqliteClinicStore {
 
 #[async_trait]
 impl DoctorStore for SqliteClinicStore {
-    async fn insert_doctor(&self, doctor: &Doctor) -> StoreResult<()> {
+    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>) -> StoreResult<()> {
         let row = DoctorRow::from_domain(doctor)?;
         let mut tx = self.begin().await?;
         bind_doctor_changes(sqlx::query(DOCTOR_INSERT).bind(&row.doctor_id).bind(row.created_at), &row)
             .execute(&mut *tx)
             .await?;
+        idempotency::complete(&mut tx, done).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -349,12 +352,13 @@ impl DepartmentStore for SqliteClinicStore {
         row.map(DepartmentRow::into_domain).transpose()
     }
 
-    async fn insert_department(&self, department: &Department) -> StoreResult<()> {
+    async fn insert_department(&self, department: &Department, done: Option<&Completion>) -> StoreResult<()> {
         let row = DepartmentRow::from_domain(department);
         let mut tx = self.begin().await?;
         bind_department_changes(sqlx::query(DEPARTMENT_INSERT).bind(&row.department_id).bind(row.created_at), &row)
             .execute(&mut *tx)
             .await?;
+        idempotency::complete(&mut tx, done).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -387,7 +391,7 @@ impl DepartmentStore for SqliteClinicStore {
 
 #[async_trait]
 impl AppointmentStore for SqliteClinicStore {
-    async fn book_appointment(&self, appointment: &Appointment) -> StoreResult<()> {
+    async fn book_appointment(&self, appointment: &Appointment, done: Option<&Completion>) -> StoreResult<()> {
         let row = AppointmentRow::from_domain(appointment);
         let mut tx = self.begin().await?;
         check_bookable(&mut tx, appointment, None).await?;
@@ -401,6 +405,7 @@ impl AppointmentStore for SqliteClinicStore {
         )
         .execute(&mut *tx)
         .await?;
+        idempotency::complete(&mut tx, done).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -459,6 +464,21 @@ impl AppointmentStore for SqliteClinicStore {
         .fetch_all(&self.db.read)
         .await?;
         rows.into_iter().map(BusyRow::into_domain).collect()
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for SqliteClinicStore {
+    async fn claim_idempotency(&self, claim: &IdempotencyClaim) -> StoreResult<ClaimOutcome> {
+        idempotency::claim(&self.db, claim).await
+    }
+
+    async fn release_idempotency(&self, scope: &str, token: &str) -> StoreResult<()> {
+        idempotency::release(&self.db, scope, token).await
+    }
+
+    async fn purge_idempotency(&self, now: Timestamp, limit: u32) -> StoreResult<u64> {
+        idempotency::purge(&self.db, now, limit).await
     }
 }
 

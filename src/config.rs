@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fmt::Display;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::Weekday;
@@ -40,6 +41,13 @@ pub enum Command {
         /// How long to wait for the answer, in milliseconds.
         #[arg(long, default_value_t = 2000)]
         timeout_ms: u64,
+    },
+    /// Copy the SQLite database to a new file while the server may be serving (a consistent snapshot, checked
+    /// with `PRAGMA integrity_check`). MySQL and DynamoDB have their own tools (see the README).
+    Backup {
+        /// The copy to write; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
     },
 }
 

@@ -1,5 +1,6 @@
 //! Gospital: hospital-management HTTP API. `build_app` wires configuration, stores and the router.
 
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod deadline;

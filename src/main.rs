@@ -1,4 +1,4 @@
-//! `gospital` binary: parse configuration, set up JSON logs, then serve (default), migrate or check health.
+//! `gospital` binary: parse configuration, set up JSON logs, then serve (default), migrate, back up or check health.
 //!
 //! Exit status: 0 done; 2 a configuration error (a bad, missing or inconsistent setting: nothing was contacted
 //! or changed); 1 any other failure (a database unreachable or not migrated, a port taken). Either way stderr
@@ -58,6 +58,11 @@ async fn shutdown_signal() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Backup { to } => {
+            let report = gospital::backup::backup(&config, &to).await?;
+            println!("gospital: {report}");
+            Ok(())
+        }
         Command::Healthcheck { timeout_ms } => {
             let addr = gospital::healthcheck::target(config.listen_addr());
             gospital::healthcheck::probe(addr, std::time::Duration::from_millis(timeout_ms))

@@ -60,10 +60,15 @@ pub async fn build_state(config: &Config, clock: Arc<dyn Clock>, migrate: bool) 
             })?;
             // SQLite migrates on every start, so only a database that a newer release migrated can stop it.
             let state = db.schema_state().await.map_err(|e| unreadable_schema(config, &e))?;
+            let newer = matches!(state, SchemaState::Ahead { .. });
             check_schema(config, state, &crate::store::sqlite::MIGRATOR, true)?;
-            db.migrate()
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: SQLite migrations failed: {e}", config.database_url_setting()))?;
+            // A newer release's database (served with GOSPITAL_ALLOW_NEWER_SCHEMA) already holds our migrations,
+            // which come before its own; sqlx would refuse to migrate it for the versions it does not know.
+            if !newer {
+                db.migrate()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}: SQLite migrations failed: {e}", config.database_url_setting()))?;
+            }
             (Arc::new(SqliteClinicStore::new(db.clone())), Arc::new(SqliteRecordStore::new(db)))
         }
         Relational::MySql => {

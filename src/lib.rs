@@ -58,7 +58,7 @@ pub async fn build_state(config: &Config, clock: Arc<dyn Clock>, migrate: bool) 
             let db = SqliteDb::open(&url, opts).await.map_err(|e| {
                 anyhow::anyhow!("{}: cannot open SQLite database {url}: {e}", config.database_url_setting())
             })?;
-            // SQLite migrates on every start, so only a database that a newer release migrated can stop it.
+            // SQLite migrates on every start, so missing migrations do not stop it; unknown, failed or edited ones do.
             let state = db.schema_state().await.map_err(|e| unreadable_schema(config, &e))?;
             let newer = matches!(state, SchemaState::Ahead { .. });
             check_schema(config, state, &crate::store::sqlite::MIGRATOR, true)?;

@@ -736,7 +736,8 @@ mod tests {
         c.given.insert("work_start".into());
         assert_eq!(
             c.settings().unwrap_err().0,
-            "GOSPITAL_WORK_START (--work-start) = 18:00 must be before GOSPITAL_WORK_END (--work-end) = 17:00 (the default)"
+            "GOSPITAL_WORK_START (--work-start) = 18:00 must be before \
+             GOSPITAL_WORK_END (--work-end) = 17:00 (the default)"
         );
         c.work_end = "08:00".into();
         c.given.insert("work_end".into());

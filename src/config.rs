@@ -1,10 +1,20 @@
 //! Typed configuration: every flag has an environment variable (DESIGN.md §2), validated once at start-up.
+//!
+//! Every configuration error is one line naming the variable, its flag and the problem ([`ConfigError`]; the
+//! binary exits 2). Parse errors of clap are rewritten into that form by [`describe_parse_error`]; a rule
+//! between two settings names first the one the operator set, and marks the other's value as its default.
 
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::fmt::Display;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::Weekday;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::parser::ValueSource;
+use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::domain::money::TaxRate;
 use crate::store::circuit_breaker::BreakerConfig;
@@ -19,7 +29,7 @@ pub struct Cli {
     pub config: Config,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Run the API (the default).
     Serve,
@@ -31,6 +41,13 @@ pub enum Command {
         /// How long to wait for the answer, in milliseconds.
         #[arg(long, default_value_t = 2000)]
         timeout_ms: u64,
+    },
+    /// Copy the SQLite database to a new file while the server may be serving (a consistent snapshot, checked
+    /// with `PRAGMA integrity_check`). MySQL and DynamoDB have their own tools (see the README).
+    Backup {
+        /// The copy to write; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
     },
 }
 
@@ -46,8 +63,8 @@ pub enum RecordsBackend {
 /// Every setting of the service. Flags win over environment variables, which win over defaults.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
-    /// Listen address. `SERVER_PORT=P` (Go original) means 0.0.0.0:P when this is not set.
-    #[arg(long, env = "GOSPITAL_ADDR", global = true)]
+    /// Listen address (`IP:PORT`). `SERVER_PORT=P` (Go original) means 0.0.0.0:P when this is not set.
+    #[arg(long, env = "GOSPITAL_ADDR", global = true, value_parser = parse_listen_addr)]
     pub addr: Option<SocketAddr>,
 
     /// Go original's port setting, honoured when `--addr` is absent.
@@ -158,13 +175,20 @@ pub struct Config {
     #[arg(long, env = "GOSPITAL_PUBLIC_MAX_IN_FLIGHT", default_value_t = 256, global = true)]
     pub public_max_in_flight: u32,
 
-    /// Apply migrations on `serve` (SQLite always migrates).
-    #[arg(long, env = "GOSPITAL_MIGRATE", global = true)]
+    /// Apply migrations on `serve` (SQLite always migrates). The variable takes true/false, 1/0, yes/no or on/off.
+    #[arg(long, env = "GOSPITAL_MIGRATE", global = true, action = ArgAction::SetTrue, value_parser = parse_bool)]
     pub migrate: bool,
 
     /// How long the answer of a POST sent with an `Idempotency-Key` is kept for replays, in hours (at least 24).
     #[arg(long, env = "GOSPITAL_IDEMPOTENCY_RETENTION_HOURS", default_value_t = 24, global = true)]
     pub idempotency_retention_hours: u64,
+
+    /// Serve although the database has migrations this binary does not know (a rollback, or older tasks during a
+    /// rolling upgrade, when the newer release's migrations are backward compatible). Without it such a
+    /// database stops `serve`. The variable takes true/false, 1/0, yes/no or on/off.
+    #[arg(long, env = "GOSPITAL_ALLOW_NEWER_SCHEMA", global = true, action = ArgAction::SetTrue,
+          value_parser = parse_bool)]
+    pub allow_newer_schema: bool,
 
     /// Tax rate stored on each new invoice (0 ≤ rate < 1, at most 4 decimals).
     #[arg(long, env = "GOSPITAL_TAX_RATE", default_value = "0.08", global = true)]
@@ -201,6 +225,152 @@ pub struct Config {
     /// MySQL: longest a single statement may run on the server (`max_statement_time`).
     #[arg(long, env = "GOSPITAL_DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000, global = true)]
     pub db_statement_timeout_ms: u64,
+
+    /// Ids of the settings the operator gave (flag or variable), so an error between two settings can name the
+    /// one actually set. Filled by [`Cli::from_env_and_args`]; empty (all defaults) otherwise.
+    #[arg(skip)]
+    pub given: BTreeSet<String>,
+}
+
+/// A configuration error: one line naming the setting (variable and flag) and the problem. `gospital` exits 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl ConfigError {
+    /// `<setting>: <problem>` for the setting with clap id `id`.
+    pub fn of(id: &str, problem: impl Display) -> Self {
+        Self(format!("{}: {problem}", setting(id)))
+    }
+}
+
+impl Cli {
+    /// Parses `args` (and the environment), recording which settings the operator gave. Help and version
+    /// requests come back as the `Err` clap uses for them ([`clap::Error::exit`] prints them).
+    pub fn from_env_and_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = Self::command().try_get_matches_from(args)?;
+        let mut cli = Self::from_arg_matches(&matches)?;
+        let mut given = BTreeSet::new();
+        record_given(&matches, &mut given);
+        // Global flags written after the subcommand are recorded in the subcommand's matches.
+        if let Some((_, sub)) = matches.subcommand() {
+            record_given(sub, &mut given);
+        }
+        cli.config.given = given;
+        Ok(cli)
+    }
+}
+
+fn record_given(matches: &ArgMatches, given: &mut BTreeSet<String>) {
+    for id in matches.ids() {
+        if matches!(matches.value_source(id.as_str()), Some(ValueSource::CommandLine | ValueSource::EnvVariable)) {
+            given.insert(id.as_str().to_owned());
+        }
+    }
+}
+
+/// `VARIABLE (--flag)` for the setting with clap id `id` (`--flag` alone for flags without a variable).
+pub fn setting(id: &str) -> String {
+    let cmd = Cli::command();
+    let found = cmd
+        .get_arguments()
+        .chain(cmd.get_subcommands().flat_map(clap::Command::get_arguments))
+        .find(|a| a.get_id() == id)
+        .map(|a| (a.get_env().map(|e| e.to_string_lossy().into_owned()), a.get_long().map(|l| format!("--{l}"))));
+    match found {
+        Some((Some(env), Some(long))) => format!("{env} ({long})"),
+        Some((None, Some(long))) => long,
+        Some((Some(env), None)) => env,
+        _ => id.to_owned(),
+    }
+}
+
+/// The listen address: an IP address and a port; host names are refused rather than resolved, so the address
+/// bound is the one written.
+fn parse_listen_addr(value: &str) -> Result<SocketAddr, String> {
+    value.trim().parse().map_err(|_| {
+        "is not an IP address and port (e.g. 127.0.0.1:8080, 0.0.0.0:8080 or [::]:8080; host names are not resolved)"
+            .to_owned()
+    })
+}
+
+/// A boolean setting: true/false, 1/0, yes/no or on/off, in any case.
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        _ => Err("is not a boolean (true/false, 1/0, yes/no, on/off)".to_owned()),
+    }
+}
+
+/// One line for a clap parse error: the variable and flag at fault, the value and the problem, e.g.
+/// `GOSPITAL_REQUEST_TIMEOUT_MS (--request-timeout-ms): "abc" is not a whole number`. The flag comes first when
+/// `args` (the command line) used it, the variable otherwise.
+pub fn describe_parse_error(err: &clap::Error, args: &[OsString]) -> String {
+    let text = |kind| match err.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let bad_value = matches!(err.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation);
+    let (Some(arg), Some(value), true) = (text(ContextKind::InvalidArg), text(ContextKind::InvalidValue), bad_value)
+    else {
+        return first_line(err);
+    };
+    // `--request-timeout-ms <REQUEST_TIMEOUT_MS>` → `--request-timeout-ms`
+    let long = arg.split([' ', '=']).next().unwrap_or(&arg).to_owned();
+    let cmd = Cli::command();
+    let env = cmd
+        .get_arguments()
+        .chain(cmd.get_subcommands().flat_map(clap::Command::get_arguments))
+        .find(|a| a.get_long().is_some_and(|l| long == format!("--{l}")))
+        .and_then(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()));
+    let on_command_line =
+        args.iter().filter_map(|a| a.to_str()).any(|a| a == long || a.starts_with(&format!("{long}=")));
+    let who = match env {
+        Some(env) if on_command_line => format!("{long} ({env})"),
+        Some(env) => format!("{env} ({long})"),
+        None => long,
+    };
+    let problem = match err.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(valid)) => format!("is not one of {}", valid.join(", ")),
+        _ => problem_of(err, &value),
+    };
+    // Debug quoting keeps a value with a line break on one line; long values are cut.
+    let shown: String = value.chars().take(80).collect();
+    format!("{who}: {shown:?} {problem}")
+}
+
+/// What the value parser said, phrased to follow the value.
+fn problem_of(err: &clap::Error, value: &str) -> String {
+    use std::error::Error as _;
+    use std::num::IntErrorKind;
+    let Some(source) = err.source() else { return "is not valid".to_owned() };
+    if let Some(e) = source.downcast_ref::<std::num::ParseIntError>() {
+        return match e.kind() {
+            IntErrorKind::Empty => "is empty; expected a whole number",
+            IntErrorKind::PosOverflow => "is too large",
+            IntErrorKind::NegOverflow => "is too small",
+            _ => "is not a whole number",
+        }
+        .to_owned();
+    }
+    if source.downcast_ref::<std::num::ParseFloatError>().is_some() {
+        return "is not a number".to_owned();
+    }
+    // clap's range check repeats the value first: `99999999999 is not in 0..=4294967295`.
+    let text = source.to_string();
+    text.strip_prefix(value).map_or_else(|| text.clone(), |rest| rest.trim_start().to_owned())
+}
+
+/// Clap's own message, first line only (`unexpected argument '--bogus' found`), pointing at `--help`.
+fn first_line(err: &clap::Error) -> String {
+    let rendered = err.render().to_string();
+    let line = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid command line");
+    format!("{}; see gospital --help", line.trim().trim_start_matches("error: "))
 }
 
 /// Converts the Go original's `MYSQL_DSN` (`user:pass@tcp(host:port)/db?parseTime=true`) to a `mysql://` URL.
@@ -300,14 +470,24 @@ impl Config {
 
     /// The relational database URL: `DATABASE_URL`, else the Go original's `MYSQL_DSN` converted, else
     /// `sqlite://gospital.db`.
-    pub fn resolved_database_url(&self) -> Result<String, String> {
+    pub fn resolved_database_url(&self) -> Result<String, ConfigError> {
         if let Some(url) = self.database_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             return Ok(url.to_owned());
         }
         match self.mysql_dsn.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-            Some(dsn) => dsn_to_url(dsn).ok_or_else(|| "MYSQL_DSN: expected user:pass@tcp(host:port)/db".to_owned()),
+            Some(dsn) => {
+                dsn_to_url(dsn).ok_or_else(|| ConfigError::of("mysql_dsn", "expected user:pass@tcp(host:port)/db"))
+            }
             None => Ok("sqlite://gospital.db".to_owned()),
         }
+    }
+
+    /// The setting the database URL came from, for messages: `DATABASE_URL (--database-url)`, or `MYSQL_DSN` when
+    /// the URL was converted from it.
+    pub fn database_url_setting(&self) -> String {
+        let from_dsn = self.database_url.as_deref().is_none_or(|u| u.trim().is_empty())
+            && self.mysql_dsn.as_deref().is_some_and(|d| !d.trim().is_empty());
+        if from_dsn { "MYSQL_DSN".to_owned() } else { setting("database_url") }
     }
 
     /// AWS region: `AWS_REGION`, else `DYNAMODB_REGION`, else `us-east-1`.
@@ -324,38 +504,70 @@ impl Config {
         }
     }
 
-    /// Validates the behaviour settings; the error names the variable at fault.
-    pub fn settings(&self) -> Result<Settings, String> {
-        if self.request_timeout_ms == 0 {
-            return Err("GOSPITAL_REQUEST_TIMEOUT_MS must be at least 1".into());
-        }
-        let tax_rate = TaxRate::parse(&self.tax_rate).map_err(|e| format!("GOSPITAL_TAX_RATE: {e}"))?;
-        let parse_hm = |name: &str, v: &str| {
-            crate::domain::formats::parse_time(v).ok_or_else(|| format!("{name}: {v:?} is not HH:MM"))
+    /// `VARIABLE (--flag) = value`, marked when the operator did not set it, for rules between two settings.
+    fn shown(&self, id: &str, value: impl Display) -> String {
+        let default = if self.given.contains(id) { "" } else { " (the default)" };
+        format!("{} = {value}{default}", setting(id))
+    }
+
+    /// A rule between two settings broken: `first` (say) must be `relation` `second`. Blames whichever the
+    /// operator set: when only `second` was set, the message is turned round with `inverse`.
+    fn cross(&self, first: (&str, String), relation: &str, second: (&str, String), inverse: &str) -> ConfigError {
+        let ((a, va), rel, (b, vb)) = if self.given.contains(second.0) && !self.given.contains(first.0) {
+            (second, inverse, first)
+        } else {
+            (first, relation, second)
         };
-        let start = parse_hm("GOSPITAL_WORK_START", &self.work_start)?;
-        let end = parse_hm("GOSPITAL_WORK_END", &self.work_end)?;
+        ConfigError(format!("{} must be {rel} {}", self.shown(a, va), self.shown(b, vb)))
+    }
+
+    /// Validates the behaviour settings; the error names the setting at fault.
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        at_least_one("request_timeout_ms", self.request_timeout_ms)?;
+        let tax_rate = TaxRate::parse(&self.tax_rate).map_err(|e| ConfigError::of("tax_rate", e))?;
+        let parse_hm = |id: &str, v: &str| {
+            crate::domain::formats::parse_time(v).ok_or_else(|| ConfigError::of(id, format!("{v:?} is not HH:MM")))
+        };
+        let start = parse_hm("work_start", &self.work_start)?;
+        let end = parse_hm("work_end", &self.work_end)?;
         if end <= start {
-            return Err("GOSPITAL_WORK_END must be after GOSPITAL_WORK_START".into());
+            return Err(self.cross(
+                ("work_end", self.work_end.clone()),
+                "after",
+                ("work_start", self.work_start.clone()),
+                "before",
+            ));
         }
         if !(5..=480).contains(&self.slot_minutes) {
-            return Err("GOSPITAL_SLOT_MINUTES must be between 5 and 480".into());
+            return Err(ConfigError::of(
+                "slot_minutes",
+                format!("must be between 5 and 480, got {}", self.slot_minutes),
+            ));
         }
         let mut work_days = Vec::new();
         for day in self.work_days.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-            let wd: Weekday = day.parse().map_err(|_| format!("GOSPITAL_WORK_DAYS: {day:?} is not a weekday"))?;
+            let wd: Weekday = day
+                .parse()
+                .map_err(|_| ConfigError::of("work_days", format!("{day:?} is not a weekday (mon..sun)")))?;
             if !work_days.contains(&wd) {
                 work_days.push(wd);
             }
         }
-        if !(0.0..=100.0).contains(&self.cpu_shed_open) || !(0.0..=100.0).contains(&self.cpu_shed_close) {
-            return Err("GOSPITAL_CPU_SHED_OPEN and GOSPITAL_CPU_SHED_CLOSE must be percentages (0-100)".into());
+        for (id, value) in [("cpu_shed_open", self.cpu_shed_open), ("cpu_shed_close", self.cpu_shed_close)] {
+            if !(0.0..=100.0).contains(&value) {
+                return Err(ConfigError::of(id, format!("must be a percentage (0-100), got {value}")));
+            }
         }
         if self.cpu_shed_open > 0.0 && self.cpu_shed_close > self.cpu_shed_open {
-            return Err("GOSPITAL_CPU_SHED_CLOSE must not exceed GOSPITAL_CPU_SHED_OPEN".into());
+            return Err(self.cross(
+                ("cpu_shed_close", self.cpu_shed_close.to_string()),
+                "at most",
+                ("cpu_shed_open", self.cpu_shed_open.to_string()),
+                "at least",
+            ));
         }
         if self.idempotency_retention_hours < 24 {
-            return Err("GOSPITAL_IDEMPOTENCY_RETENTION_HOURS must be at least 24 (API.md §1.11)".into());
+            return Err(ConfigError::of("idempotency_retention_hours", "must be at least 24 (API.md §1.11)"));
         }
         Ok(Settings {
             request_timeout: Duration::from_millis(self.request_timeout_ms),
@@ -366,24 +578,30 @@ impl Config {
         })
     }
 
-    fn resilience(&self) -> Result<ResilienceSettings, String> {
+    fn resilience(&self) -> Result<ResilienceSettings, ConfigError> {
         if !(self.breaker_failure_rate > 0.0 && self.breaker_failure_rate <= 100.0) {
-            return Err("GOSPITAL_BREAKER_FAILURE_RATE must be a percentage above 0 and at most 100".into());
+            return Err(ConfigError::of(
+                "breaker_failure_rate",
+                format!("must be a percentage above 0 and at most 100, got {}", self.breaker_failure_rate),
+            ));
         }
-        let at_least_one = [
-            ("GOSPITAL_BREAKER_WINDOW_MS", self.breaker_window_ms),
-            ("GOSPITAL_BREAKER_MIN_CALLS", u64::from(self.breaker_min_calls)),
-            ("GOSPITAL_BREAKER_OPEN_MS", self.breaker_open_ms),
-            ("GOSPITAL_BREAKER_HALF_OPEN_PROBES", u64::from(self.breaker_half_open_probes)),
-            ("GOSPITAL_CLINIC_BULKHEAD", u64::from(self.clinic_bulkhead.unwrap_or(self.db_pool_size))),
-            ("GOSPITAL_RECORDS_BULKHEAD", u64::from(self.records_bulkhead.unwrap_or(self.db_pool_size))),
-            ("GOSPITAL_STORE_CALL_TIMEOUT_MS", self.store_call_timeout_ms.unwrap_or(self.request_timeout_ms)),
-            ("GOSPITAL_STAFF_MAX_IN_FLIGHT", u64::from(self.staff_max_in_flight)),
-            ("GOSPITAL_PUBLIC_MAX_IN_FLIGHT", u64::from(self.public_max_in_flight)),
-        ];
-        if let Some((name, _)) = at_least_one.iter().find(|(_, v)| *v == 0) {
-            return Err(format!("{name} must be at least 1"));
+        // The pool size is checked before the bulkheads it is the default of, so a zero pool size is blamed on
+        // GOSPITAL_DB_POOL_SIZE, not on a bulkhead variable nobody set.
+        at_least_one("db_pool_size", u64::from(self.db_pool_size))?;
+        at_least_one("breaker_window_ms", self.breaker_window_ms)?;
+        at_least_one("breaker_min_calls", u64::from(self.breaker_min_calls))?;
+        at_least_one("breaker_open_ms", self.breaker_open_ms)?;
+        at_least_one("breaker_half_open_probes", u64::from(self.breaker_half_open_probes))?;
+        for (id, value) in [("clinic_bulkhead", self.clinic_bulkhead), ("records_bulkhead", self.records_bulkhead)] {
+            if let Some(value) = value {
+                at_least_one(id, u64::from(value))?;
+            }
         }
+        if let Some(value) = self.store_call_timeout_ms {
+            at_least_one("store_call_timeout_ms", value)?;
+        }
+        at_least_one("staff_max_in_flight", u64::from(self.staff_max_in_flight))?;
+        at_least_one("public_max_in_flight", u64::from(self.public_max_in_flight))?;
         Ok(ResilienceSettings {
             breaker: BreakerConfig {
                 window: Duration::from_millis(self.breaker_window_ms),
@@ -402,6 +620,10 @@ impl Config {
             cpu_shed_close: self.cpu_shed_close,
         })
     }
+}
+
+fn at_least_one(id: &str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 { Err(ConfigError::of(id, "must be at least 1, got 0")) } else { Ok(()) }
 }
 
 #[cfg(test)]
@@ -454,5 +676,97 @@ mod tests {
         assert_eq!(c.resolved_database_url().unwrap(), "mysql://u:p@h:1/d");
         c.mysql_dsn = None;
         assert_eq!(c.resolved_database_url().unwrap(), "sqlite://gospital.db");
+    }
+
+    /// The one-line message for a command line, or `None` when it parses.
+    fn parse_error(args: &[&str]) -> Option<String> {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        Cli::from_env_and_args(&args).err().map(|e| describe_parse_error(&e, &args))
+    }
+
+    #[test]
+    fn a_bad_flag_value_is_one_line_naming_the_flag_then_its_variable() {
+        assert_eq!(
+            parse_error(&["gospital", "--request-timeout-ms", "abc"]).as_deref(),
+            Some(r#"--request-timeout-ms (GOSPITAL_REQUEST_TIMEOUT_MS): "abc" is not a whole number"#)
+        );
+        assert_eq!(
+            parse_error(&["gospital", "serve", "--db-pool-size=99999999999"]).as_deref(),
+            Some(r#"--db-pool-size (GOSPITAL_DB_POOL_SIZE): "99999999999" is not in 0..=4294967295"#)
+        );
+        let addr = parse_error(&["gospital", "--addr", "localhost:8080"]).unwrap();
+        assert!(
+            addr.starts_with(r#"--addr (GOSPITAL_ADDR): "localhost:8080" is not an IP address and port"#),
+            "{addr}"
+        );
+        assert_eq!(
+            parse_error(&["gospital", "--records-store", "nosql"]).as_deref(),
+            Some(r#"--records-store (GOSPITAL_RECORDS_STORE): "nosql" is not one of sql, dynamodb"#)
+        );
+        assert_eq!(
+            parse_error(&["gospital", "--cpu-shed-open", "lots"]).as_deref(),
+            Some(r#"--cpu-shed-open (GOSPITAL_CPU_SHED_OPEN): "lots" is not a number"#)
+        );
+        let unknown = parse_error(&["gospital", "--bogus"]).unwrap();
+        assert_eq!(unknown, "unexpected argument '--bogus' found; see gospital --help");
+        for message in [addr, unknown] {
+            assert!(!message.contains('\n'), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_settings_the_operator_gave_are_recorded_wherever_the_flag_stands() {
+        let cli = Cli::from_env_and_args(["gospital", "--db-pool-size", "3", "serve", "--migrate"]).unwrap();
+        assert!(cli.config.migrate);
+        assert!(cli.config.given.contains("db_pool_size") && cli.config.given.contains("migrate"));
+        assert!(!cli.config.given.contains("request_timeout_ms"), "a default is not given");
+    }
+
+    #[test]
+    fn booleans_take_the_usual_spellings_and_nothing_else() {
+        for (text, value) in [("1", true), ("TRUE", true), ("yes", true), ("on", true), ("0", false), ("off", false)] {
+            assert_eq!(parse_bool(text), Ok(value), "{text}");
+        }
+        assert!(parse_bool("maybe").is_err());
+    }
+
+    #[test]
+    fn a_zero_pool_size_is_blamed_on_the_pool_size_not_on_the_bulkheads_it_defaults() {
+        let mut c = Config::for_tests("sqlite://x.db");
+        c.db_pool_size = 0;
+        c.given.insert("db_pool_size".into());
+        assert_eq!(c.settings().unwrap_err().0, "GOSPITAL_DB_POOL_SIZE (--db-pool-size): must be at least 1, got 0");
+        c.db_pool_size = 4;
+        c.clinic_bulkhead = Some(0);
+        assert_eq!(
+            c.settings().unwrap_err().0,
+            "GOSPITAL_CLINIC_BULKHEAD (--clinic-bulkhead): must be at least 1, got 0"
+        );
+    }
+
+    #[test]
+    fn a_rule_between_two_settings_names_first_the_one_the_operator_set() {
+        let mut c = Config::for_tests("sqlite://x.db");
+        c.cpu_shed_open = 50.0;
+        c.given.insert("cpu_shed_open".into());
+        assert_eq!(
+            c.settings().unwrap_err().0,
+            "GOSPITAL_CPU_SHED_OPEN (--cpu-shed-open) = 50 must be at least \
+             GOSPITAL_CPU_SHED_CLOSE (--cpu-shed-close) = 85 (the default)"
+        );
+        let mut c = Config::for_tests("sqlite://x.db");
+        c.work_start = "18:00".into();
+        c.given.insert("work_start".into());
+        assert_eq!(
+            c.settings().unwrap_err().0,
+            "GOSPITAL_WORK_START (--work-start) = 18:00 must be before \
+             GOSPITAL_WORK_END (--work-end) = 17:00 (the default)"
+        );
+        c.work_end = "08:00".into();
+        c.given.insert("work_end".into());
+        assert_eq!(
+            c.settings().unwrap_err().0,
+            "GOSPITAL_WORK_END (--work-end) = 08:00 must be after GOSPITAL_WORK_START (--work-start) = 18:00"
+        );
     }
 }

@@ -1,11 +1,16 @@
-//! `gospital` binary: parse configuration, set up JSON logs, then serve (default) or migrate.
+//! `gospital` binary: parse configuration, set up JSON logs, then serve (default), migrate, back up or check health.
+//!
+//! Exit status: 0 done; 2 a configuration error (a bad, missing or inconsistent setting: nothing was contacted
+//! or changed); 1 any other failure (a database unreachable or not migrated, a port taken). Either way stderr
+//! holds exactly one line, `gospital: <setting>: <problem>` (DESIGN.md §2).
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::error::ErrorKind;
 use gospital::clock::SystemClock;
-use gospital::config::{Cli, Command};
+use gospital::config::{self, Cli, Command, ConfigError};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -53,6 +58,11 @@ async fn shutdown_signal() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Backup { to } => {
+            let report = gospital::backup::backup(&config, &to).await?;
+            println!("gospital: {report}");
+            Ok(())
+        }
         Command::Healthcheck { timeout_ms } => {
             let addr = gospital::healthcheck::target(config.listen_addr());
             gospital::healthcheck::probe(addr, std::time::Duration::from_millis(timeout_ms))
@@ -70,7 +80,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let addr = config.listen_addr();
             let listener = TcpListener::bind(addr)
                 .await
-                .map_err(|e| anyhow::anyhow!("GOSPITAL_ADDR: cannot listen on {addr}: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("{}: cannot listen on {addr}: {e}", config::setting("addr")))?;
             let upkeep = tokio::spawn(async {
                 let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
                 loop {
@@ -88,16 +98,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Exit status of a configuration error (as clap uses for usage errors).
+const CONFIG_ERROR: u8 = 2;
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::from_env_and_args(&args) {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) => {
+            eprintln!("gospital: {}", one_line(&config::describe_parse_error(&e, &args)));
+            return ExitCode::from(CONFIG_ERROR);
+        }
+    };
     let _flush_logs = init_logging();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line naming the setting and the problem (DESIGN.md §2).
-            eprintln!("gospital: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("gospital: {}", one_line(&format!("{e:#}")));
+            if e.chain().any(|cause| cause.is::<ConfigError>()) {
+                ExitCode::from(CONFIG_ERROR)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// The message on one line: a driver's or the SDK's text may carry line breaks of its own.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }

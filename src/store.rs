@@ -327,6 +327,11 @@ pub trait ClinicStore: PatientStore + DoctorStore + DepartmentStore + Appointmen
     }
     /// A trivial query, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
+    /// The schema version (highest migration applied successfully), for `/health`; `None` for a store without
+    /// SQL migrations (test doubles).
+    async fn schema_version(&self) -> StoreResult<Option<i64>> {
+        Ok(None)
+    }
 }
 
 #[async_trait]

@@ -8,7 +8,7 @@ use axum::routing::get;
 use serde::Serialize;
 use utoipa::openapi::OpenApi as Document;
 use utoipa::{OpenApi, ToSchema};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::state::AppState;
 
@@ -73,9 +73,15 @@ fn moved(to: &'static str) -> Response {
 
 /// `/openapi.json`, `/swagger-ui/` and the redirects.
 pub fn routes() -> Router<AppState> {
+    // validatorUrl none: by default Swagger UI sends the document's URL to validator.swagger.io whenever it is
+    // served under a name other than localhost, which would tell an outside service where the API lives.
+    let ui =
+        SwaggerUi::new("/swagger-ui").url("/openapi.json", openapi()).config(Config::default().validator_url("none"));
     Router::new()
-        .merge(SwaggerUi::new("/swagger-ui").url("/openapi.json", openapi()))
+        .merge(ui)
         .route("/swagger/doc.json", get(|| async { moved("/openapi.json") }))
         .route("/swagger", get(|| async { moved("/swagger-ui/") }))
+        // The catch-all below needs at least one character after the slash, so `/swagger/` has its own route.
+        .route("/swagger/", get(|| async { moved("/swagger-ui/") }))
         .route("/swagger/{*rest}", get(|| async { moved("/swagger-ui/") }))
 }

@@ -38,6 +38,11 @@ pub struct Check {
     pub latency_ms: u64,
     /// The store's circuit-breaker state (`closed`, `open` or `half-open`), read without consulting it.
     pub circuit: &'static str,
+    /// `checks.database` only: the highest migration applied to the database (`0001_clinic.sql` is 1); absent
+    /// while the database is down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = 2)]
+    pub schema_version: Option<i64>,
 }
 
 /// Both dependencies.
@@ -62,19 +67,24 @@ pub struct Readiness {
     pub dynamodb: Option<&'static str>,
 }
 
-async fn probe(backend: &'static str, circuit: BreakerState, fut: impl Future<Output = StoreResult<()>>) -> Check {
+/// One readiness check; `fut` answers the schema version where there is one to report.
+async fn probe(
+    backend: &'static str,
+    circuit: BreakerState,
+    fut: impl Future<Output = StoreResult<Option<i64>>>,
+) -> Check {
     let started = Instant::now();
     let result = tokio::time::timeout(CHECK_TIMEOUT, fut).await;
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let (status, latency_ms) = match result {
-        Ok(Ok(())) => ("up", latency_ms),
+    let (status, latency_ms, schema_version) = match result {
+        Ok(Ok(version)) => ("up", latency_ms, version),
         Ok(Err(e)) => {
             tracing::warn!(backend, error = %e, "readiness check failed");
-            ("down", latency_ms)
+            ("down", latency_ms, None)
         }
-        Err(_) => ("down", 1000),
+        Err(_) => ("down", 1000, None),
     };
-    Check { status, backend, latency_ms, circuit: circuit.as_str() }
+    Check { status, backend, latency_ms, circuit: circuit.as_str(), schema_version }
 }
 
 /// Readiness: both stores probed concurrently, each bounded by 1 s. The probes go to the bare stores, past their
@@ -84,9 +94,15 @@ async fn probe(backend: &'static str, circuit: BreakerState, fut: impl Future<Ou
               (status = 503, description = "A dependency is down", body = Readiness)))]
 pub async fn health(State(state): State<AppState>) -> Response {
     let (clinic, records) = (&state.resilience.clinic, &state.resilience.records);
+    // The schema version is read within R's check (its 1 s bound included): it is one more cheap query.
+    let database_check = async {
+        clinic.inner().ping().await?;
+        clinic.inner().schema_version().await
+    };
+    let records_check = async { records.inner().ping().await.map(|()| None) };
     let (database, records) = tokio::join!(
-        probe(clinic.inner().backend(), clinic.state(), clinic.inner().ping()),
-        probe(records.inner().backend(), records.state(), records.inner().ping()),
+        probe(clinic.inner().backend(), clinic.state(), database_check),
+        probe(records.inner().backend(), records.state(), records_check),
     );
     let healthy = database.status == "up" && records.status == "up";
     let word = |c: &Check| if c.status == "up" { "healthy" } else { "unhealthy" };

@@ -39,6 +39,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
@@ -72,6 +73,11 @@ const EXPIRES_ATTR: &str = "expiresAt";
 /// does not cost one round trip per matching item.
 const FILTERED_PAGE: i32 = 100;
 
+/// How long [`DynamoRecordStore::check_credentials`] waits for the credential chain.
+const CREDENTIALS_WAIT: Duration = Duration::from_secs(10);
+/// How long [`DynamoRecordStore::check_endpoint`] waits for its one request.
+const ENDPOINT_WAIT: Duration = Duration::from_secs(5);
+
 /// Connection settings; the lead maps configuration onto these.
 #[derive(Debug, Clone)]
 pub struct DynamoSettings {
@@ -97,6 +103,18 @@ pub struct DynamoRecordStore {
     invoices_table: String,
     history_table: String,
     idempotency_table: String,
+    /// The SDK configuration's credentials, kept for [`Self::check_credentials`] (the client cannot hand them
+    /// back).
+    credentials: Option<SharedCredentialsProvider>,
+}
+
+/// Why [`DynamoRecordStore::check_endpoint`] finds the store unusable: each a one-line reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusable {
+    /// The endpoint does not answer (refused, unresolvable, timed out).
+    Unreachable(String),
+    /// DynamoDB answered but refused the credentials (`code: message`).
+    Rejected(String),
 }
 
 impl DynamoRecordStore {
@@ -133,6 +151,60 @@ impl DynamoRecordStore {
             invoices_table: settings.invoices_table,
             history_table: settings.history_table,
             idempotency_table: settings.idempotency_table,
+            credentials: config.credentials_provider(),
+        }
+    }
+
+    /// Start-up check, before anything else is opened: the AWS credential chain (environment, profile, web
+    /// identity, ECS, instance metadata) yields credentials. `Err` says why not, in one line.
+    pub async fn check_credentials(&self) -> Result<(), String> {
+        let Some(credentials) = &self.credentials else {
+            return Err("no credentials provider is configured".into());
+        };
+        // The chain may end at the instance metadata endpoint, which off AWS can take long to give up.
+        match tokio::time::timeout(CREDENTIALS_WAIT, credentials.provide_credentials()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(_) => return Err(format!("none found within {} s", CREDENTIALS_WAIT.as_secs())),
+        }
+        Ok(())
+    }
+
+    /// Start-up check: the endpoint answers a `DescribeTable` and accepts the credentials. A missing table
+    /// passes: [`Self::ensure_tables`] and [`Self::migrate`] deal with tables.
+    pub async fn check_endpoint(&self) -> Result<(), Unusable> {
+        // One attempt with a generous bound, so a refused connection is reported as such rather than as the
+        // request timeout that the standard retries would run into.
+        let once = aws_sdk_dynamodb::config::Builder::new().retry_config(RetryConfig::disabled()).timeout_config(
+            TimeoutConfig::builder().operation_timeout(ENDPOINT_WAIT).connect_timeout(ENDPOINT_WAIT).build(),
+        );
+        let described =
+            self.client.describe_table().table_name(&self.records_table).customize().config_override(once).send().await;
+        match described {
+            Err(SdkError::DispatchFailure(failure)) => Err(Unusable::Unreachable(match failure.as_connector_error() {
+                Some(connector) => root_cause(connector),
+                None => "the request could not be sent".into(),
+            })),
+            Err(SdkError::TimeoutError(_)) => {
+                Err(Unusable::Unreachable(format!("no answer within {} s", ENDPOINT_WAIT.as_secs())))
+            }
+            Err(SdkError::ServiceError(ctx))
+                if matches!(
+                    ctx.err().code(),
+                    Some(
+                        "UnrecognizedClientException"
+                            | "InvalidSignatureException"
+                            | "ExpiredTokenException"
+                            | "AccessDeniedException"
+                            | "MissingAuthenticationTokenException"
+                    )
+                ) =>
+            {
+                let code = ctx.err().code().unwrap_or_default();
+                Err(Unusable::Rejected(format!("{code}: {}", ctx.err().message().unwrap_or_default())))
+            }
+            // Anything else, a missing table included, is for the table checks to report in full.
+            _ => Ok(()),
         }
     }
 
@@ -182,6 +254,15 @@ impl DynamoRecordStore {
         }
         Ok(())
     }
+}
+
+/// The innermost cause of a failed dispatch (`Connection refused (os error 111)`), without the SDK's wrappers.
+fn root_cause(err: &dyn std::error::Error) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 /// Refuses settings DynamoDB would reject on every call, so start-up fails with a clear message instead.

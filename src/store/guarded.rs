@@ -427,6 +427,10 @@ impl ClinicStore for Guarded<Arc<dyn ClinicStore>> {
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
     }
+    /// Straight to the store, like `ping`.
+    async fn schema_version(&self) -> StoreResult<Option<i64>> {
+        self.inner.schema_version().await
+    }
 }
 
 #[async_trait]

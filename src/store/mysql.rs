@@ -22,6 +22,7 @@ use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::migrate::{Migrate, MigrateError};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Executor, MySql};
@@ -30,6 +31,7 @@ pub use records::MySqlRecordStore;
 
 use super::sql::is_mysql_lock_failure;
 use super::{StoreError, StoreResult};
+use crate::schema::SchemaState;
 
 /// Embedded migrations for MySQL/MariaDB (same file names as the SQLite set).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
@@ -73,6 +75,30 @@ impl MySqlDb {
     /// Applies the embedded migrations (idempotent).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+    }
+
+    /// The embedded migrations compared with those this database has applied. Creates nothing: a database
+    /// without sqlx's migrations table has applied none.
+    pub async fn schema_state(&self) -> Result<SchemaState, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let has_table: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+        )
+        .bind(MIGRATOR.table_name.as_ref())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if has_table.is_none() {
+            return Ok(SchemaState::compare(&MIGRATOR, &[], None));
+        }
+        let read = |e: MigrateError| StoreError::Unavailable(format!("cannot read the applied migrations: {e}"));
+        let applied = conn.list_applied_migrations(&MIGRATOR.table_name).await.map_err(read)?;
+        let dirty = conn.dirty_version(&MIGRATOR.table_name).await.map_err(read)?;
+        Ok(SchemaState::compare(&MIGRATOR, &applied, dirty))
+    }
+
+    /// The schema version (highest migration applied successfully), as `/health` reports it.
+    pub async fn schema_version(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.schema_state().await?.version())
     }
 
     /// A read-write transaction.

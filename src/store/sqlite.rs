@@ -11,11 +11,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::Connection;
+use sqlx::migrate::{Migrate, MigrateError};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use super::StoreError;
+use crate::schema::SchemaState;
 
 /// Embedded migrations for SQLite (same file names as the MySQL set).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -63,6 +65,32 @@ impl SqliteDb {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.write).await.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
     }
+
+    /// The embedded migrations compared with those this database has applied. Creates nothing: a new database
+    /// without sqlx's migrations table has applied none.
+    pub async fn schema_state(&self) -> Result<SchemaState, StoreError> {
+        schema_state_of(&mut *self.read.acquire().await?).await
+    }
+
+    /// The schema version (highest migration applied successfully), as `/health` reports it.
+    pub async fn schema_version(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.schema_state().await?.version())
+    }
+}
+
+/// [`SqliteDb::schema_state`] on any connection (`gospital backup` checks its copy with it).
+pub async fn schema_state_of(conn: &mut SqliteConnection) -> Result<SchemaState, StoreError> {
+    let has_table: Option<i64> = sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+        .bind(MIGRATOR.table_name.as_ref())
+        .fetch_optional(&mut *conn)
+        .await?;
+    if has_table.is_none() {
+        return Ok(SchemaState::compare(&MIGRATOR, &[], None));
+    }
+    let read = |e: MigrateError| StoreError::Unavailable(format!("cannot read the applied migrations: {e}"));
+    let applied = conn.list_applied_migrations(&MIGRATOR.table_name).await.map_err(read)?;
+    let dirty = conn.dirty_version(&MIGRATOR.table_name).await.map_err(read)?;
+    Ok(SchemaState::compare(&MIGRATOR, &applied, dirty))
 }
 
 /// Keeps a writer connection that a cancelled caller left inside a transaction out of the pool, so the next

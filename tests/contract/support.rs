@@ -2,8 +2,13 @@
 //!
 //! MySQL tests run against the server named by `GOSPITAL_TEST_MYSQL_URL` (e.g. `mysql://root@127.0.0.1:3306/test`;
 //! its database part is ignored). Each test creates its own `gospital_test_<ulid>` database, migrates it and
-//! drops it when the [`MySqlTestDb`] is dropped, also when the test panics. Without the variable a test prints
-//! a skip notice and passes, unless `GOSPITAL_REQUIRE_ALL_BACKENDS=1` makes the skip a failure.
+//! drops it when the [`MySqlTestDb`] is dropped, also when the test panics.
+//!
+//! Skips are decided when the tests are built: without the variable, build.rs leaves `gospital_mysql_tests` off
+//! and every MySQL test carries [`MYSQL_SKIP`] as its `#[ignore]` reason, so `cargo test` lists it as ignored.
+//! Each suite keeps one always-run [`assert_mysql_skip_allowed`] test that fails the run when
+//! `GOSPITAL_REQUIRE_ALL_BACKENDS=1` (CI) finds the MySQL tests ignored. A MySQL test that runs anyway (`cargo
+//! test -- --ignored`, or a binary run without the variable it was built with) fails instead of passing.
 
 use std::time::Duration;
 
@@ -25,6 +30,11 @@ impl MySqlTestDb {
 
     pub fn name(&self) -> &str {
         &self._guard.name
+    }
+
+    /// The URL of this database, as `DATABASE_URL` would name it.
+    pub fn url(&self) -> String {
+        format!("{}/{}{}", self._guard.server, self._guard.name, self.params)
     }
 
     /// The URL of this database with the server's `host:port` replaced by `addr` (a fault proxy in front of it).
@@ -59,22 +69,44 @@ pub const TEST_OPTIONS: MySqlOptions = MySqlOptions {
     statement_timeout: Duration::from_secs(30),
 };
 
-/// `None` (after a notice) when MySQL tests are not configured here; panics when they are required.
-pub async fn mysql_test_db(test: &str) -> Option<MySqlTestDb> {
+/// The `#[ignore]` reason of every MySQL test built without `GOSPITAL_TEST_MYSQL_URL` (the literal is repeated in
+/// each `cfg_attr`, which takes no constant).
+pub const MYSQL_SKIP: &str = "GOSPITAL_TEST_MYSQL_URL unset at build time";
+
+/// The body of each suite's always-run guard test: passes while the MySQL tests are ignored, unless
+/// `GOSPITAL_REQUIRE_ALL_BACKENDS=1` says no backend may be skipped.
+pub fn assert_mysql_skip_allowed(suite: &str) {
+    if std::env::var("GOSPITAL_REQUIRE_ALL_BACKENDS").as_deref() == Ok("1") {
+        panic!(
+            "GOSPITAL_REQUIRE_ALL_BACKENDS=1, but the MySQL tests of {suite} were built ignored ({MYSQL_SKIP}): \
+             set GOSPITAL_TEST_MYSQL_URL and run cargo test again"
+        );
+    }
+    eprintln!("the MySQL tests of {suite} are ignored: {MYSQL_SKIP}");
+}
+
+/// A migrated database of its own for `test`; panics when `GOSPITAL_TEST_MYSQL_URL` is unset (the test should
+/// have been built ignored, see the module documentation).
+pub async fn mysql_test_db(test: &str) -> MySqlTestDb {
     mysql_test_db_with(test, TEST_OPTIONS).await
 }
 
 /// [`mysql_test_db`] with other pool settings.
-pub async fn mysql_test_db_with(test: &str, opts: MySqlOptions) -> Option<MySqlTestDb> {
+pub async fn mysql_test_db_with(test: &str, opts: MySqlOptions) -> MySqlTestDb {
+    let test_db = mysql_unmigrated_test_db_with(test, opts).await;
+    test_db.db.migrate().await.expect("migrate MySQL");
+    test_db
+}
+
+/// An empty database of its own for `test`, not migrated (start-up schema checks).
+pub async fn mysql_unmigrated_test_db(test: &str) -> MySqlTestDb {
+    mysql_unmigrated_test_db_with(test, TEST_OPTIONS).await
+}
+
+async fn mysql_unmigrated_test_db_with(test: &str, opts: MySqlOptions) -> MySqlTestDb {
     let url = match std::env::var("GOSPITAL_TEST_MYSQL_URL") {
         Ok(url) if !url.trim().is_empty() => url,
-        _ => {
-            if std::env::var("GOSPITAL_REQUIRE_ALL_BACKENDS").as_deref() == Ok("1") {
-                panic!("MySQL tests required but GOSPITAL_TEST_MYSQL_URL is unset");
-            }
-            eprintln!("skipped MySQL test {test}: GOSPITAL_TEST_MYSQL_URL is unset");
-            return None;
-        }
+        _ => panic!("MySQL test {test} cannot run: GOSPITAL_TEST_MYSQL_URL is unset"),
     };
     let (server, params) = split_url(&url);
     let name = format!("gospital_test_{}", ulid::Ulid::new().to_string().to_lowercase());
@@ -84,8 +116,7 @@ pub async fn mysql_test_db_with(test: &str, opts: MySqlOptions) -> Option<MySqlT
     // From here on the database exists, so a failure below must still drop it.
     let guard = DropDatabase { server: server.clone(), name };
     let db = MySqlDb::connect(&format!("{server}/{}{params}", guard.name), opts).await.expect("connect test database");
-    db.migrate().await.expect("migrate MySQL");
-    Some(MySqlTestDb { db, params, _guard: guard })
+    MySqlTestDb { db, params, _guard: guard }
 }
 
 /// `mysql://user@host:port/db?params` → (`mysql://user@host:port`, `?params`).
@@ -156,8 +187,9 @@ fn the_server_part_of_a_test_url_is_kept_with_its_parameters() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
 async fn a_test_database_is_dropped_even_when_its_test_panics() {
-    let Some(test_db) = mysql_test_db("a_test_database_is_dropped_even_when_its_test_panics").await else { return };
+    let test_db = mysql_test_db("a_test_database_is_dropped_even_when_its_test_panics").await;
     let name = test_db.name().to_owned();
     // A connection inside a transaction, as a failed assertion in the middle of a write would leave it.
     let mut busy = test_db.db.pool.acquire().await.expect("acquire");

@@ -10,7 +10,7 @@ use crate::helpers::{assert_every_transition_counted, assert_unavailable, transi
 use crate::proxy::Mode;
 
 async fn cut_and_recover(mode: Mode) {
-    let Some(mysql) = ProxiedMySql::open("dynamodb cut").await else { return };
+    let mysql = ProxiedMySql::open("dynamodb cut").await;
     let dynamo = ProxiedDynamo::open().await;
     let app = app(&config(|c| c.breaker_open_ms = 1000), mysql.clinic(), dynamo.records());
     let seed = seed(&app, &format!("dcut-{mode:?}")).await;
@@ -54,18 +54,21 @@ async fn cut_and_recover(mode: Mode) {
 }
 
 #[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
 async fn a_refused_dynamodb_opens_the_d_breaker_while_relational_routes_answer_and_it_recovers_by_itself() {
     cut_and_recover(Mode::Refuse).await;
 }
 
 #[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
 async fn a_dynamodb_that_resets_connections_opens_the_d_breaker_and_recovers_by_itself() {
     cut_and_recover(Mode::Reset).await;
 }
 
 #[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
 async fn a_stalled_dynamodb_ends_records_requests_with_504_or_503_within_the_deadline() {
-    let Some(mysql) = ProxiedMySql::open("dynamodb stall").await else { return };
+    let mysql = ProxiedMySql::open("dynamodb stall").await;
     let dynamo = ProxiedDynamo::open().await;
     let app = app(&config(|_| {}), mysql.clinic(), dynamo.records());
     let seed = seed(&app, "dstall").await;

@@ -11,18 +11,15 @@ use crate::helpers::{assert_every_transition_counted, assert_unavailable, metric
 use crate::proxy::Mode;
 
 /// An app with R on a proxied MariaDB test database and D on a DynamoDB emulator.
-async fn rig(
-    test: &str,
-    tweak: impl FnOnce(&mut gospital::config::Config),
-) -> Option<(ProxiedMySql, ProxiedDynamo, TestApp)> {
-    let mysql = ProxiedMySql::open(test).await?;
+async fn rig(test: &str, tweak: impl FnOnce(&mut gospital::config::Config)) -> (ProxiedMySql, ProxiedDynamo, TestApp) {
+    let mysql = ProxiedMySql::open(test).await;
     let dynamo = ProxiedDynamo::open().await;
     let app = app(&config(tweak), mysql.clinic(), dynamo.records());
-    Some((mysql, dynamo, app))
+    (mysql, dynamo, app)
 }
 
 async fn cut_and_recover(mode: Mode) {
-    let Some((mysql, _dynamo, app)) = rig("mysql cut", |c| c.breaker_open_ms = 1000).await else { return };
+    let (mysql, _dynamo, app) = rig("mysql cut", |c| c.breaker_open_ms = 1000).await;
     let seed = seed(&app, &format!("cut-{mode:?}")).await;
     let patient_path = format!("/api/v1/patients/{}", seed.patient);
     let before = transitions(&app, "clinic").await;
@@ -77,23 +74,26 @@ async fn cut_and_recover(mode: Mode) {
 }
 
 #[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
 async fn a_refused_mysql_opens_the_r_breaker_fails_fast_keeps_dynamodb_routes_up_and_recovers_by_itself() {
     cut_and_recover(Mode::Refuse).await;
 }
 
 #[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
 async fn a_mysql_that_resets_connections_opens_the_r_breaker_and_recovers_by_itself() {
     cut_and_recover(Mode::Reset).await;
 }
 
 #[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
 async fn a_stalled_mysql_ends_requests_with_504_at_the_deadline_and_the_bulkhead_stops_the_pile_up() {
     let tweak = |c: &mut gospital::config::Config| {
         c.clinic_bulkhead = Some(4);
         c.bulkhead_wait_ms = 100;
         c.breaker_open_ms = 1000;
     };
-    let Some((mysql, _dynamo, app)) = rig("mysql stall", tweak).await else { return };
+    let (mysql, _dynamo, app) = rig("mysql stall", tweak).await;
     let seed = seed(&app, "stall").await;
     let app = std::sync::Arc::new(app);
 
@@ -142,8 +142,9 @@ async fn a_stalled_mysql_ends_requests_with_504_at_the_deadline_and_the_bulkhead
 }
 
 #[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
 async fn a_booking_cut_by_the_deadline_in_the_middle_of_its_transaction_leaves_nothing_behind() {
-    let Some((mysql, _dynamo, app)) = rig("mysql slow", |_| {}).await else { return };
+    let (mysql, _dynamo, app) = rig("mysql slow", |_| {}).await;
     let seed = seed(&app, "slow").await;
     // Warm the pool, so the booking's statements (not a connection handshake) are what the delay slows.
     for _ in 0..3 {
@@ -168,13 +169,14 @@ async fn a_booking_cut_by_the_deadline_in_the_middle_of_its_transaction_leaves_n
 }
 
 #[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
 async fn with_the_r_bulkhead_full_of_stalled_calls_the_next_relational_request_is_refused_at_once_while_d_answers() {
     let tweak = |c: &mut gospital::config::Config| {
         c.clinic_bulkhead = Some(4);
         c.bulkhead_wait_ms = 0;
         c.request_timeout_ms = 5000;
     };
-    let Some((mysql, _dynamo, app)) = rig("mysql bulkhead", tweak).await else { return };
+    let (mysql, _dynamo, app) = rig("mysql bulkhead", tweak).await;
     let seed = seed(&app, "bulkhead").await;
     let app = std::sync::Arc::new(app);
     let patient_path = format!("/api/v1/patients/{}", seed.patient);
@@ -210,8 +212,9 @@ async fn with_the_r_bulkhead_full_of_stalled_calls_the_next_relational_request_i
 }
 
 #[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
 async fn a_hundred_requests_for_unknown_patients_on_mysql_never_open_the_breaker() {
-    let Some((_mysql, _dynamo, app)) = rig("mysql not found", |_| {}).await else { return };
+    let (_mysql, _dynamo, app) = rig("mysql not found", |_| {}).await;
     for i in 0..100 {
         let res = app.get(&format!("/api/v1/patients/PAT-01M88ZQHVRM9S346Q3D25V{i:04}")).await;
         res.assert_error(404, "PATIENT_NOT_FOUND");

@@ -618,4 +618,8 @@ impl ClinicStore for MySqlClinicStore {
         sqlx::query("SELECT 1").execute(&self.db.pool).await?;
         Ok(())
     }
+
+    async fn schema_version(&self) -> StoreResult<Option<i64>> {
+        self.db.schema_version().await
+    }
 }

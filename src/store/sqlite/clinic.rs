@@ -496,4 +496,8 @@ impl ClinicStore for SqliteClinicStore {
         sqlx::query("SELECT 1").execute(&self.db.read).await?;
         Ok(())
     }
+
+    async fn schema_version(&self) -> StoreResult<Option<i64>> {
+        self.db.schema_version().await
+    }
 }

@@ -1,4 +1,5 @@
-# Medical records and invoices (store D), with exactly the key design the service expects and checks at start-up
+# Medical records, invoices, record history and idempotency records (store D), with exactly the key design the
+# service expects and checks at start-up
 # (src/store/dynamodb/schema.rs: a table with other keys is refused). On-demand billing, point-in-time recovery,
 # server-side encryption (AWS managed KMS key), deletion protection by default.
 #
@@ -84,4 +85,66 @@ resource "aws_dynamodb_table" "invoices" {
   deletion_protection_enabled = var.deletion_protection
 
   tags = { Name = "${var.name}-invoices" }
+}
+
+# Earlier versions of medical records ([history], API.md §3.7): one item per superseded version, written in the
+# same TransactWriteItems as the amendment and never changed afterwards.
+resource "aws_dynamodb_table" "medical_record_history" {
+  name         = "${var.name}-medical-record-history"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "recordId"
+  range_key    = "version"
+
+  attribute {
+    name = "recordId"
+    type = "S"
+  }
+
+  attribute {
+    name = "version"
+    type = "N"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+
+  deletion_protection_enabled = var.deletion_protection
+
+  tags = { Name = "${var.name}-medical-record-history" }
+}
+
+# Idempotency records of the POSTs that create records and invoices ([safe-writes], API.md §1.11). DynamoDB's TTL
+# deletes each one some time after `expiresAt` (epoch seconds, at least 24 h after the POST succeeded); until it
+# does, the service treats an expired item as absent.
+resource "aws_dynamodb_table" "idempotency" {
+  name         = "${var.name}-idempotency"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "scope"
+
+  attribute {
+    name = "scope"
+    type = "S"
+  }
+
+  ttl {
+    attribute_name = "expiresAt"
+    enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+
+  deletion_protection_enabled = var.deletion_protection
+
+  tags = { Name = "${var.name}-idempotency" }
 }

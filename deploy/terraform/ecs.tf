@@ -23,6 +23,8 @@ locals {
     { name = "AWS_REGION", value = var.aws_region },
     { name = "MEDICAL_RECORDS_TABLE", value = aws_dynamodb_table.medical_records.name },
     { name = "INVOICES_TABLE", value = aws_dynamodb_table.invoices.name },
+    { name = "MEDICAL_RECORD_HISTORY_TABLE", value = aws_dynamodb_table.medical_record_history.name },
+    { name = "IDEMPOTENCY_TABLE", value = aws_dynamodb_table.idempotency.name },
     { name = "RUST_LOG", value = var.log_level },
   ]
 

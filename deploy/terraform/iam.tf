@@ -1,9 +1,10 @@
 # IAM, least privilege:
 # - execution role (used by ECS itself to start a task): pull this stack's image, write its log groups, read the
 #   one DATABASE_URL secret;
-# - task role (used by the service): exactly the DynamoDB actions the service calls, on the two tables and their
-#   indexes only (src/store/dynamodb.rs: GetItem, PutItem, Query, DescribeTable; no CreateTable, Terraform owns
-#   the tables), and remote write to this stack's Prometheus workspace;
+# - task role (used by the service): exactly the DynamoDB actions the service calls, on its four tables and their
+#   indexes only (src/store/dynamodb.rs: GetItem, PutItem, UpdateItem, DeleteItem, Query, DescribeTable,
+#   DescribeTimeToLive; transactions need no action of their own; no CreateTable or UpdateTimeToLive, Terraform
+#   owns the tables), and remote write to this stack's Prometheus workspace;
 # - flow-logs role and Grafana workspace role.
 
 data "aws_caller_identity" "current" {}
@@ -81,25 +82,32 @@ resource "aws_iam_role_policy" "execution" {
 
 resource "aws_iam_role" "task" {
   name_prefix        = "${var.name}-task-"
-  description        = "ECS task role of Gospital: its two DynamoDB tables and Prometheus remote write"
+  description        = "ECS task role of Gospital: its four DynamoDB tables and Prometheus remote write"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
 data "aws_iam_policy_document" "task" {
-  # Checked by deploy/check-terraform (dynamodb-iam-scope): only these actions, only these two tables.
+  # Checked by deploy/check-terraform (dynamodb-iam-scope): only these actions, only these four tables.
+  # UpdateItem completes an idempotency record and DeleteItem releases one, both inside or beside the
+  # TransactWriteItems that create records and invoices (IAM checks each item of a transaction by its action).
   statement {
     sid = "RecordsTables"
     actions = [
+      "dynamodb:DeleteItem",
       "dynamodb:DescribeTable",
+      "dynamodb:DescribeTimeToLive",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
+      "dynamodb:UpdateItem",
     ]
     resources = [
       aws_dynamodb_table.medical_records.arn,
       "${aws_dynamodb_table.medical_records.arn}/index/*",
       aws_dynamodb_table.invoices.arn,
       "${aws_dynamodb_table.invoices.arn}/index/*",
+      aws_dynamodb_table.medical_record_history.arn,
+      aws_dynamodb_table.idempotency.arn,
     ]
   }
 

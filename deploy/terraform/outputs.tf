@@ -44,10 +44,12 @@ output "database_url_secret_arn" {
 }
 
 output "dynamodb_tables" {
-  description = "DynamoDB tables (MEDICAL_RECORDS_TABLE, INVOICES_TABLE)."
+  description = "DynamoDB tables (MEDICAL_RECORDS_TABLE, INVOICES_TABLE, MEDICAL_RECORD_HISTORY_TABLE, IDEMPOTENCY_TABLE)."
   value = {
-    medical_records = aws_dynamodb_table.medical_records.name
-    invoices        = aws_dynamodb_table.invoices.name
+    medical_records        = aws_dynamodb_table.medical_records.name
+    invoices               = aws_dynamodb_table.invoices.name
+    medical_record_history = aws_dynamodb_table.medical_record_history.name
+    idempotency            = aws_dynamodb_table.idempotency.name
   }
 }
 

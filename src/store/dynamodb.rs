@@ -1,12 +1,14 @@
 //! DynamoDB adapter of the records store (D): medical records and invoices as DynamoDB items, through the
 //! official AWS SDK for Rust.
 //!
-//! Key design (two tables, on-demand billing):
+//! Key design (four tables, on-demand billing):
 //!
 //! | table (default name)         | partition key     | GSI `PatientIdIndex` (projection ALL)                     |
 //! |------------------------------|-------------------|-----------------------------------------------------------|
 //! | `gospital-medical-records`   | `recordId` (S)    | `patientId` (S) + `visitDateKey` (S) = `<visitDate>#<recordId>`   |
 //! | `gospital-invoices`          | `invoiceId` (S)   | `patientId` (S) + `invoiceDateKey` (S) = `<invoiceDate>#<invoiceId>` |
+//! | `gospital-medical-record-history` | `recordId` (S) + sort key `version` (N) | — |
+//! | `gospital-idempotency`       | `scope` (S), TTL on `expiresAt` (epoch s) | — |
 //!
 //! - `visitDate` is RFC 3339 UTC with milliseconds (`2026-03-10T09:15:30.123Z`) and `invoiceDate` is `YYYY-MM-DD`:
 //!   both fixed width, so byte order of `<date>#<id>` is the contract order (date, then ID). The ID suffix makes
@@ -24,8 +26,13 @@
 //!   failures (after the SDK's standard retries, each call bounded by `call_timeout`) → `Unavailable`; the rest →
 //!   `Internal`. AWS error text only ever goes into the `StoreError` text, which is logged, never returned.
 //!
-//! IAM actions: `dynamodb:GetItem`, `dynamodb:PutItem`, `dynamodb:Query` (on both tables and their
-//! `index/PatientIdIndex`), `dynamodb:DescribeTable`; plus `dynamodb:CreateTable` for `migrate`.
+//! - A create with an `Idempotency-Key`, and every amendment, is one `TransactWriteItems`: the document and the
+//!   idempotency record's completion, or the superseded version into the history and the new one over it.
+//!
+//! IAM actions: `dynamodb:GetItem`, `dynamodb:PutItem`, `dynamodb:UpdateItem`, `dynamodb:DeleteItem`,
+//! `dynamodb:Query` (on the four tables and the `index/PatientIdIndex` of the first two), `dynamodb:DescribeTable`,
+//! `dynamodb:DescribeTimeToLive`; plus `dynamodb:CreateTable` and `dynamodb:UpdateTimeToLive` for a `migrate` that
+//! has to create the tables.
 
 mod item;
 mod schema;

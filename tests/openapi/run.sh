@@ -193,7 +193,7 @@ if [[ -z $only || $only == schemathesis ]]; then
   # --generation-database none: no .hypothesis/ example store, so a run depends on the seed alone, not on
   # what earlier runs on this machine found. --continue-on-failure: an operation is not dropped at its first
   # failure, so the report lists every distinct failure and a failing run costs what a passing one does.
-  "$venv/bin/schemathesis" run "$base/openapi.json" \
+  "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$base/openapi.json" \
     --checks all \
     --phases examples,coverage,fuzzing,stateful \
     --seed "$seed" \
@@ -246,6 +246,7 @@ if [[ -z $only || $only == client ]]; then
     log "walk-through with the generated client"
     wt_rc=0
     PYTHONPATH="$gen${PYTHONPATH:+:$PYTHONPATH}" "$venv/bin/python" "$here/walkthrough.py" --base-url "$base" \
+      --openapi "$results/openapi.json" \
       2>&1 | tee "$results/walkthrough.log" || wt_rc=${PIPESTATUS[0]}
     if [[ $wt_rc == 0 ]]; then
       summary+=("walk-through: passed")

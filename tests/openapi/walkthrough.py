@@ -327,6 +327,7 @@ def next_weekday(today: dt.date) -> dt.date:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8080")
+    parser.add_argument("--openapi", help="the document the client was generated from (checks its enums)")
     parser.add_argument("--stop-at-first", action="store_true", help="stop at the first failure")
     opts = parser.parse_args()
 
@@ -342,6 +343,10 @@ def main() -> int:
     today = dt.datetime.now(dt.timezone.utc).date()
     day = next_weekday(today)
     print(f"walk-through against {opts.base_url} (run {run}; booking on {day.isoformat()})")
+
+    # --- the generated enums carry every documented value ------------------------------------------------
+    if opts.openapi:
+        walk.step("every documented enum value survives generation", lambda: check_enums(walk, opts.openapi))
 
     # --- register a patient ---------------------------------------------------------------------------------
     def register_patient():
@@ -638,6 +643,26 @@ def main() -> int:
     walk.step("list the patient's invoices (GET /api/v1/patients/{id}/invoices)", list_invoices)
 
     return walk.finish()
+
+
+def check_enums(walk: Walk, doc_path: str) -> None:
+    """openapi-python-client names enum members after their values; values that sanitise to one name (`A+` and
+    `A-` both become `A`) silently collapse to one member. Compare each component enum with its class."""
+    with open(doc_path) as fh:
+        doc = json.load(fh)
+    models = importlib.import_module("gospital_client.models")
+    for name, schema in sorted(doc.get("components", {}).get("schemas", {}).items()):
+        if "enum" not in schema:
+            continue
+        cls = getattr(models, name, None) or getattr(models, "".join(p[:1].upper() + p[1:] for p in name.split("_")), None)
+        if cls is None or not (isinstance(cls, type) and issubclass(cls, enum.Enum)):
+            walk.fail(f"enum {name}: no generated enum class of that name")
+            continue
+        want = [v for v in schema["enum"] if v is not None]
+        got = {m.value for m in cls}
+        lost = [v for v in want if v not in got]
+        walk.check(not lost, f"enum {name}: the generated {cls.__name__} lost {lost} (documented {want}, "
+                             f"members {[(m.name, m.value) for m in cls]})")
 
 
 def wire_enum_param(tag: str, operation_id: str, param: str, value: str):

@@ -8,7 +8,7 @@
 #
 # Starts the server binary (--binary, else `cargo build --locked --bin gospital` and target/debug/gospital)
 # on a free 127.0.0.1 port with a fresh SQLite database in a temp dir, or on --database-url (a MySQL/MariaDB
-# URL; GOSPITAL_MIGRATE=1 is set), waits for /health/live, then runs both steps, each even if the other failed.
+# URL; GOSPITAL_MIGRATE=true is set), waits for /health/live, then runs both steps, each even if the other failed.
 # The Python tools live in tests/openapi/.venv (pinned in requirements.txt; rebuilt when that file changes).
 # Reports go to tests/openapi/results/<UTC timestamp>/ (git-ignored). Nothing but PyPI is reached, and only
 # while the venv is (re)built. Server settings other than the address and database come from the environment
@@ -147,7 +147,7 @@ fi
 log "starting $binary on $base ($backend; log: $results/server.log)"
 (cd "$work" && exec env GOSPITAL_ADDR="127.0.0.1:$port" DATABASE_URL="$db_url" \
    GOSPITAL_CPU_SHED_OPEN="${GOSPITAL_CPU_SHED_OPEN:-0}" \
-   ${database_url:+GOSPITAL_MIGRATE=1} "$binary" serve >"$results/server.log" 2>&1) &
+   ${database_url:+GOSPITAL_MIGRATE=true} "$binary" serve >"$results/server.log" 2>&1) &
 server_pid=$!
 up=0
 for _ in $(seq 1 300); do

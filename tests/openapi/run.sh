@@ -175,7 +175,7 @@ open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1] + "/openapi.jso
 
 {
   echo "date:        $(date -u +%FT%TZ)"
-  echo "commit:      $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet 2>/dev/null || echo ' (+ uncommitted changes)')"
+  echo "scripts at:  $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet 2>/dev/null || echo ' (+ uncommitted changes)')"
   echo "binary:      $binary"
   echo "backend:     $backend"
   echo "machine:     $(uname -srm), $(nproc) cores"

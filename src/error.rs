@@ -25,6 +25,9 @@ macro_rules! codes {
         pub enum ErrorCode { $($variant),+ }
 
         impl ErrorCode {
+            /// Every code, in catalogue order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),+];
+
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => stringify!($variant)),+ }
             }

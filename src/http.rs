@@ -17,6 +17,7 @@ pub mod patients;
 pub mod wire;
 
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -26,9 +27,9 @@ pub async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NOT_FOUND)
 }
 
-/// Every `/api/v1` route, before edge middleware.
-pub fn api_routes() -> Router<AppState> {
-    Router::new()
+/// Every `/api/v1` route with its documentation, before edge middleware.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(patients::routes())
         .merge(doctors::routes())
         .merge(departments::routes())
@@ -37,7 +38,17 @@ pub fn api_routes() -> Router<AppState> {
         .merge(invoices::routes())
 }
 
+/// The OpenAPI document of every route (what `/openapi.json` serves).
+pub fn openapi() -> serde_json::Value {
+    let (_, api) = api_routes().split_for_parts();
+    let (_, root) = health::routes().split_for_parts();
+    docs::document(api, root)
+}
+
 /// The full router: `/api/v1`, root routes, fallbacks and the edge middleware.
 pub fn router(state: AppState) -> Router {
-    crate::middleware::stack(api_routes(), health::routes().merge(docs::routes()), state)
+    let (api, api_doc) = api_routes().split_for_parts();
+    let (root, root_doc) = health::routes().split_for_parts();
+    let doc = docs::document(api_doc, root_doc);
+    crate::middleware::stack(api, root.merge(docs::routes(doc)), state)
 }

@@ -8,6 +8,7 @@ use super::enums::wire_enum;
 use super::formats::{Date, Time, Timestamp};
 use super::ids::{AppointmentId, DepartmentId, DoctorId, PatientId};
 use super::patch::Patch;
+use super::schema;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
 wire_enum!(/// Appointment status; all but `scheduled` are final.
@@ -68,25 +69,28 @@ pub const MAX_MINUTES: i64 = 480;
 /// Body of `POST /api/v1/appointments`.
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "patientId": "PAT-01M88ZQHVRM9S346Q3D25VT4F5", "doctorId": "DOC-01M88ZSCERV37E3S3E28JT97KB",
+    "appointmentDate": "2099-06-01", "startTime": "10:00", "endTime": "10:30", "reason": "Chest pain follow-up"
+}))]
 pub struct CreateAppointmentRequest {
     /// An existing, active patient (a malformed ID is reported as not found).
-    #[schema(example = "PAT-01M88ZQHVRM9S346Q3D25VT4F5")]
+    #[schema(schema_with = schema::reference_id)]
     pub patient_id: String,
     /// An existing, active doctor (a malformed ID is reported as not found).
-    #[schema(example = "DOC-01M88ZSCERV37E3S3E28JT97KB")]
+    #[schema(schema_with = schema::reference_id)]
     pub doctor_id: String,
-    /// Today or later.
-    #[schema(value_type = String, format = Date, example = "2026-12-01")]
+    /// Today (the server's UTC date) or later.
+    #[schema(value_type = Date)]
     pub appointment_date: NaiveDate,
-    /// `HH:MM` or `HH:MM:SS`.
-    #[schema(value_type = String, example = "10:00")]
+    #[schema(value_type = Time)]
     pub start_time: NaiveTime,
     /// After `startTime`, 5–480 minutes later, the same day.
-    #[schema(value_type = String, example = "10:30")]
+    #[schema(value_type = Time)]
     pub end_time: NaiveTime,
-    #[schema(min_length = 1, max_length = 500, example = "Chest pain follow-up")]
+    #[schema(schema_with = schema::text::<500>)]
     pub reason: String,
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(schema_with = schema::optional_text::<2000>)]
     pub notes: Option<String>,
 }
 
@@ -94,19 +98,20 @@ pub struct CreateAppointmentRequest {
 /// is cleared by `null` or `""`. Changing the date or a time is a reschedule and is fully re-checked.
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"reason": "Follow-up on test results", "notes": "Bring the ECG"}))]
 pub struct UpdateAppointmentRequest {
-    #[schema(value_type = Option<String>, format = Date, example = "2026-12-04")]
+    #[schema(value_type = Date, required = false)]
     pub appointment_date: Patch<NaiveDate>,
-    #[schema(value_type = Option<String>, example = "14:00")]
+    #[schema(value_type = Time, required = false)]
     pub start_time: Patch<NaiveTime>,
-    #[schema(value_type = Option<String>, example = "14:45")]
+    #[schema(value_type = Time, required = false)]
     pub end_time: Patch<NaiveTime>,
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 500)]
+    #[schema(schema_with = schema::text::<500>, required = false)]
     pub reason: Patch<String>,
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 2000)]
+    #[schema(schema_with = schema::optional_text::<2000>, required = false)]
     pub notes: Patch<String>,
     /// `scheduled` → `completed` | `cancelled` | `no-show`; final statuses never change.
-    #[schema(value_type = Option<AppointmentStatus>)]
+    #[schema(value_type = AppointmentStatus, required = false)]
     pub status: Patch<AppointmentStatus>,
 }
 

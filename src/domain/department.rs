@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use super::formats::Timestamp;
 use super::ids::{DepartmentId, DoctorId};
 use super::patch::Patch;
+use super::schema;
 
 /// A department, exactly as the API returns it (`headDoctorName` and `numberOfDoctors` are live joins).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -36,33 +37,38 @@ pub struct Department {
 /// appointed later with PUT, once the department has doctors.
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"name": "Neurology", "description": "Brain and nerves", "floor": 6, "extension": "6001"}))]
 pub struct CreateDepartmentRequest {
     /// Unique, compared case-insensitively.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = schema::text::<100>)]
     pub name: String,
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(schema_with = schema::optional_text::<1000>)]
     pub description: Option<String>,
-    #[schema(minimum = -10, maximum = 200)]
+    #[schema(schema_with = schema::optional_integer::<-10, 200>)]
     pub floor: Option<i64>,
-    #[schema(min_length = 1, max_length = 20)]
+    #[schema(schema_with = schema::optional_text::<20>)]
     pub extension: Option<String>,
+    /// Only `null` (or absent): a head is appointed with PUT.
+    #[schema(schema_with = schema::unset, required = false)]
+    pub head_doctor_id: (),
 }
 
 /// Body of `PUT /api/v1/departments/{departmentId}`: a partial update. `null` clears description, floor,
 /// extension and headDoctorId.
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"description": "Brain, spine and nerves", "floor": null}))]
 pub struct UpdateDepartmentRequest {
-    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    #[schema(schema_with = schema::text::<100>, required = false)]
     pub name: Patch<String>,
-    #[schema(value_type = Option<String>, required = false, min_length = 1, max_length = 1000)]
+    #[schema(schema_with = schema::optional_text::<1000>, required = false)]
     pub description: Patch<String>,
-    #[schema(value_type = Option<i64>, required = false, minimum = -10, maximum = 200)]
+    #[schema(schema_with = schema::optional_integer::<-10, 200>, required = false)]
     pub floor: Patch<i64>,
-    #[schema(value_type = Option<String>, required = false, min_length = 1, max_length = 20)]
+    #[schema(schema_with = schema::optional_text::<20>, required = false)]
     pub extension: Patch<String>,
     /// A doctor of this department (any status); a malformed or unknown ID is 404 DOCTOR_NOT_FOUND.
-    #[schema(value_type = Option<String>, required = false, example = "DOC-01M88ZSCERV37E3S3E28JT97KB")]
+    #[schema(schema_with = schema::optional_reference_id, required = false)]
     pub head_doctor_id: Patch<String>,
 }
 

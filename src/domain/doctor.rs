@@ -7,6 +7,7 @@ use super::enums::wire_enum;
 use super::formats::Timestamp;
 use super::ids::{DepartmentId, DoctorId};
 use super::patch::Patch;
+use super::schema;
 
 wire_enum!(/// Doctor status; PUT may move any status to any other.
     DoctorStatus { Active = "active", OnLeave = "on-leave", Inactive = "inactive" });
@@ -43,30 +44,33 @@ impl Doctor {
 /// Body of `POST /api/v1/doctors` (API.md §2.2). Unknown fields are ignored.
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "firstName": "Sofia", "lastName": "Chen", "email": "sofia.chen@example.org", "phone": "+1 555 010 9988",
+    "specialty": "Cardiology", "licenseNumber": "MD-10001", "departmentId": "DEPT-001",
+    "yearsOfExperience": 12, "qualifications": ["MD", "FACC"]
+}))]
 pub struct CreateDoctorRequest {
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = schema::text::<100>)]
     pub first_name: String,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = schema::text::<100>)]
     pub last_name: String,
-    #[schema(max_length = 255)]
+    #[schema(schema_with = schema::email)]
     pub email: String,
-    #[schema(min_length = 7, max_length = 20)]
+    #[schema(schema_with = schema::phone)]
     pub phone: String,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = schema::text::<100>)]
     pub specialty: String,
     /// Unique, compared case-insensitively.
-    #[schema(min_length = 1, max_length = 50)]
+    #[schema(schema_with = schema::text::<50>)]
     pub license_number: String,
     /// Must name an existing department (a malformed ID counts as missing: 404).
-    #[schema(example = "DEPT-001")]
+    #[schema(schema_with = schema::reference_id)]
     pub department_id: String,
     /// 0–80, default 0.
-    #[serde(default)]
-    #[schema(minimum = 0, maximum = 80)]
+    #[schema(schema_with = schema::optional_integer::<0, 80>, required = false)]
     pub years_of_experience: i64,
-    /// At most 20 items of 1–200 characters.
-    #[serde(default)]
-    #[schema(max_items = 20)]
+    /// At most 20 items of 1–200 characters; `[]` when absent or `null`.
+    #[schema(schema_with = schema::text_list::<20, 200>, required = false)]
     pub qualifications: Vec<String>,
 }
 
@@ -74,19 +78,21 @@ pub struct CreateDoctorRequest {
 /// lastName and licenseNumber are ignored. `qualifications: null` becomes `[]`.
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"specialty": "Interventional cardiology", "yearsOfExperience": 13, "status": "on-leave"}))]
 pub struct UpdateDoctorRequest {
-    #[schema(value_type = String, required = false, max_length = 255)]
+    #[schema(schema_with = schema::email, required = false)]
     pub email: Patch<String>,
-    #[schema(value_type = String, required = false, min_length = 7, max_length = 20)]
+    #[schema(schema_with = schema::phone, required = false)]
     pub phone: Patch<String>,
-    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    #[schema(schema_with = schema::text::<100>, required = false)]
     pub specialty: Patch<String>,
     /// A new department, which must exist; a department head cannot move.
-    #[schema(value_type = String, required = false, example = "DEPT-002")]
+    #[schema(schema_with = schema::reference_id, required = false)]
     pub department_id: Patch<String>,
-    #[schema(value_type = i64, required = false, minimum = 0, maximum = 80)]
+    #[schema(schema_with = schema::integer::<0, 80>, required = false)]
     pub years_of_experience: Patch<i64>,
-    #[schema(value_type = Option<Vec<String>>, required = false, max_items = 20)]
+    /// Replaces the list; `null` empties it.
+    #[schema(schema_with = schema::text_list::<20, 200>, required = false)]
     pub qualifications: Patch<Vec<String>>,
     #[schema(value_type = DoctorStatus, required = false)]
     pub status: Patch<DoctorStatus>,

@@ -51,19 +51,52 @@ pub fn format_time(t: NaiveTime) -> String {
 }
 
 /// A calendar date without zone, serialised as `YYYY-MM-DD`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
-#[schema(value_type = String, format = Date, example = "1985-03-15")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date(pub NaiveDate);
 
 /// A wall-clock time without zone, serialised as `HH:MM:SS`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
-#[schema(value_type = String, example = "10:30:00")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Time(pub NaiveTime);
 
 /// A UTC instant with millisecond precision, serialised as `2026-11-25T09:14:03.512Z`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
-#[schema(value_type = String, format = DateTime, example = "2026-11-25T09:14:03.512Z")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(DateTime<Utc>);
+
+impl utoipa::PartialSchema for Date {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::KnownFormat;
+        crate::domain::schema::string("A calendar date, `YYYY-MM-DD`", None, Some(KnownFormat::Date), "1985-03-15")
+    }
+}
+
+impl utoipa::ToSchema for Date {}
+
+impl utoipa::PartialSchema for Time {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::domain::schema::string(
+            "A wall-clock time: `HH:MM` or `HH:MM:SS` on input, always `HH:MM:SS` on output",
+            Some(crate::domain::schema::TIME_PATTERN.to_owned()),
+            None,
+            "10:30:00",
+        )
+    }
+}
+
+impl utoipa::ToSchema for Time {}
+
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::KnownFormat;
+        crate::domain::schema::string(
+            "An RFC 3339 instant (any offset on input); output is UTC with exactly 3 fraction digits",
+            None,
+            Some(KnownFormat::DateTime),
+            "2026-11-25T09:14:03.512Z",
+        )
+    }
+}
+
+impl utoipa::ToSchema for Timestamp {}
 
 impl Timestamp {
     /// Truncates to whole milliseconds, the precision every store keeps.

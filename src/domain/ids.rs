@@ -26,10 +26,22 @@ pub fn is_ulid(s: &str) -> bool {
 macro_rules! prefixed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
-        #[schema(value_type = String, example = json!(concat!($prefix, "01M88ZQHVRM9S346Q3D25VT4F5")))]
         pub struct $name(String);
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::domain::schema::string(
+                    concat!("`", $prefix, "` + ULID"),
+                    Some(format!("^{}{}$", $prefix, $crate::domain::schema::ULID_PATTERN)),
+                    None,
+                    concat!($prefix, "01M88ZQHVRM9S346Q3D25VT4F5"),
+                )
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl $name {
             /// The ID prefix, including the dash.
@@ -79,10 +91,22 @@ prefixed_id!(/// `INV-` + ULID.
     InvoiceId, "INV-");
 
 /// `DEPT-` + ULID, or one of the seeded `DEPT-001` … `DEPT-006`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-#[schema(value_type = String, example = "DEPT-001")]
 pub struct DepartmentId(String);
+
+impl utoipa::PartialSchema for DepartmentId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::domain::schema::string(
+            "`DEPT-` + ULID, or a seeded `DEPT-` + three digits",
+            Some(format!("^DEPT-([0-9]{{3}}|{})$", crate::domain::schema::ULID_PATTERN)),
+            None,
+            "DEPT-001",
+        )
+    }
+}
+
+impl utoipa::ToSchema for DepartmentId {}
 
 impl DepartmentId {
     pub const PREFIX: &'static str = "DEPT-";

@@ -9,6 +9,7 @@ use super::formats::{Date, Timestamp};
 use super::ids::{AppointmentId, InvoiceId, PatientId};
 use super::money::{Money, TaxRate};
 use super::patch::Patch;
+use super::schema;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
 wire_enum!(/// Payment status of an invoice.
@@ -96,51 +97,60 @@ impl Invoice {
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct InvoiceItemRequest {
-    /// 1–500 characters.
+    #[schema(schema_with = schema::text::<500>)]
     pub description: String,
-    /// Integer 1–10000.
+    #[schema(schema_with = schema::integer::<1, 10_000>)]
     pub quantity: i64,
     /// Money 0.00–1000000.00, at most two decimals.
-    #[schema(value_type = f64, example = 150.00)]
+    #[schema(schema_with = schema::unit_price)]
     pub unit_price: Money,
 }
 
 /// Body of `POST /api/v1/billing/invoices` (API.md §2.7).
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[schema(rename_all = "camelCase")]
+#[schema(example = json!({
+    "patientId": "PAT-01M88ZQHVRM9S346Q3D25VT4F5", "invoiceDate": "2026-11-25", "dueDate": "2026-12-25",
+    "items": [{"description": "Cardiology consultation", "quantity": 1, "unitPrice": 150.00},
+              {"description": "ECG", "quantity": 2, "unitPrice": 100}],
+    "notes": "Pay within 30 days"
+}))]
 pub struct CreateInvoiceRequest {
     /// An existing patient, any status.
-    #[schema(example = "PAT-01M88ZQHVRM9S346Q3D25VT4F5")]
+    #[schema(schema_with = schema::reference_id)]
     pub patient_id: String,
-    /// An existing appointment of the same patient.
-    #[schema(example = "APT-01M88ZX1MRF5KZNWJ47TAN9ZT2")]
+    /// An existing appointment of the same patient (else 400).
+    #[schema(schema_with = schema::optional_reference_id)]
     pub appointment_id: Option<String>,
     pub invoice_date: Date,
     /// On or after `invoiceDate`.
     pub due_date: Date,
     /// 1–100 items.
+    #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<InvoiceItemRequest>,
-    /// 1–2000 characters.
+    #[schema(schema_with = schema::optional_text::<2000>)]
     pub notes: Option<String>,
 }
 
 /// Body of `PUT /api/v1/billing/invoices/{invoiceId}/payment` (API.md §2.7 PaymentUpdate).
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[schema(rename_all = "camelCase")]
+#[schema(example = json!({"paymentStatus": "paid", "paymentMethod": "credit_card"}))]
 pub struct PaymentUpdateRequest {
-    /// `pending`, `paid`, `overdue` or `cancelled`; another value → 400 INVALID_PAYMENT_DATA.
-    #[schema(example = "paid")]
+    /// The new status; a value outside the four is 400 INVALID_PAYMENT_DATA (after the 404 and If-Match).
+    #[schema(value_type = PaymentStatus)]
     pub payment_status: String,
     /// `null` clears it.
-    #[schema(value_type = Option<PaymentMethod>)]
+    #[schema(schema_with = schema::optional::<PaymentMethod>, required = false)]
     pub payment_method: Patch<PaymentMethod>,
     /// The total paid so far (replaces, does not add); 0 ≤ amountPaid ≤ total.
-    #[schema(value_type = Option<f64>, example = 378.00)]
+    #[schema(value_type = Money, required = false)]
     pub amount_paid: Option<Money>,
     /// ≤ now + 5 minutes.
+    #[schema(value_type = Timestamp, required = false)]
     pub payment_date: Option<Timestamp>,
-    /// 1–2000 characters; replaces the invoice's notes; `null` clears them.
-    #[schema(value_type = Option<String>)]
+    /// Replaces the invoice's notes; `null` clears them.
+    #[schema(schema_with = schema::optional_text::<2000>, required = false)]
     pub notes: Patch<String>,
 }
 

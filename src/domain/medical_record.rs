@@ -7,15 +7,20 @@ use super::appointment::Appointment;
 use super::formats::{Date, Timestamp};
 use super::ids::{AppointmentId, DoctorId, PatientId, RecordId};
 use super::patch::{Patch, replace};
+use super::schema;
 use crate::error::{ApiError, ApiResult};
 
 /// One prescribed medication.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Prescription {
+    #[schema(schema_with = schema::text::<200>)]
     pub medication: String,
+    #[schema(schema_with = schema::text::<100>)]
     pub dosage: String,
+    #[schema(schema_with = schema::text::<100>)]
     pub frequency: String,
+    #[schema(schema_with = schema::text::<100>)]
     pub duration: String,
 }
 
@@ -23,9 +28,12 @@ pub struct Prescription {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LabResult {
+    #[schema(schema_with = schema::text::<200>)]
     pub test_name: String,
+    #[schema(schema_with = schema::text::<500>)]
     pub result: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = schema::optional_text::<200>)]
     pub normal_range: Option<String>,
 }
 
@@ -33,21 +41,51 @@ pub struct LabResult {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VitalSigns {
-    /// `"SYS/DIA"` in mmHg.
+    /// `"SYS/DIA"` in whole mmHg: SYS 40–300, DIA 20–200, and SYS above DIA.
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = blood_pressure_schema)]
     pub blood_pressure: Option<String>,
-    /// Beats per minute.
+    /// Beats per minute, 20–300.
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = schema::optional_integer::<20, 300>)]
     pub heart_rate: Option<i64>,
-    /// Degrees Celsius.
+    /// Degrees Celsius, 25.0–45.0.
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = temperature_schema)]
     pub temperature: Option<f64>,
-    /// Kilograms.
+    /// Kilograms, 0.2–700.
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = weight_schema)]
     pub weight: Option<f64>,
-    /// Centimetres.
+    /// Centimetres, 20–300.
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = height_schema)]
     pub height: Option<f64>,
+}
+
+/// SYS 40–300 and DIA 20–200, each at most 6 digits (leading zeros allowed), as `vital_signs`' parser reads them.
+/// That SYS is above DIA is a rule between the two that a pattern does not state.
+fn blood_pressure_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let sys = "(0{0,4}(4[0-9]|[5-9][0-9])|0{0,3}(1[0-9]{2}|2[0-9]{2}|300))";
+    let dia = "(0{0,4}[2-9][0-9]|0{0,3}(1[0-9]{2}|200))";
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .pattern(Some(format!("^{sys}/{dia}$")))
+        .examples([serde_json::Value::from("120/80")])
+        .into()
+}
+
+fn temperature_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    schema::optional_number(25.0, 45.0)
+}
+
+fn weight_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    schema::optional_number(0.2, 700.0)
+}
+
+fn height_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    schema::optional_number(20.0, 300.0)
 }
 
 impl VitalSigns {
@@ -101,37 +139,47 @@ impl MedicalRecord {
 /// Body of `POST /api/v1/medical-records` (API.md §2.6, Create column).
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[schema(rename_all = "camelCase")]
+#[schema(example = json!({
+    "patientId": "PAT-01M88ZQHVRM9S346Q3D25VT4F5", "doctorId": "DOC-01M88ZSCERV37E3S3E28JT97KB",
+    "visitDate": "2026-11-20T09:00:00Z", "chiefComplaint": "Chest pain", "diagnosis": "Stable angina",
+    "symptoms": ["chest pain", "shortness of breath"], "treatment": "Nitroglycerin as needed",
+    "prescriptions": [{"medication": "Nitroglycerin", "dosage": "0.4 mg", "frequency": "as needed",
+                       "duration": "30 days"}],
+    "labResults": [{"testName": "Troponin", "result": "0.01 ng/mL", "normalRange": "< 0.04 ng/mL"}],
+    "vitalSigns": {"bloodPressure": "130/85", "heartRate": 78, "temperature": 36.8, "weight": 82.5,
+                   "height": 178},
+    "notes": "Refer to cardiology", "followUpDate": "2026-12-04"
+}))]
 pub struct CreateMedicalRecordRequest {
     /// An existing patient with status `active`.
-    #[schema(example = "PAT-01M88ZQHVRM9S346Q3D25VT4F5")]
+    #[schema(schema_with = schema::reference_id)]
     pub patient_id: String,
     /// An existing doctor, any status.
-    #[schema(example = "DOC-01M88ZSCERV37E3S3E28JT97KB")]
+    #[schema(schema_with = schema::reference_id)]
     pub doctor_id: String,
-    /// An existing appointment of the same patient and doctor.
-    #[schema(example = "APT-01M88ZX1MRF5KZNWJ47TAN9ZT2")]
+    /// An existing appointment of the same patient and doctor (else 400).
+    #[schema(schema_with = schema::optional_reference_id)]
     pub appointment_id: Option<String>,
     /// ≥ 1900-01-01 and ≤ now + 5 minutes.
     pub visit_date: Timestamp,
-    /// 1–1000 characters.
+    #[schema(schema_with = schema::text::<1000>)]
     pub chief_complaint: String,
-    /// 1–2000 characters.
+    #[schema(schema_with = schema::optional_text::<2000>)]
     pub diagnosis: Option<String>,
-    /// At most 50 items, each 1–200 characters.
-    #[schema(required = false)]
+    #[schema(schema_with = schema::text_list::<50, 200>, required = false)]
     pub symptoms: Vec<String>,
-    /// 1–2000 characters.
+    #[schema(schema_with = schema::optional_text::<2000>)]
     pub treatment: Option<String>,
-    /// At most 50 items.
-    #[schema(required = false)]
+    #[schema(schema_with = schema::list_of::<Prescription, 50>, required = false)]
     pub prescriptions: Vec<Prescription>,
-    /// At most 100 items.
-    #[schema(required = false)]
+    #[schema(schema_with = schema::list_of::<LabResult, 100>, required = false)]
     pub lab_results: Vec<LabResult>,
+    #[schema(schema_with = schema::optional_object::<VitalSigns>)]
     pub vital_signs: Option<VitalSigns>,
-    /// 1–10000 characters.
+    #[schema(schema_with = schema::optional_text::<10000>)]
     pub notes: Option<String>,
     /// On or after the UTC date of `visitDate`.
+    #[schema(schema_with = schema::optional::<Date>)]
     pub follow_up_date: Option<Date>,
 }
 
@@ -141,23 +189,34 @@ pub struct CreateMedicalRecordRequest {
 /// `vitalSigns`; arrays are replaced whole and `null` empties them. Other fields are ignored.
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[schema(rename_all = "camelCase")]
+#[schema(example = json!({
+    "diagnosis": "Unstable angina", "treatment": "Aspirin and nitroglycerin; cardiology review",
+    "prescriptions": [{"medication": "Aspirin", "dosage": "75 mg", "frequency": "once daily", "duration": "90 days"}],
+    "labResults": [{"testName": "Troponin (repeat)", "result": "0.09 ng/mL", "normalRange": "< 0.04 ng/mL"}],
+    "vitalSigns": {"bloodPressure": "135/88", "heartRate": 84, "temperature": 36.9, "weight": 82.5, "height": 178},
+    "amendmentReason": "Troponin repeat came back high"
+}))]
 pub struct UpdateMedicalRecordRequest {
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::optional_text::<2000>, required = false)]
     pub diagnosis: Patch<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::optional_text::<2000>, required = false)]
     pub treatment: Patch<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::optional_text::<10000>, required = false)]
     pub notes: Patch<String>,
-    #[schema(value_type = Option<Date>)]
+    /// On or after the UTC date of the stored `visitDate`.
+    #[schema(schema_with = schema::optional::<Date>, required = false)]
     pub follow_up_date: Patch<Date>,
-    #[schema(value_type = Option<VitalSigns>)]
+    #[schema(schema_with = schema::optional_object::<VitalSigns>, required = false)]
     pub vital_signs: Patch<VitalSigns>,
+    #[schema(schema_with = schema::text_list::<50, 200>, required = false)]
     pub symptoms: Option<Vec<String>>,
+    #[schema(schema_with = schema::list_of::<Prescription, 50>, required = false)]
     pub prescriptions: Option<Vec<Prescription>>,
+    #[schema(schema_with = schema::list_of::<LabResult, 100>, required = false)]
     pub lab_results: Option<Vec<LabResult>>,
     /// [history] Why the record is amended (1–500 characters); becomes the new version's `amendmentReason`.
     /// Sending it alone changes nothing.
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(schema_with = schema::optional_text::<500>)]
     pub amendment_reason: Option<String>,
 }
 

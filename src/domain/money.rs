@@ -26,9 +26,22 @@ impl MoneyError {
 }
 
 /// A non-negative amount in the hospital's currency, kept at scale 2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, utoipa::ToSchema)]
-#[schema(value_type = f64, example = 378.00)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Money(Decimal);
+
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::domain::schema::decimal(
+            "Exact money as a JSON number: ≥ 0, at most 2 decimals on input, exactly 2 on output (never a string)",
+            0.0,
+            None,
+            0.01,
+            378.00,
+        )
+    }
+}
+
+impl utoipa::ToSchema for Money {}
 
 /// Parses the text of a JSON number exactly (`1e2` included).
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
@@ -110,9 +123,16 @@ impl<'de> Deserialize<'de> for Money {
 }
 
 /// A tax rate, 0 ≤ rate < 1 with at most 4 decimals, written as a plain JSON number (`0.08`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
-#[schema(value_type = f64, example = 0.08)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaxRate(Decimal);
+
+impl utoipa::PartialSchema for TaxRate {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::domain::schema::decimal("The tax rate stored on the invoice, 0 ≤ rate < 1", 0.0, Some(1.0), 0.0001, 0.08)
+    }
+}
+
+impl utoipa::ToSchema for TaxRate {}
 
 impl TaxRate {
     pub fn parse(text: &str) -> Result<Self, String> {

@@ -7,6 +7,7 @@ use super::enums::wire_enum;
 use super::formats::{Date, Timestamp};
 use super::ids::PatientId;
 use super::patch::Patch;
+use super::schema;
 
 wire_enum!(/// Patient lifecycle status.
     PatientStatus { Active = "active", Inactive = "inactive" });
@@ -20,14 +21,19 @@ wire_enum!(/// ABO/Rh blood group.
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = schema::optional_text::<200>)]
     pub street: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = schema::optional_text::<100>)]
     pub city: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = schema::optional_text::<100>)]
     pub state: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = schema::optional_text::<20>)]
     pub zip_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = schema::optional_text::<100>)]
     pub country: Option<String>,
 }
 
@@ -35,9 +41,12 @@ pub struct Address {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmergencyContact {
+    #[schema(schema_with = schema::text::<100>)]
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(schema_with = schema::optional_text::<50>)]
     pub relationship: Option<String>,
+    #[schema(schema_with = schema::phone)]
     pub phone: String,
 }
 
@@ -74,27 +83,39 @@ impl Patient {
     }
 }
 
-/// Body of `POST /api/v1/patients` (API.md §2.1), validated. Unknown fields are ignored.
+/// Body of `POST /api/v1/patients` (API.md §2.1), validated. Unknown fields are ignored; an optional field that
+/// is absent, `null` or blank is unset.
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "firstName": "Amara", "lastName": "Okafor", "dateOfBirth": "1985-03-15", "gender": "female",
+    "email": "amara.okafor@example.org", "phone": "+1 (555) 010-2233",
+    "address": {"street": "12 Elm Street", "city": "Springfield", "state": "IL", "zipCode": "62701",
+                "country": "USA"},
+    "emergencyContact": {"name": "Chidi Okafor", "relationship": "brother", "phone": "+1 555 010 4455"},
+    "bloodType": "O+", "allergies": ["penicillin"]
+}))]
 pub struct CreatePatientRequest {
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = schema::text::<100>)]
     pub first_name: String,
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = schema::text::<100>)]
     pub last_name: String,
-    /// 1900-01-01 ≤ dateOfBirth ≤ today.
+    /// 1900-01-01 ≤ dateOfBirth ≤ today (the server's UTC date).
     pub date_of_birth: Date,
+    #[schema(schema_with = schema::optional::<Gender>)]
     pub gender: Option<Gender>,
-    #[schema(max_length = 255, example = "amara.okafor@example.org")]
+    #[schema(schema_with = schema::email)]
     pub email: String,
-    #[schema(min_length = 7, max_length = 20, example = "+1 (555) 010-2233")]
+    #[schema(schema_with = schema::phone)]
     pub phone: String,
+    #[schema(schema_with = schema::optional_object::<Address>)]
     pub address: Option<Address>,
+    #[schema(schema_with = schema::optional_object::<EmergencyContact>)]
     pub emergency_contact: Option<EmergencyContact>,
+    #[schema(schema_with = schema::optional::<BloodType>)]
     pub blood_type: Option<BloodType>,
-    /// At most 50 items of 1–100 characters.
-    #[serde(default)]
-    #[schema(max_items = 50)]
+    /// At most 50 items of 1–100 characters; `[]` when absent or `null`.
+    #[schema(schema_with = schema::text_list::<50, 100>, required = false)]
     pub allergies: Vec<String>,
 }
 
@@ -102,26 +123,31 @@ pub struct CreatePatientRequest {
 /// `gender`, `address`, `emergencyContact` and `bloodType`; `allergies: null` becomes `[]`.
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "phone": "+1 555 010 7777", "address": {"city": "Chicago"}, "bloodType": null,
+    "emergencyContact": {"name": "Ngozi Okafor", "relationship": "sister", "phone": "+1 555 010 8899"}
+}))]
 pub struct UpdatePatientRequest {
-    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    #[schema(schema_with = schema::text::<100>, required = false)]
     pub first_name: Patch<String>,
-    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    #[schema(schema_with = schema::text::<100>, required = false)]
     pub last_name: Patch<String>,
     #[schema(value_type = Date, required = false)]
     pub date_of_birth: Patch<Date>,
-    #[schema(value_type = Option<Gender>, required = false)]
+    #[schema(schema_with = schema::optional::<Gender>, required = false)]
     pub gender: Patch<Gender>,
-    #[schema(value_type = String, required = false, max_length = 255)]
+    #[schema(schema_with = schema::email, required = false)]
     pub email: Patch<String>,
-    #[schema(value_type = String, required = false, min_length = 7, max_length = 20)]
+    #[schema(schema_with = schema::phone, required = false)]
     pub phone: Patch<String>,
-    #[schema(value_type = Option<Address>, required = false)]
+    #[schema(schema_with = schema::optional_object::<Address>, required = false)]
     pub address: Patch<Address>,
-    #[schema(value_type = Option<EmergencyContact>, required = false)]
+    #[schema(schema_with = schema::optional_object::<EmergencyContact>, required = false)]
     pub emergency_contact: Patch<EmergencyContact>,
-    #[schema(value_type = Option<BloodType>, required = false)]
+    #[schema(schema_with = schema::optional::<BloodType>, required = false)]
     pub blood_type: Patch<BloodType>,
-    #[schema(value_type = Option<Vec<String>>, required = false, max_items = 50)]
+    /// Replaces the list; `null` empties it.
+    #[schema(schema_with = schema::text_list::<50, 100>, required = false)]
     pub allergies: Patch<Vec<String>>,
     /// `inactive` deactivates (cancelling future scheduled appointments); `active` reactivates.
     #[schema(value_type = PatientStatus, required = false)]

@@ -3,13 +3,13 @@
 //! Bodies and queries are parsed here; the use cases, with the state machine and the order of the checks, are in
 //! `crate::service::appointments`.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
 use chrono::{NaiveDate, NaiveTime};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{CreateBody, IfMatch, JsonBody, QueryParams};
 use super::json::{Json, Obj, Validator, rules};
@@ -21,7 +21,6 @@ use crate::domain::availability::{self, TimeSlot};
 use crate::domain::formats::Date;
 use crate::domain::ids::{AppointmentId, DoctorId};
 use crate::error::{ApiError, ApiResult};
-use crate::http::docs::ErrorEnvelope;
 use crate::service::Ctx;
 use crate::service::appointments::appointment_location;
 use crate::state::AppState;
@@ -132,13 +131,6 @@ impl UpdateAppointmentRequest {
     responses(
         (status = 201, description = "Booked", body = Appointment,
             headers(("Location" = String, description = "/api/v1/appointments/{appointmentId}"))),
-        (status = 400, description = "VALIDATION_ERROR", body = ErrorEnvelope),
-        (status = 404, description = "PATIENT_NOT_FOUND, DOCTOR_NOT_FOUND", body = ErrorEnvelope),
-        (status = 409, description = "PATIENT_INACTIVE, DOCTOR_UNAVAILABLE, TIME_SLOT_NOT_AVAILABLE", body = ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorEnvelope),
-        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorEnvelope),
-        (status = 503, description = "SERVICE_UNAVAILABLE, SERVICE_OVERLOADED", body = ErrorEnvelope),
-        (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
 async fn create_appointment(State(state): State<AppState>, ctx: Ctx, body: CreateBody) -> ApiResult<Response> {
@@ -155,16 +147,13 @@ async fn create_appointment(State(state): State<AppState>, ctx: Ctx, body: Creat
     params(
         ("patientId" = Option<String>, Query, description = "Exact patient ID (an unknown one gives an empty list)"),
         ("doctorId" = Option<String>, Query, description = "Exact doctor ID (an unknown one gives an empty list)"),
-        ("date" = Option<String>, Query, format = Date, description = "appointmentDate, YYYY-MM-DD"),
+        ("date" = Option<crate::domain::formats::Date>, Query, description = "appointmentDate, YYYY-MM-DD"),
         ("status" = Option<AppointmentStatus>, Query, description = "Appointment status"),
         ("page" = Option<u32>, Query, description = "1-2147483647, default 1"),
         ("limit" = Option<u32>, Query, description = "At least 1, default 20, capped at 100"),
     ),
     responses(
         (status = 200, description = "appointmentDate desc, startTime desc, appointmentId desc", body = PageResponse<Appointment>),
-        (status = 400, description = "VALIDATION_ERROR", body = ErrorEnvelope),
-        (status = 503, description = "SERVICE_UNAVAILABLE, SERVICE_OVERLOADED", body = ErrorEnvelope),
-        (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
 async fn list_appointments(State(state): State<AppState>, ctx: Ctx, q: QueryParams) -> ApiResult<Response> {
@@ -186,12 +175,9 @@ async fn list_appointments(State(state): State<AppState>, ctx: Ctx, q: QueryPara
     get,
     path = "/api/v1/appointments/{appointmentId}",
     tag = "appointments",
-    params(("appointmentId" = String, Path, description = "APT- ID")),
+    params(("appointmentId" = crate::domain::ids::AppointmentId, Path, description = "APT- ID")),
     responses(
         (status = 200, description = "The appointment", body = Appointment),
-        (status = 404, description = "APPOINTMENT_NOT_FOUND", body = ErrorEnvelope),
-        (status = 503, description = "SERVICE_UNAVAILABLE, SERVICE_OVERLOADED", body = ErrorEnvelope),
-        (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
 async fn get_appointment(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
@@ -203,17 +189,10 @@ async fn get_appointment(State(state): State<AppState>, ctx: Ctx, Path(id): Path
     put,
     path = "/api/v1/appointments/{appointmentId}",
     tag = "appointments",
-    params(("appointmentId" = String, Path, description = "APT- ID")),
+    params(("appointmentId" = crate::domain::ids::AppointmentId, Path, description = "APT- ID")),
     request_body = UpdateAppointmentRequest,
     responses(
         (status = 200, description = "The appointment after the update (unchanged for a no-op)", body = Appointment),
-        (status = 400, description = "VALIDATION_ERROR", body = ErrorEnvelope),
-        (status = 404, description = "APPOINTMENT_NOT_FOUND", body = ErrorEnvelope),
-        (status = 409, description = "INVALID_APPOINTMENT_DATA, PATIENT_INACTIVE, DOCTOR_UNAVAILABLE, TIME_SLOT_NOT_AVAILABLE", body = ErrorEnvelope),
-        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorEnvelope),
-        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorEnvelope),
-        (status = 503, description = "SERVICE_UNAVAILABLE, SERVICE_OVERLOADED", body = ErrorEnvelope),
-        (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
 async fn update_appointment(
@@ -232,13 +211,9 @@ async fn update_appointment(
     delete,
     path = "/api/v1/appointments/{appointmentId}",
     tag = "appointments",
-    params(("appointmentId" = String, Path, description = "APT- ID")),
+    params(("appointmentId" = crate::domain::ids::AppointmentId, Path, description = "APT- ID")),
     responses(
         (status = 200, description = "Cancelled; the slot is free at once", body = AppointmentCancelled),
-        (status = 404, description = "APPOINTMENT_NOT_FOUND", body = ErrorEnvelope),
-        (status = 409, description = "INVALID_APPOINTMENT_DATA (not scheduled)", body = ErrorEnvelope),
-        (status = 503, description = "SERVICE_UNAVAILABLE, SERVICE_OVERLOADED", body = ErrorEnvelope),
-        (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
 async fn cancel_appointment(
@@ -262,17 +237,13 @@ async fn cancel_appointment(
     path = "/api/v1/doctors/{doctorId}/availability",
     tag = "doctors",
     params(
-        ("doctorId" = String, Path, description = "DOC- ID"),
-        ("startDate" = Option<String>, Query, format = Date, description = "Default today"),
-        ("endDate" = Option<String>, Query, format = Date,
+        ("doctorId" = crate::domain::ids::DoctorId, Path, description = "DOC- ID"),
+        ("startDate" = Option<crate::domain::formats::Date>, Query, description = "Default today"),
+        ("endDate" = Option<crate::domain::formats::Date>, Query,
             description = "Default startDate; startDate ≤ endDate ≤ startDate + 30 days"),
     ),
     responses(
         (status = 200, description = "Working-hour slots (empty for a doctor who is not active)", body = Availability),
-        (status = 400, description = "VALIDATION_ERROR", body = ErrorEnvelope),
-        (status = 404, description = "DOCTOR_NOT_FOUND", body = ErrorEnvelope),
-        (status = 503, description = "SERVICE_UNAVAILABLE, SERVICE_OVERLOADED", body = ErrorEnvelope),
-        (status = 504, description = "REQUEST_TIMEOUT", body = ErrorEnvelope),
     )
 )]
 async fn doctor_availability(
@@ -302,39 +273,12 @@ async fn doctor_availability(
     }))
 }
 
-/// OpenAPI fragment of this module.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        create_appointment,
-        list_appointments,
-        get_appointment,
-        update_appointment,
-        cancel_appointment,
-        doctor_availability
-    ),
-    components(schemas(
-        CreateAppointmentRequest,
-        UpdateAppointmentRequest,
-        Appointment,
-        AppointmentStatus,
-        PageResponse<Appointment>,
-        AppointmentCancelled,
-        Availability,
-        TimeSlot
-    ))
-)]
-pub struct Api;
-
 /// This module's `/api/v1` routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/appointments", get(list_appointments).post(create_appointment))
-        .route(
-            "/api/v1/appointments/{appointmentId}",
-            get(get_appointment).put(update_appointment).delete(cancel_appointment),
-        )
-        .route("/api/v1/doctors/{doctorId}/availability", get(doctor_availability))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_appointments, create_appointment))
+        .routes(routes!(get_appointment, update_appointment, cancel_appointment))
+        .routes(routes!(doctor_availability))
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! Department handlers (API.md §3.4): list, create, read, update (including the head doctor) and the
 //! department's doctors.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{CreateBody, IfMatch, JsonBody};
 use super::json::{Field, Json, Obj, Validator, rules};
@@ -15,7 +15,6 @@ use crate::domain::department::{CreateDepartmentRequest, Department, UpdateDepar
 use crate::domain::doctor::Doctor;
 use crate::domain::ids::DepartmentId;
 use crate::error::{ApiError, ApiResult};
-use crate::http::docs::ErrorEnvelope;
 use crate::service::Ctx;
 use crate::service::departments::department_location;
 use crate::state::AppState;
@@ -52,7 +51,7 @@ impl CreateDepartmentRequest {
         let Some(name) = name else {
             return Err(ApiError::internal("department validator passed a missing name"));
         };
-        Ok(Self { name, description, floor, extension })
+        Ok(Self { name, description, floor, extension, head_doctor_id: () })
     }
 }
 
@@ -79,7 +78,6 @@ impl UpdateDepartmentRequest {
     tag = "departments",
     responses(
         (status = 200, description = "Every department, by name (case-insensitive) then departmentId", body = DepartmentList),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn list_departments(State(state): State<AppState>, ctx: Ctx) -> ApiResult<Response> {
@@ -95,11 +93,6 @@ pub async fn list_departments(State(state): State<AppState>, ctx: Ctx) -> ApiRes
     responses(
         (status = 201, description = "Department created", body = Department,
          headers(("Location" = String, description = "Path of the new department"))),
-        (status = 400, description = "Validation failed", body = ErrorEnvelope),
-        (status = 409, description = "DEPARTMENT_ALREADY_EXISTS", body = ErrorEnvelope),
-        (status = 413, description = "Body too large", body = ErrorEnvelope),
-        (status = 415, description = "Not JSON", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn create_department(State(state): State<AppState>, ctx: Ctx, body: CreateBody) -> ApiResult<Response> {
@@ -113,11 +106,9 @@ pub async fn create_department(State(state): State<AppState>, ctx: Ctx, body: Cr
     get,
     path = "/api/v1/departments/{departmentId}",
     tag = "departments",
-    params(("departmentId" = String, Path, description = "DEPT-001…DEPT-006 or DEPT- + ULID")),
+    params(("departmentId" = crate::domain::ids::DepartmentId, Path, description = "DEPT-001…DEPT-006 or DEPT- + ULID")),
     responses(
         (status = 200, description = "The department", body = Department),
-        (status = 404, description = "DEPARTMENT_NOT_FOUND", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn get_department(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
@@ -129,16 +120,10 @@ pub async fn get_department(State(state): State<AppState>, ctx: Ctx, Path(id): P
     put,
     path = "/api/v1/departments/{departmentId}",
     tag = "departments",
-    params(("departmentId" = String, Path, description = "DEPT-001…DEPT-006 or DEPT- + ULID")),
+    params(("departmentId" = crate::domain::ids::DepartmentId, Path, description = "DEPT-001…DEPT-006 or DEPT- + ULID")),
     request_body = UpdateDepartmentRequest,
     responses(
         (status = 200, description = "The department after the update", body = Department),
-        (status = 400, description = "Validation failed", body = ErrorEnvelope),
-        (status = 404, description = "DEPARTMENT_NOT_FOUND or DOCTOR_NOT_FOUND", body = ErrorEnvelope),
-        (status = 409, description = "DEPARTMENT_ALREADY_EXISTS or DEPARTMENT_HEAD_CONFLICT", body = ErrorEnvelope),
-        (status = 413, description = "Body too large", body = ErrorEnvelope),
-        (status = 415, description = "Not JSON", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn update_department(
@@ -157,11 +142,9 @@ pub async fn update_department(
     get,
     path = "/api/v1/departments/{departmentId}/doctors",
     tag = "departments",
-    params(("departmentId" = String, Path, description = "DEPT-001…DEPT-006 or DEPT- + ULID")),
+    params(("departmentId" = crate::domain::ids::DepartmentId, Path, description = "DEPT-001…DEPT-006 or DEPT- + ULID")),
     responses(
         (status = 200, description = "The department's doctors, any status", body = DepartmentDoctors),
-        (status = 404, description = "DEPARTMENT_NOT_FOUND", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn department_doctors(
@@ -177,26 +160,12 @@ pub async fn department_doctors(
     }))
 }
 
-/// OpenAPI fragment of this module.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(list_departments, create_department, get_department, update_department, department_doctors),
-    components(schemas(
-        Department,
-        DepartmentList,
-        DepartmentDoctors,
-        CreateDepartmentRequest,
-        UpdateDepartmentRequest
-    ))
-)]
-pub struct Api;
-
 /// This module's `/api/v1` routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/departments", get(list_departments).post(create_department))
-        .route("/api/v1/departments/{departmentId}", get(get_department).put(update_department))
-        .route("/api/v1/departments/{departmentId}/doctors", get(department_doctors))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_departments, create_department))
+        .routes(routes!(get_department, update_department))
+        .routes(routes!(department_doctors))
 }
 
 #[cfg(test)]

@@ -1,17 +1,16 @@
 //! Doctor handlers (API.md §3.2 #11–#14): add, list, read and update doctors. Availability (#15) lives with
 //! the appointments. Use cases: `crate::service::doctors`.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{CreateBody, IfMatch, JsonBody, QueryParams};
 use super::json::{Field, Json, Obj, Patch, Validator, rules, string_array};
 use super::wire::{PageResponse, created, ok, tagged};
 use crate::domain::doctor::{CreateDoctorRequest, Doctor, DoctorStatus, UpdateDoctorRequest};
 use crate::error::{ApiError, ApiResult};
-use crate::http::docs::ErrorEnvelope;
 use crate::service::Ctx;
 use crate::service::doctors::doctor_location;
 use crate::state::AppState;
@@ -99,12 +98,6 @@ impl UpdateDoctorRequest {
     responses(
         (status = 201, description = "Doctor added", body = Doctor,
          headers(("Location" = String, description = "Path of the new doctor"))),
-        (status = 400, description = "Validation failed", body = ErrorEnvelope),
-        (status = 404, description = "DEPARTMENT_NOT_FOUND", body = ErrorEnvelope),
-        (status = 409, description = "DOCTOR_ALREADY_EXISTS", body = ErrorEnvelope),
-        (status = 413, description = "Body too large", body = ErrorEnvelope),
-        (status = 415, description = "Not JSON", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn create_doctor(State(state): State<AppState>, ctx: Ctx, body: CreateBody) -> ApiResult<Response> {
@@ -142,8 +135,6 @@ fn doctor_filter(q: &QueryParams) -> ApiResult<(DoctorFilter, PageRequest)> {
     ),
     responses(
         (status = 200, description = "One page of doctors, newest first", body = PageResponse<Doctor>),
-        (status = 400, description = "Bad query parameter", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn list_doctors(State(state): State<AppState>, ctx: Ctx, q: QueryParams) -> ApiResult<Response> {
@@ -157,11 +148,9 @@ pub async fn list_doctors(State(state): State<AppState>, ctx: Ctx, q: QueryParam
     get,
     path = "/api/v1/doctors/{doctorId}",
     tag = "doctors",
-    params(("doctorId" = String, Path, description = "DOC- + ULID")),
+    params(("doctorId" = crate::domain::ids::DoctorId, Path, description = "DOC- + ULID")),
     responses(
         (status = 200, description = "The doctor", body = Doctor),
-        (status = 404, description = "DOCTOR_NOT_FOUND", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn get_doctor(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
@@ -173,16 +162,10 @@ pub async fn get_doctor(State(state): State<AppState>, ctx: Ctx, Path(id): Path<
     put,
     path = "/api/v1/doctors/{doctorId}",
     tag = "doctors",
-    params(("doctorId" = String, Path, description = "DOC- + ULID")),
+    params(("doctorId" = crate::domain::ids::DoctorId, Path, description = "DOC- + ULID")),
     request_body = UpdateDoctorRequest,
     responses(
         (status = 200, description = "The doctor after the update", body = Doctor),
-        (status = 400, description = "Validation failed", body = ErrorEnvelope),
-        (status = 404, description = "DOCTOR_NOT_FOUND or DEPARTMENT_NOT_FOUND", body = ErrorEnvelope),
-        (status = 409, description = "DEPARTMENT_HEAD_CONFLICT", body = ErrorEnvelope),
-        (status = 413, description = "Body too large", body = ErrorEnvelope),
-        (status = 415, description = "Not JSON", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn update_doctor(
@@ -196,19 +179,9 @@ pub async fn update_doctor(
     Ok(tagged(&state.service.update_doctor(&ctx, &id, &req, &precondition).await?))
 }
 
-/// OpenAPI fragment of this module.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(create_doctor, list_doctors, get_doctor, update_doctor),
-    components(schemas(Doctor, DoctorStatus, CreateDoctorRequest, UpdateDoctorRequest, PageResponse<Doctor>))
-)]
-pub struct Api;
-
 /// This module's `/api/v1` routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/doctors", get(list_doctors).post(create_doctor))
-        .route("/api/v1/doctors/{doctorId}", get(get_doctor).put(update_doctor))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_doctors, create_doctor)).routes(routes!(get_doctor, update_doctor))
 }
 
 #[cfg(test)]

@@ -172,6 +172,7 @@ impl QueryParams {
 
     /// A raw value (non-empty).
     pub fn get(&self, name: &str) -> Option<&str> {
+        super::json::reads::note(|| format!("?{name}"));
         self.map.get(name).map(String::as_str)
     }
 

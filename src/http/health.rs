@@ -2,13 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 use crate::store::StoreResult;
@@ -149,16 +149,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
-/// OpenAPI fragment of the operator routes.
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(health, ready, live, metrics), components(schemas(Liveness, Readiness, Checks, Check)))]
-pub struct Api;
-
 /// `/health`, `/health/ready`, `/health/live`, `/metrics`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/health/ready", get(ready))
-        .route("/health/live", get(live))
-        .route("/metrics", get(metrics))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(ready)).routes(routes!(live)).routes(routes!(metrics))
 }

@@ -146,6 +146,7 @@ impl<'a> Obj<'a> {
     }
 
     fn raw(&self, field: &str) -> Option<&'a Json> {
+        reads::note(|| self.path(field));
         self.map.get(field)
     }
 
@@ -307,6 +308,34 @@ impl Validator {
             }
             Field::Value(v) => self.check(path, v, rule).map_or(Patch::Keep, Patch::Set),
         }
+    }
+}
+
+/// Which body members and query parameters a request's parsing read, for the test that checks the OpenAPI
+/// document against the parsers (`tests/api/openapi.rs`): outside [`reads::recording`] nothing is kept, and the
+/// check is one task-local lookup.
+pub mod reads {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+    use std::future::Future;
+
+    tokio::task_local! {
+        static READ: RefCell<BTreeSet<String>>;
+    }
+
+    /// Runs `fut` and returns what it read: body members by path (`address.zipCode`, `items[0].quantity`) and
+    /// query parameters as `?name`.
+    pub async fn recording<F: Future>(fut: F) -> (F::Output, BTreeSet<String>) {
+        READ.scope(RefCell::new(BTreeSet::new()), async {
+            let out = fut.await;
+            (out, READ.with(|r| r.take()))
+        })
+        .await
+    }
+
+    /// Notes a read, when a recording is on.
+    pub(crate) fn note(name: impl FnOnce() -> String) {
+        let _ = READ.try_with(|r| r.borrow_mut().insert(name()));
     }
 }
 

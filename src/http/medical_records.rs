@@ -2,15 +2,14 @@
 //!
 //! Bodies and queries are parsed here; the use cases are in `crate::service::medical_records`.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::{get, post};
 use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::docs::ErrorEnvelope;
 use super::extract::{CreateBody, IfMatch, JsonBody, QueryParams, cursor};
 use super::json::{Field, Json, Obj, Patch, Validator, object_array, rules, string_array};
 use super::wire::{created, ok, tagged};
@@ -51,31 +50,13 @@ pub struct RecordHistoryResponse {
     pub next_cursor: Option<String>,
 }
 
-/// OpenAPI fragment of this module.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(create_record, get_record, amend_record, record_history, list_patient_records),
-    components(schemas(
-        MedicalRecord,
-        Prescription,
-        LabResult,
-        VitalSigns,
-        CreateMedicalRecordRequest,
-        UpdateMedicalRecordRequest,
-        PatientRecordsResponse,
-        RecordHistoryResponse,
-        ErrorEnvelope
-    ))
-)]
-pub struct Api;
-
 /// This module's `/api/v1` routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/medical-records", post(create_record))
-        .route("/api/v1/medical-records/{recordId}", get(get_record).put(amend_record))
-        .route("/api/v1/medical-records/{recordId}/history", get(record_history))
-        .route("/api/v1/patients/{patientId}/medical-records", get(list_patient_records))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_record))
+        .routes(routes!(get_record, amend_record))
+        .routes(routes!(record_history))
+        .routes(routes!(list_patient_records))
 }
 
 // ---- handlers ---------------------------------------------------------------------------------------
@@ -89,10 +70,6 @@ pub fn routes() -> Router<AppState> {
     responses(
         (status = 201, description = "Record created", body = MedicalRecord,
             headers(("Location" = String, description = "Path of the new record"))),
-        (status = 400, description = "Invalid body or appointment reference", body = ErrorEnvelope),
-        (status = 404, description = "PATIENT_NOT_FOUND or DOCTOR_NOT_FOUND", body = ErrorEnvelope),
-        (status = 409, description = "PATIENT_INACTIVE", body = ErrorEnvelope),
-        (status = 503, description = "A store is unavailable", body = ErrorEnvelope),
     )
 )]
 async fn create_record(State(state): State<AppState>, ctx: Ctx, body: CreateBody) -> ApiResult<Response> {
@@ -106,11 +83,9 @@ async fn create_record(State(state): State<AppState>, ctx: Ctx, body: CreateBody
     get,
     path = "/api/v1/medical-records/{recordId}",
     tag = "medical-records",
-    params(("recordId" = String, Path, description = "`REC-` + ULID")),
+    params(("recordId" = crate::domain::ids::RecordId, Path, description = "`REC-` + ULID")),
     responses(
         (status = 200, description = "The record", body = MedicalRecord),
-        (status = 404, description = "MEDICAL_RECORD_NOT_FOUND", body = ErrorEnvelope),
-        (status = 503, description = "The records store is unavailable", body = ErrorEnvelope),
     )
 )]
 async fn get_record(State(state): State<AppState>, ctx: Ctx, Path(raw_id): Path<String>) -> ApiResult<Response> {
@@ -122,13 +97,10 @@ async fn get_record(State(state): State<AppState>, ctx: Ctx, Path(raw_id): Path<
     put,
     path = "/api/v1/medical-records/{recordId}",
     tag = "medical-records",
-    params(("recordId" = String, Path, description = "`REC-` + ULID")),
+    params(("recordId" = crate::domain::ids::RecordId, Path, description = "`REC-` + ULID")),
     request_body = UpdateMedicalRecordRequest,
     responses(
         (status = 200, description = "The amended (or unchanged) record", body = MedicalRecord),
-        (status = 400, description = "Invalid body, or followUpDate before the visit", body = ErrorEnvelope),
-        (status = 404, description = "MEDICAL_RECORD_NOT_FOUND", body = ErrorEnvelope),
-        (status = 503, description = "The records store is unavailable", body = ErrorEnvelope),
     )
 )]
 async fn amend_record(
@@ -148,15 +120,12 @@ async fn amend_record(
     path = "/api/v1/medical-records/{recordId}/history",
     tag = "medical-records",
     params(
-        ("recordId" = String, Path, description = "`REC-` + ULID"),
+        ("recordId" = crate::domain::ids::RecordId, Path, description = "`REC-` + ULID"),
         ("limit" = Option<u32>, Query, description = "Page size, default 50, capped to 100"),
         ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
     ),
     responses(
         (status = 200, description = "One page of earlier versions, by version descending", body = RecordHistoryResponse),
-        (status = 400, description = "Invalid query parameter", body = ErrorEnvelope),
-        (status = 404, description = "MEDICAL_RECORD_NOT_FOUND", body = ErrorEnvelope),
-        (status = 503, description = "The records store is unavailable", body = ErrorEnvelope),
     )
 )]
 async fn record_history(
@@ -184,17 +153,14 @@ async fn record_history(
     path = "/api/v1/patients/{patientId}/medical-records",
     tag = "patients",
     params(
-        ("patientId" = String, Path, description = "`PAT-` + ULID"),
-        ("startDate" = Option<String>, Query, description = "Inclusive lower bound on the UTC date of visitDate (YYYY-MM-DD)"),
-        ("endDate" = Option<String>, Query, description = "Inclusive upper bound (YYYY-MM-DD); ≥ startDate"),
+        ("patientId" = crate::domain::ids::PatientId, Path, description = "`PAT-` + ULID"),
+        ("startDate" = Option<crate::domain::formats::Date>, Query, description = "Inclusive lower bound on the UTC date of visitDate (YYYY-MM-DD)"),
+        ("endDate" = Option<crate::domain::formats::Date>, Query, description = "Inclusive upper bound (YYYY-MM-DD); ≥ startDate"),
         ("limit" = Option<u32>, Query, description = "Page size, default 50, capped to 100"),
         ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page"),
     ),
     responses(
         (status = 200, description = "One page of records", body = PatientRecordsResponse),
-        (status = 400, description = "Invalid query parameter", body = ErrorEnvelope),
-        (status = 404, description = "PATIENT_NOT_FOUND", body = ErrorEnvelope),
-        (status = 503, description = "A store is unavailable", body = ErrorEnvelope),
     )
 )]
 async fn list_patient_records(

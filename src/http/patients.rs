@@ -1,24 +1,23 @@
 //! Patient handlers (API.md §3.1 #4–#8): register, search, read, update and deactivate. Bodies are parsed here;
 //! the use cases are in `crate::service::patients`.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
 use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{CreateBody, IfMatch, JsonBody, QueryParams};
 use super::json::{Field, Json, Obj, Patch, Validator, rules, string_array};
-use super::wire::{PageResponse, Pagination, created, ok, ok_tagged, tagged};
+use super::wire::{PageResponse, created, ok, ok_tagged, tagged};
 use crate::domain::formats::Date;
 use crate::domain::ids::PatientId;
 use crate::domain::patient::{
     Address, BloodType, CreatePatientRequest, EmergencyContact, Gender, Patient, PatientStatus, UpdatePatientRequest,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::http::docs::ErrorEnvelope;
 use crate::service::Ctx;
 use crate::service::patients::patient_location;
 use crate::state::AppState;
@@ -193,11 +192,6 @@ impl UpdatePatientRequest {
     responses(
         (status = 201, description = "Patient registered", body = Patient,
          headers(("Location" = String, description = "Path of the new patient"))),
-        (status = 400, description = "Validation failed", body = ErrorEnvelope),
-        (status = 409, description = "PATIENT_ALREADY_EXISTS", body = ErrorEnvelope),
-        (status = 413, description = "Body too large", body = ErrorEnvelope),
-        (status = 415, description = "Not JSON", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn create_patient(State(state): State<AppState>, ctx: Ctx, body: CreateBody) -> ApiResult<Response> {
@@ -230,15 +224,13 @@ fn patient_filter(q: &QueryParams) -> ApiResult<(PatientFilter, PageRequest)> {
         ("name" = Option<String>, Query, description = "Case-insensitive substring of first, last or full name (1–100 chars)"),
         ("email" = Option<String>, Query, description = "Exact, case-insensitive"),
         ("phone" = Option<String>, Query, description = "Exact"),
-        ("dateOfBirth" = Option<String>, Query, description = "YYYY-MM-DD, exact"),
+        ("dateOfBirth" = Option<crate::domain::formats::Date>, Query, description = "YYYY-MM-DD, exact"),
         ("status" = Option<PatientStatus>, Query, description = "active | inactive"),
         ("page" = Option<u32>, Query, description = "1-based page, default 1"),
         ("limit" = Option<u32>, Query, description = "Page size, default 20, capped at 100"),
     ),
     responses(
         (status = 200, description = "One page of patients, newest first", body = PageResponse<Patient>),
-        (status = 400, description = "Bad query parameter", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn list_patients(State(state): State<AppState>, ctx: Ctx, q: QueryParams) -> ApiResult<Response> {
@@ -252,11 +244,9 @@ pub async fn list_patients(State(state): State<AppState>, ctx: Ctx, q: QueryPara
     get,
     path = "/api/v1/patients/{patientId}",
     tag = "patients",
-    params(("patientId" = String, Path, description = "PAT- + ULID")),
+    params(("patientId" = crate::domain::ids::PatientId, Path, description = "PAT- + ULID")),
     responses(
         (status = 200, description = "The patient", body = Patient),
-        (status = 404, description = "PATIENT_NOT_FOUND", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn get_patient(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> ApiResult<Response> {
@@ -268,16 +258,10 @@ pub async fn get_patient(State(state): State<AppState>, ctx: Ctx, Path(id): Path
     put,
     path = "/api/v1/patients/{patientId}",
     tag = "patients",
-    params(("patientId" = String, Path, description = "PAT- + ULID")),
+    params(("patientId" = crate::domain::ids::PatientId, Path, description = "PAT- + ULID")),
     request_body = UpdatePatientRequest,
     responses(
         (status = 200, description = "The patient after the update", body = Patient),
-        (status = 400, description = "Validation failed", body = ErrorEnvelope),
-        (status = 404, description = "PATIENT_NOT_FOUND", body = ErrorEnvelope),
-        (status = 409, description = "PATIENT_ALREADY_EXISTS", body = ErrorEnvelope),
-        (status = 413, description = "Body too large", body = ErrorEnvelope),
-        (status = 415, description = "Not JSON", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn update_patient(
@@ -296,11 +280,9 @@ pub async fn update_patient(
     delete,
     path = "/api/v1/patients/{patientId}",
     tag = "patients",
-    params(("patientId" = String, Path, description = "PAT- + ULID")),
+    params(("patientId" = crate::domain::ids::PatientId, Path, description = "PAT- + ULID")),
     responses(
         (status = 200, description = "Deactivated (or already inactive)", body = PatientDeactivated),
-        (status = 404, description = "PATIENT_NOT_FOUND", body = ErrorEnvelope),
-        (status = 503, description = "Store unavailable", body = ErrorEnvelope),
     )
 )]
 pub async fn deactivate_patient(
@@ -319,22 +301,13 @@ pub async fn deactivate_patient(
     Ok(ok_tagged(&body, version))
 }
 
-/// OpenAPI fragment of this module.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(create_patient, list_patients, get_patient, update_patient, deactivate_patient),
-    components(schemas(
-        Patient, Address, EmergencyContact, Gender, BloodType, PatientStatus, CreatePatientRequest,
-        UpdatePatientRequest, PatientDeactivated, Pagination, PageResponse<Patient>, ErrorEnvelope
-    ))
-)]
-pub struct Api;
-
 /// This module's `/api/v1` routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/patients", get(list_patients).post(create_patient))
-        .route("/api/v1/patients/{patientId}", get(get_patient).put(update_patient).delete(deactivate_patient))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_patients, create_patient)).routes(routes!(
+        get_patient,
+        update_patient,
+        deactivate_patient
+    ))
 }
 
 #[cfg(test)]

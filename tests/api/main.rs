@@ -14,6 +14,7 @@ mod helpers;
 mod history;
 mod invoices;
 mod medical_records;
+mod openapi;
 mod patients;
 mod resilience;
 mod safe_writes;

@@ -33,6 +33,7 @@ import enum
 import importlib
 import json
 import os
+import re
 import sys
 import traceback
 import types
@@ -180,9 +181,23 @@ def _union_members(tp: Any) -> list[Any]:
     return [tp]
 
 
+def _is_named_type(m: Any) -> bool:
+    """A model or enum generated from a named component (not an inline alternative such as `…Type1`)."""
+    if not isinstance(m, type) or m is str:
+        return False
+    named = issubclass(m, enum.Enum) or hasattr(m, "from_dict")
+    return named and re.search(r"Type\d+$", m.__name__) is None
+
+
 def _concrete(tp: Any) -> Any:
-    """The one type in `X | None | Unset` (or `list[X] | Unset`) that is neither None nor Unset."""
+    """The one type in `X | None | Unset` (or `list[X] | Unset`) that is neither None nor Unset. The document also
+    lists the blank string and `{}` (for an object with required members) as "unset" alternatives (API.md §1.7);
+    a caller passes the named type, so that one is chosen when it is the only named one."""
     members = [m for m in _union_members(tp) if m is not type(None) and m is not Unset]
+    if len(members) > 1:
+        named = [m for m in members if _is_named_type(m)]
+        if len(named) == 1:
+            members = named
     if len(members) != 1:
         raise Finding(f"expected one concrete type in {tp}, got {members}")
     return members[0]

@@ -13,7 +13,8 @@ use gospital::config::Cli;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Cli::parse().config;
-    let mut state = gospital::build_state(&config, Arc::new(SystemClock), config.migrate).await?;
+    let auth = gospital::build_auth(&config)?;
+    let mut state = gospital::build_state(&config, Arc::new(SystemClock), config.migrate, auth).await?;
     // Handlers reach the stores through these two fields; point them at the bare stores.
     state.clinic = state.resilience.clinic.inner().clone();
     state.records = state.resilience.records.inner().clone();

@@ -49,6 +49,25 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
+    /// Print one access token signed with the local key (`GOSPITAL_AUTH_KEY_FILE`, created when missing) on
+    /// stdout and nothing else: `TOKEN=$(gospital token --role receptionist)`.
+    Token {
+        /// Comma-separated roles: admin, doctor, nurse, receptionist, billing, auditor, patient.
+        #[arg(long, value_name = "ROLE[,ROLE…]")]
+        role: String,
+        /// The token's subject [default: the first role].
+        #[arg(long)]
+        sub: Option<String>,
+        /// Display name carried in the `name` claim.
+        #[arg(long)]
+        name: Option<String>,
+        /// The patient a `patient`-role token belongs to (`PAT-…`); required with that role.
+        #[arg(long, value_name = "PAT-…")]
+        patient: Option<String>,
+        /// Lifetime, 1 min–24 h: `90s`, `30m`, `1h`.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
 }
 
 /// Where medical records and invoices live.
@@ -225,6 +244,50 @@ pub struct Config {
     /// MySQL: longest a single statement may run on the server (`max_statement_time`).
     #[arg(long, env = "GOSPITAL_DB_STATEMENT_TIMEOUT_MS", default_value_t = 5000, global = true)]
     pub db_statement_timeout_ms: u64,
+
+    /// How callers are identified: `local` (tokens signed by this server's key), `oidc` (the hospital's identity
+    /// provider) or `off` (no authentication; loopback listen addresses only) [default: oidc when
+    /// GOSPITAL_OIDC_ISSUER is set, else local].
+    #[arg(long, env = "GOSPITAL_AUTH", value_enum, global = true)]
+    pub auth: Option<crate::auth::AuthMode>,
+
+    /// Mode local: the Ed25519 key file (PKCS#8 PEM), created with mode 0600 when missing; refused when group or
+    /// others may read it. Instances sharing it accept each other's tokens.
+    #[arg(long, env = "GOSPITAL_AUTH_KEY_FILE", default_value = "gospital.key", global = true)]
+    pub auth_key_file: PathBuf,
+
+    /// Mode oidc: the issuer; a token's `iss` must equal it exactly. `https://` unless the host is loopback.
+    #[arg(long, env = "GOSPITAL_OIDC_ISSUER", global = true)]
+    pub oidc_issuer: Option<String>,
+
+    /// Mode oidc: the API's audience; one of a token's `aud` values must equal it (required with oidc).
+    #[arg(long, env = "GOSPITAL_OIDC_AUDIENCE", global = true)]
+    pub oidc_audience: Option<String>,
+
+    /// Mode oidc: the signing keys' URL [default: `jwks_uri` of {issuer}/.well-known/openid-configuration].
+    #[arg(long, env = "GOSPITAL_OIDC_JWKS_URL", global = true)]
+    pub oidc_jwks_url: Option<String>,
+
+    /// Mode oidc: dotted path to the roles claim, an array of strings or a space-separated string
+    /// (`realm_access.roles` for Keycloak, `cognito:groups` for Cognito). Unknown role names are ignored.
+    #[arg(long, env = "GOSPITAL_OIDC_ROLES_CLAIM", default_value = "roles", global = true)]
+    pub oidc_roles_claim: String,
+
+    /// Mode oidc: the claim naming the patient a `patient`-role token belongs to.
+    #[arg(long, env = "GOSPITAL_OIDC_PATIENT_CLAIM", default_value = "patient_id", global = true)]
+    pub oidc_patient_claim: String,
+
+    /// Mode oidc: accepted signature algorithms, comma-separated (asymmetric only; `none` and HMAC never).
+    #[arg(long, env = "GOSPITAL_OIDC_ALGORITHMS", default_value = "ES256,RS256,EdDSA", global = true)]
+    pub oidc_algorithms: String,
+
+    /// Requests per second per principal (`sub`), per instance; `0` disables the limit. Not applied in mode off.
+    #[arg(long, env = "GOSPITAL_RATE_LIMIT_PER_SECOND", default_value_t = 50, global = true)]
+    pub rate_limit_per_second: u32,
+
+    /// Burst of the per-principal token bucket.
+    #[arg(long, env = "GOSPITAL_RATE_LIMIT_BURST", default_value_t = 200, global = true)]
+    pub rate_limit_burst: u32,
 
     /// Ids of the settings the operator gave (flag or variable), so an error between two settings can name the
     /// one actually set. Filled by [`Cli::from_env_and_args`]; empty (all defaults) otherwise.
@@ -465,7 +528,71 @@ impl Config {
         // The tests share one process on few cores: real CPU readings would shed at random. Shedder tests
         // inject their own probe and thresholds.
         config.cpu_shed_open = 0.0;
+        // In-process tests drive the API as the Go original's clients did; the auth tests switch it on.
+        config.auth = Some(crate::auth::AuthMode::Off);
+        config.oidc_issuer = None;
         config
+    }
+
+    /// The authentication mode: `--auth`, else `oidc` when an issuer is set, else `local`.
+    pub fn auth_mode(&self) -> crate::auth::AuthMode {
+        use crate::auth::AuthMode;
+        self.auth.unwrap_or(if self.oidc_issuer.is_some() { AuthMode::Oidc } else { AuthMode::Local })
+    }
+
+    /// Mode oidc's settings, checked: issuer and audience present, `https` unless loopback, algorithms
+    /// asymmetric.
+    pub fn oidc_settings(&self) -> Result<crate::auth::oidc::OidcSettings, ConfigError> {
+        use std::str::FromStr as _;
+
+        use jsonwebtoken::Algorithm;
+        let issuer = self
+            .oidc_issuer
+            .clone()
+            .filter(|i| !i.trim().is_empty())
+            .ok_or_else(|| ConfigError::of("oidc_issuer", "required with GOSPITAL_AUTH=oidc"))?;
+        let secure = |id: &str, url: &str| {
+            if url.starts_with("https://") || crate::auth::oidc::is_loopback_url(url) {
+                Ok(())
+            } else {
+                Err(ConfigError::of(id, format!("{url:?} must be https:// (plain http only on a loopback host)")))
+            }
+        };
+        secure("oidc_issuer", &issuer)?;
+        if let Some(url) = &self.oidc_jwks_url {
+            secure("oidc_jwks_url", url)?;
+        }
+        let audience = self
+            .oidc_audience
+            .clone()
+            .filter(|a| !a.trim().is_empty())
+            .ok_or_else(|| ConfigError::of("oidc_audience", "required with GOSPITAL_AUTH=oidc"))?;
+        let mut algorithms = Vec::new();
+        for name in self.oidc_algorithms.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let alg = Algorithm::from_str(name).map_err(|_| {
+                ConfigError::of(
+                    "oidc_algorithms",
+                    format!("{name:?} is not a JWS algorithm (e.g. ES256, RS256, EdDSA)"),
+                )
+            })?;
+            if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+                return Err(ConfigError::of("oidc_algorithms", format!("{name} is symmetric and never accepted")));
+            }
+            algorithms.push(alg);
+        }
+        if algorithms.is_empty() {
+            return Err(ConfigError::of("oidc_algorithms", "names no algorithm"));
+        }
+        Ok(crate::auth::oidc::OidcSettings {
+            rules: crate::auth::jwt::Rules {
+                issuer,
+                audience,
+                algorithms,
+                roles_claim: self.oidc_roles_claim.clone(),
+                patient_claim: self.oidc_patient_claim.clone(),
+            },
+            jwks_url: self.oidc_jwks_url.clone(),
+        })
     }
 
     /// The relational database URL: `DATABASE_URL`, else the Go original's `MYSQL_DSN` converted, else

@@ -12,6 +12,7 @@ pub mod medical_record;
 pub mod money;
 pub mod patch;
 pub mod patient;
+pub mod revocation;
 pub mod schema;
 
 /// How far in the future a client clock may run ahead of ours for `visitDate` and `paymentDate` (API.md §2.6, §2.7).

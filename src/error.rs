@@ -51,6 +51,8 @@ codes! {
     APPOINTMENT_NOT_FOUND => (NOT_FOUND, "Appointment not found"),
     MEDICAL_RECORD_NOT_FOUND => (NOT_FOUND, "Medical record not found"),
     INVOICE_NOT_FOUND => (NOT_FOUND, "Invoice not found"),
+    UNAUTHENTICATED => (UNAUTHORIZED, "Authentication required"),
+    FORBIDDEN => (FORBIDDEN, "Access denied"),
     METHOD_NOT_ALLOWED => (METHOD_NOT_ALLOWED, "Method not allowed"),
     PATIENT_ALREADY_EXISTS => (CONFLICT, "Patient already exists"),
     DOCTOR_ALREADY_EXISTS => (CONFLICT, "Doctor already exists"),
@@ -66,6 +68,7 @@ codes! {
     PAYLOAD_TOO_LARGE => (PAYLOAD_TOO_LARGE, "Request body too large"),
     UNSUPPORTED_MEDIA_TYPE => (UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json"),
     IDEMPOTENCY_KEY_REUSED => (UNPROCESSABLE_ENTITY, "Idempotency key reused with a different request"),
+    TOO_MANY_REQUESTS => (TOO_MANY_REQUESTS, "Too many requests, please retry later"),
     INTERNAL_ERROR => (INTERNAL_SERVER_ERROR, "An unexpected error occurred"),
     SERVICE_UNAVAILABLE => (SERVICE_UNAVAILABLE, "Service temporarily unavailable, please retry later"),
     SERVICE_OVERLOADED => (SERVICE_UNAVAILABLE, "Service temporarily overloaded due to high CPU usage, please retry later"),
@@ -85,6 +88,8 @@ pub struct ApiError {
     pub etag: Option<i64>,
     /// Internal cause, logged and never sent.
     pub cause: Option<Box<str>>,
+    /// `WWW-Authenticate` of a 401 or 403 (SECURITY.md §2).
+    pub challenge: Option<&'static str>,
 }
 
 /// `Retry-After` seconds: at least 1, and a value too large for the header's field saturates.
@@ -101,7 +106,16 @@ pub struct ErrorCause(pub String);
 
 impl ApiError {
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, message: None, details: Vec::new(), retry_after: None, allow: None, etag: None, cause: None }
+        Self {
+            code,
+            message: None,
+            details: Vec::new(),
+            retry_after: None,
+            allow: None,
+            etag: None,
+            cause: None,
+            challenge: None,
+        }
     }
 
     /// 400 VALIDATION_ERROR with the given `field: problem` details.
@@ -161,6 +175,12 @@ impl ApiError {
         self
     }
 
+    /// The `WWW-Authenticate` challenge to send.
+    pub fn with_challenge(mut self, challenge: &'static str) -> Self {
+        self.challenge = Some(challenge);
+        self
+    }
+
     pub fn with_message(mut self, message: &'static str) -> Self {
         self.message = Some(message);
         self
@@ -187,6 +207,19 @@ impl ApiError {
                 Self::new(ErrorCode::IDEMPOTENCY_KEY_IN_USE).with_retry_after(1).with_cause("idempotency claim lost")
             }
             StoreError::Internal(cause) => Self::internal(cause),
+        }
+    }
+}
+
+impl ApiError {
+    /// A store error of a call about something without its own 404 or 409 (a revocation): availability and
+    /// deadlines map as in [`ApiError::from_store`]; anything else is a 500 naming `what` in the log.
+    pub fn from_store_call(err: StoreError, what: &str) -> Self {
+        match err {
+            StoreError::NotFound | StoreError::Conflict | StoreError::Rejected(_) | StoreError::ClaimLost => {
+                Self::internal(format!("unexpected store answer writing a {what}: {err}"))
+            }
+            other => Self::from_store(other, Entity::Patient),
         }
     }
 }
@@ -312,6 +345,9 @@ impl IntoResponse for ApiError {
         if let Some(allow) = self.allow.as_deref().and_then(|a| HeaderValue::from_str(a).ok()) {
             headers.insert(header::ALLOW, allow);
         }
+        if let Some(challenge) = self.challenge {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
         if let Some(cause) = self.cause {
             res.extensions_mut().insert(ErrorCause(cause.into()));
         }
@@ -331,7 +367,10 @@ mod tests {
             (INVALID_PAYMENT_DATA, 400),
             (NOT_FOUND, 404),
             (PATIENT_NOT_FOUND, 404),
+            (UNAUTHENTICATED, 401),
+            (FORBIDDEN, 403),
             (METHOD_NOT_ALLOWED, 405),
+            (TOO_MANY_REQUESTS, 429),
             (PATIENT_ALREADY_EXISTS, 409),
             (TIME_SLOT_NOT_AVAILABLE, 409),
             (INVALID_PAYMENT_TRANSITION, 409),

@@ -5,6 +5,7 @@
 //! what they share lives in `wire`, `extract` and `json`.
 
 pub mod appointments;
+pub mod auth;
 pub mod departments;
 pub mod docs;
 pub mod doctors;
@@ -36,6 +37,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(appointments::routes())
         .merge(medical_records::routes())
         .merge(invoices::routes())
+        .merge(auth::routes())
 }
 
 /// The OpenAPI document of every route (what `/openapi.json` serves).

@@ -1,5 +1,6 @@
 //! Gospital: hospital-management HTTP API. `build_app` wires configuration, stores and the router.
 
+pub mod auth;
 pub mod backup;
 pub mod clock;
 pub mod config;
@@ -22,6 +23,10 @@ use sqlx::Connection;
 use sqlx::migrate::Migrator;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 
+use crate::auth::local::{LocalVerifier, SigningKey};
+use crate::auth::oidc::OidcVerifier;
+use crate::auth::rate::PrincipalLimiter;
+use crate::auth::{Auth, AuthMode, TokenVerifier};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError, RecordsBackend};
 use crate::schema::SchemaState;
@@ -40,7 +45,12 @@ use crate::store::{ClinicStore, RecordStore, StoreError};
 /// a URL without a database, no AWS credentials) is checked before anything is opened and comes back as a
 /// [`ConfigError`] (the binary exits 2); what needed the outside world (an unreachable database, a schema to
 /// migrate, a missing table) is any other error (exit 1).
-pub async fn build_state(config: &Config, clock: Arc<dyn Clock>, migrate: bool) -> anyhow::Result<AppState> {
+pub async fn build_state(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    migrate: bool,
+    auth: Auth,
+) -> anyhow::Result<AppState> {
     let settings = config.settings()?;
     let url = config.resolved_database_url()?;
     let relational = Relational::from_url(config, &url)?;
@@ -115,7 +125,7 @@ pub async fn build_state(config: &Config, clock: Arc<dyn Clock>, migrate: bool) 
             Arc::new(store)
         }
     };
-    Ok(AppState::new(clinic, records, clock, Arc::new(settings)))
+    Ok(AppState::new(clinic, records, clock, Arc::new(settings), auth))
 }
 
 /// The relational engine a database URL names, checked as far as the URL alone allows.
@@ -221,10 +231,44 @@ fn no_credentials(why: &str) -> ConfigError {
     ))
 }
 
-/// Builds the full application router over freshly opened stores.
+/// Builds the full application router over freshly opened stores. Settings and authentication are checked
+/// before any store is contacted.
 pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<(axum::Router, AppState)> {
-    let state = build_state(config, clock, config.migrate).await?;
+    config.settings()?;
+    let auth = build_auth(config)?;
+    let state = build_state(config, clock, config.migrate, auth).await?;
     Ok((http::router(state.clone()), state))
+}
+
+/// The configured authentication (SECURITY.md §1): the local key (read, or created on first start), the OIDC
+/// verifier (its keys load in the background), or mode `off`, which only a loopback listen address may use.
+pub fn build_auth(config: &Config) -> anyhow::Result<Auth> {
+    let mode = config.auth_mode();
+    let verifier: Arc<dyn TokenVerifier> = match mode {
+        AuthMode::Off => {
+            let addr = config.listen_addr();
+            if !addr.ip().is_loopback() {
+                return Err(ConfigError(format!(
+                    "{}: off is allowed only on a loopback listen address, and {} is not one; use local or oidc",
+                    config::setting("auth"),
+                    addr.ip()
+                ))
+                .into());
+            }
+            tracing::warn!("GOSPITAL_AUTH=off: every request is served as anonymous with every staff role");
+            metrics::gauge!("auth_disabled").set(1.0);
+            return Ok(Auth::off());
+        }
+        AuthMode::Local => {
+            let key =
+                SigningKey::load_or_create(&config.auth_key_file).map_err(|e| ConfigError::of("auth_key_file", e))?;
+            Arc::new(LocalVerifier::new(key))
+        }
+        AuthMode::Oidc => OidcVerifier::start(config.oidc_settings()?)?,
+    };
+    metrics::gauge!("auth_disabled").set(0.0);
+    let limiter = PrincipalLimiter::new(config.rate_limit_per_second, config.rate_limit_burst).map(Arc::new);
+    Ok(Auth { mode, verifier: Some(verifier), revocations: Arc::default(), limiter })
 }
 
 /// Hides a password in a database URL before it is printed.

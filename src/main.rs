@@ -69,8 +69,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(anyhow::Error::msg)
         }
+        Command::Token { .. } => unreachable!("handled before logging starts"),
         Command::Migrate => {
-            gospital::build_state(&config, Arc::new(SystemClock), true).await?;
+            gospital::build_state(&config, Arc::new(SystemClock), true, gospital::auth::Auth::off()).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
@@ -112,6 +113,19 @@ async fn main() -> ExitCode {
             return ExitCode::from(CONFIG_ERROR);
         }
     };
+    // `gospital token` prints the token and nothing else on stdout, so it runs before JSON logging starts.
+    if let Some(Command::Token { role, sub, name, patient, ttl }) = &cli.command {
+        return match mint(&cli.config, role, sub, name, patient, ttl) {
+            Ok(token) => {
+                println!("{token}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("gospital: {}", one_line(&e.to_string()));
+                ExitCode::from(CONFIG_ERROR)
+            }
+        };
+    }
     let _flush_logs = init_logging();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -124,6 +138,21 @@ async fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// A local access token for `gospital token` (SECURITY.md §1); every error is a bad value (exit 2).
+fn mint(
+    config: &gospital::config::Config,
+    role: &str,
+    sub: &Option<String>,
+    name: &Option<String>,
+    patient: &Option<String>,
+    ttl: &str,
+) -> Result<String, ConfigError> {
+    use gospital::auth::local::{SigningKey, TokenRequest};
+    let request = TokenRequest::new(role, sub.clone(), name.clone(), patient.clone(), ttl).map_err(ConfigError)?;
+    let key = SigningKey::load_or_create(&config.auth_key_file).map_err(|e| ConfigError::of("auth_key_file", e))?;
+    key.mint(&request, chrono::Utc::now().timestamp_millis()).map_err(ConfigError)
 }
 
 /// The message on one line: a driver's or the SDK's text may carry line breaks of its own.

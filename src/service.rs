@@ -17,43 +17,58 @@ pub mod idempotency;
 pub mod invoices;
 pub mod medical_records;
 pub mod patients;
+pub mod revocations;
 pub mod write;
 
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use crate::auth::Access;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::formats::Timestamp;
+use crate::domain::ids::PatientId;
 use crate::error::{ApiError, ApiResult, Entity, OnEntity};
 use crate::store::{ClinicStore, RecordStore};
 
-/// Who is acting. Until authentication exists every caller is the anonymous principal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub sub: String,
-}
+/// Who is acting: the principal the request's token proved (`anonymous` in mode `off`), shared, not copied.
+pub type Actor = std::sync::Arc<crate::auth::Principal>;
 
-impl Actor {
-    /// The principal of an unauthenticated request.
-    pub fn anonymous() -> Self {
-        Self { sub: "anonymous".to_owned() }
-    }
-}
-
-/// The context every use case runs in: the actor, the request it serves and the clock.
+/// The context every use case runs in: the actor, what the matrix granted it on this route, the request it
+/// serves and the clock.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub actor: Actor,
+    /// Row and field limits of this route for this actor (SECURITY.md §3); `Full` for every staff grant.
+    pub access: Access,
     /// `X-Request-Id` of the request (empty outside one).
     pub request_id: String,
     clock: Arc<dyn Clock>,
 }
 
 impl Ctx {
-    pub fn new(actor: Actor, request_id: String, clock: Arc<dyn Clock>) -> Self {
-        Self { actor, request_id, clock }
+    pub fn new(actor: Actor, access: Access, request_id: String, clock: Arc<dyn Clock>) -> Self {
+        Self { actor, access, request_id, clock }
+    }
+
+    /// A context outside any request (tests, jobs): the anonymous principal with full access.
+    pub fn system(clock: Arc<dyn Clock>) -> Self {
+        Self::new(Arc::new(crate::auth::Principal::anonymous()), Access::Full, String::new(), clock)
+    }
+
+    /// The one patient whose rows this actor may touch here, when it is limited to its own (the `patient` role).
+    pub fn own_patient(&self) -> Option<&PatientId> {
+        match &self.access {
+            Access::OwnPatient(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether a row of patient `id` is visible: always, unless the actor is limited to another patient's
+    /// rows, which then answer 404 exactly as if they did not exist.
+    pub fn sees(&self, id: &PatientId) -> bool {
+        self.own_patient().is_none_or(|own| own == id)
     }
 
     /// Now, at the millisecond precision every store keeps.
@@ -90,9 +105,12 @@ impl Service {
         Self { clinic, records, settings, turns: Arc::new(write::WriterTurns::new()) }
     }
 
-    /// The patient a path or body names, any status; a malformed ID is simply not found.
-    pub(crate) async fn patient_named(&self, raw: &str) -> ApiResult<crate::domain::patient::Patient> {
-        let id = crate::domain::ids::PatientId::parse(raw).ok_or_else(|| not_found(Entity::Patient))?;
+    /// The patient a path or body names, any status; a malformed ID is simply not found, and so is another
+    /// patient's ID for an actor limited to its own rows (checked before the store is asked).
+    pub(crate) async fn patient_named(&self, ctx: &Ctx, raw: &str) -> ApiResult<crate::domain::patient::Patient> {
+        let id = crate::domain::ids::PatientId::parse(raw)
+            .filter(|id| ctx.sees(id))
+            .ok_or_else(|| not_found(Entity::Patient))?;
         self.clinic.get_patient(&id).await.on(Entity::Patient)?.ok_or_else(|| not_found(Entity::Patient))
     }
 
@@ -116,6 +134,20 @@ impl Service {
             None => None,
         };
         found.ok_or_else(|| ApiError::invalid("appointmentId", "not found"))
+    }
+}
+
+/// A field-level denial (SECURITY.md §3 notes 1, 3, 4): 403 FORBIDDEN with one detail per member that this
+/// role may not send; `Ok` when every member sent is allowed.
+pub(crate) fn only_members(sent: &[&'static str], allowed: &[&str]) -> ApiResult<()> {
+    let refused: Vec<String> =
+        sent.iter().filter(|m| !allowed.contains(m)).map(|m| format!("{m}: not allowed for this role")).collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::new(crate::error::ErrorCode::FORBIDDEN)
+            .with_challenge(crate::middleware::auth::INSUFFICIENT_SCOPE)
+            .with_details(refused))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::config::{ResilienceSettings, Settings};
 use crate::middleware::cpu::{self, CpuShedder};
@@ -23,6 +24,8 @@ pub struct AppState {
     pub resilience: Arc<Resilience>,
     /// The use cases, over the guarded stores. Handlers call only these.
     pub service: Service,
+    /// Token verification, revocations and rate limits (SECURITY.md §1–4).
+    pub auth: Auth,
 }
 
 /// The resilience mechanisms of DESIGN.md §3 that outlive a request.
@@ -53,18 +56,25 @@ impl Resilience {
 }
 
 impl AppState {
-    /// The state over two bare stores: wraps each in its guard and starts the CPU sampler (when enabled). Must run
-    /// inside the Tokio runtime for the sampler to start.
+    /// The state over two bare stores: wraps each in its guard and starts the CPU sampler (when enabled), the
+    /// revocation refresh and the rate limiter's janitor (when authenticating). Must run inside the Tokio runtime.
     pub fn new(
         clinic: Arc<dyn ClinicStore>,
         records: Arc<dyn RecordStore>,
         clock: Arc<dyn Clock>,
         settings: Arc<Settings>,
+        auth: Auth,
     ) -> Self {
         let resilience = Resilience::new(clinic, records, &settings.resilience);
         resilience.cpu.spawn_sampler(cpu::SAMPLE_EVERY);
         let clinic: Arc<dyn ClinicStore> = resilience.clinic.clone();
         let records: Arc<dyn RecordStore> = resilience.records.clone();
+        if auth.verifier.is_some() {
+            auth.revocations.spawn_refresh(clinic.clone());
+        }
+        if let Some(limiter) = &auth.limiter {
+            limiter.spawn_janitor();
+        }
         Self {
             service: Service::new(clinic.clone(), records.clone(), settings.clone()),
             clinic,
@@ -72,6 +82,7 @@ impl AppState {
             clock,
             settings,
             resilience: Arc::new(resilience),
+            auth,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod dynamodb;
 pub mod guarded;
 pub mod idempotency;
 pub mod mysql;
+mod revocations;
 pub mod rows;
 pub mod sql;
 pub mod sqlite;
@@ -27,6 +28,7 @@ use crate::domain::ids::{AppointmentId, DepartmentId, DoctorId, InvoiceId, Patie
 use crate::domain::invoice::{Invoice, PaymentStatus};
 use crate::domain::medical_record::MedicalRecord;
 use crate::domain::patient::{Patient, PatientStatus};
+use crate::domain::revocation::Revocation;
 
 /// A business rule that failed inside the write's transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,9 +317,27 @@ pub trait AppointmentStore: Send + Sync {
     ) -> StoreResult<Vec<BusyInterval>>;
 }
 
+/// Revocations of principals (SECURITY.md §4), kept in R.
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    /// Stores a revocation; nothing changes or removes it afterwards.
+    async fn insert_revocation(&self, revocation: &Revocation) -> StoreResult<()>;
+    /// Newest first (revokedAt desc, then id desc), strictly after `after`.
+    async fn list_revocations(&self, limit: u32, after: Option<&CursorKey>) -> StoreResult<KeyPage<Revocation>>;
+    /// The latest revocation time (Unix ms) of every revoked `sub`, for each instance's cache.
+    async fn revocation_index(&self) -> StoreResult<Vec<(String, i64)>>;
+}
+
+/// The cursor key of a revocation: its time as fixed-width milliseconds (text order is time order), then its ID.
+pub fn revocation_key(r: &Revocation) -> CursorKey {
+    CursorKey { sort: format!("{:020}", r.revoked_at.millis()), id: r.id.clone() }
+}
+
 /// The relational store (R).
 #[async_trait]
-pub trait ClinicStore: PatientStore + DoctorStore + DepartmentStore + AppointmentStore + IdempotencyStore {
+pub trait ClinicStore:
+    PatientStore + DoctorStore + DepartmentStore + AppointmentStore + IdempotencyStore + RevocationStore
+{
     /// `"sqlite"` or `"mysql"`, as `/health` reports it.
     fn backend(&self) -> &'static str;
     /// The database connection pools behind this store, for `db_pool_connections` (the SQL records store

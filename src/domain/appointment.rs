@@ -139,6 +139,18 @@ pub fn interval_problems(
 }
 
 impl UpdateAppointmentRequest {
+    /// The members sent, by wire name (field-level rules, SECURITY.md §3).
+    pub fn members(&self) -> Vec<&'static str> {
+        crate::domain::patch::sent(&[
+            ("appointmentDate", self.appointment_date.is_sent()),
+            ("startTime", self.start_time.is_sent()),
+            ("endTime", self.end_time.is_sent()),
+            ("reason", self.reason.is_sent()),
+            ("notes", self.notes.is_sent()),
+            ("status", self.status.is_sent()),
+        ])
+    }
+
     /// Steps 4–7b of #19 against the stored appointment: `None` when nothing changes, else the new state and
     /// whether it is a reschedule (which the store re-checks atomically: patient, doctor, overlap).
     pub fn plan(&self, current: &Appointment, today: NaiveDate) -> ApiResult<Option<(Appointment, bool)>> {

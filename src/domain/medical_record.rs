@@ -221,6 +221,21 @@ pub struct UpdateMedicalRecordRequest {
 }
 
 impl UpdateMedicalRecordRequest {
+    /// The members sent, by wire name (field-level rules, SECURITY.md §3).
+    pub fn members(&self) -> Vec<&'static str> {
+        crate::domain::patch::sent(&[
+            ("diagnosis", self.diagnosis.is_sent()),
+            ("treatment", self.treatment.is_sent()),
+            ("notes", self.notes.is_sent()),
+            ("followUpDate", self.follow_up_date.is_sent()),
+            ("vitalSigns", self.vital_signs.is_sent()),
+            ("symptoms", self.symptoms.is_some()),
+            ("prescriptions", self.prescriptions.is_some()),
+            ("labResults", self.lab_results.is_some()),
+            ("amendmentReason", self.amendment_reason.is_some()),
+        ])
+    }
+
     /// Applies the amendment; `true` when anything actually changed (a value equal to the stored one is no change).
     pub fn apply(&self, rec: &mut MedicalRecord) -> bool {
         let mut changed = false;

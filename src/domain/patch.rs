@@ -9,6 +9,18 @@ pub enum Patch<T> {
     Set(T),
 }
 
+impl<T> Patch<T> {
+    /// Whether the request sent this member at all (a value or `null`).
+    pub fn is_sent(&self) -> bool {
+        !matches!(self, Patch::Keep)
+    }
+}
+
+/// The wire names of the members a request sent, from `(name, sent)` pairs.
+pub fn sent(members: &[(&'static str, bool)]) -> Vec<&'static str> {
+    members.iter().filter(|(_, s)| *s).map(|(n, _)| *n).collect()
+}
+
 impl<T: PartialEq + Clone> Patch<T> {
     /// Applies to an optional field; returns whether it changed.
     pub fn apply_opt(self, target: &mut Option<T>) -> bool {

@@ -178,6 +178,23 @@ impl CreatePatientRequest {
 }
 
 impl UpdatePatientRequest {
+    /// The members sent, by wire name (field-level rules, SECURITY.md §3).
+    pub fn members(&self) -> Vec<&'static str> {
+        crate::domain::patch::sent(&[
+            ("firstName", self.first_name.is_sent()),
+            ("lastName", self.last_name.is_sent()),
+            ("dateOfBirth", self.date_of_birth.is_sent()),
+            ("gender", self.gender.is_sent()),
+            ("email", self.email.is_sent()),
+            ("phone", self.phone.is_sent()),
+            ("address", self.address.is_sent()),
+            ("emergencyContact", self.emergency_contact.is_sent()),
+            ("bloodType", self.blood_type.is_sent()),
+            ("allergies", self.allergies.is_sent()),
+            ("status", self.status.is_sent()),
+        ])
+    }
+
     /// Applies the update to `p`; returns whether anything changed.
     pub fn apply(&self, p: &mut Patient) -> bool {
         let mut changed = false;

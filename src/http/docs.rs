@@ -152,8 +152,11 @@ pub const OPERATION_ERRORS: &[OperationErrors] = &[
 /// The error answers API.md §1.5 gives every operation of its kind: every `/api` operation may answer 500, 503
 /// and 504; every body 400, 413 and 415; every list with query parameters 400; every POST the idempotency
 /// answers; every PUT and DELETE 412.
-fn common_errors(method: &str, has_query: bool) -> Vec<(u16, &'static [&'static str])> {
+fn common_errors(method: &str, path: &str, has_query: bool) -> Vec<(u16, &'static [&'static str])> {
     let mut errors: Vec<(u16, &'static [&'static str])> = vec![
+        (401, &["UNAUTHENTICATED"]),
+        (403, &["FORBIDDEN"]),
+        (429, &["TOO_MANY_REQUESTS"]),
         (500, &["INTERNAL_ERROR"]),
         (503, &["SERVICE_UNAVAILABLE", "SERVICE_OVERLOADED"]),
         (504, &["REQUEST_TIMEOUT"]),
@@ -169,18 +172,26 @@ fn common_errors(method: &str, has_query: bool) -> Vec<(u16, &'static [&'static 
         errors.push((400, &["VALIDATION_ERROR"]));
     }
     match method {
-        "post" => errors.extend([(409, &["IDEMPOTENCY_KEY_IN_USE"][..]), (422, &["IDEMPOTENCY_KEY_REUSED"][..])]),
+        "post" if takes_idempotency_key(path) => {
+            errors.extend([(409, &["IDEMPOTENCY_KEY_IN_USE"][..]), (422, &["IDEMPOTENCY_KEY_REUSED"][..])]);
+        }
         "put" | "delete" => errors.push((412, &["PRECONDITION_FAILED"])),
         _ => {}
     }
     errors
 }
 
+/// Whether a POST honours `Idempotency-Key` (API.md §1.11): every create of a resource. A revocation is not a
+/// resource with an ID to replay, and revoking twice is harmless, so it takes no key.
+fn takes_idempotency_key(path: &str) -> bool {
+    path != "/api/v1/admin/revocations"
+}
+
 /// Every `(status, codes)` an operation may answer with an error, codes merged per status.
 pub fn error_answers(method: &str, path: &str, has_query: bool) -> Vec<(u16, Vec<&'static str>)> {
     let own = OPERATION_ERRORS.iter().filter(|(m, p, _)| *m == method && *p == path).flat_map(|(_, _, e)| e.iter());
     let mut merged: Vec<(u16, Vec<&'static str>)> = Vec::new();
-    for (status, codes) in common_errors(method, has_query).iter().chain(own) {
+    for (status, codes) in common_errors(method, path, has_query).iter().chain(own) {
         match merged.iter_mut().find(|(s, _)| s == status) {
             Some((_, all)) => all.extend(codes.iter().filter(|c| !all.contains(c)).collect::<Vec<_>>()),
             None => merged.push((*status, codes.to_vec())),
@@ -235,6 +246,13 @@ pub fn document(api: Document, root: Document) -> Value {
         }
     }
     add_links(&mut doc);
+    doc["components"]["securitySchemes"]["bearerAuth"] = json!({
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token: `gospital token --role ROLE` in mode local, the identity provider's in mode \
+                        oidc (SECURITY.md §1). Every /api route needs one except in mode off.",
+    });
     doc
 }
 
@@ -281,7 +299,14 @@ fn complete_api_operation(method: &str, path: &str, op: &mut Value) {
             "description": format!("error.code: {list}"),
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
         });
-        if status == 503 || (status == 409 && codes.contains(&"IDEMPOTENCY_KEY_IN_USE")) {
+        if status == 401 || status == 403 {
+            answer["headers"]["WWW-Authenticate"] = header(
+                "The bearer challenge: `Bearer realm=\"gospital\"`, with `error=\"invalid_token\"` for a token that \
+                 did not verify, `error=\"insufficient_scope\"` for roles that do not allow this",
+                json!({"type": "string"}),
+            );
+        }
+        if status == 503 || status == 429 || (status == 409 && codes.contains(&"IDEMPOTENCY_KEY_IN_USE")) {
             answer["headers"]["Retry-After"] = retry_after_header();
         }
         if status == 412 {
@@ -290,8 +315,25 @@ fn complete_api_operation(method: &str, path: &str, op: &mut Value) {
         responses.insert(status.to_string(), answer);
     }
     op["responses"] = Value::Object(responses);
+    if let Some(grant) = crate::auth::matrix::grant_for(method, path) {
+        // SECURITY.md §3, from the very table the middleware decides with.
+        op["security"] = json!([{"bearerAuth": []}]);
+        op["x-gospital-roles"] = json!({
+            "full": grant.full.names(),
+            "restricted": match grant.restricted {
+                crate::auth::matrix::Restricted::Own => json!({"patient": "own rows only"}),
+                crate::auth::matrix::Restricted::Vitals => json!({"nurse": "vitalSigns and amendmentReason only"}),
+                crate::auth::matrix::Restricted::None => json!({}),
+            },
+        });
+        let roles = format!("Roles: {}.", grant.describe());
+        op["description"] = Value::String(match op["description"].as_str() {
+            Some(d) if !d.is_empty() => format!("{d}\n\n{roles}"),
+            _ => roles,
+        });
+    }
     match method {
-        "post" => params.push(json!({
+        "post" if takes_idempotency_key(path) => params.push(json!({
             "name": "Idempotency-Key",
             "in": "header",
             "required": false,

@@ -12,19 +12,30 @@ use sha2::{Digest, Sha256};
 
 use super::json::{Json, Validator, rules};
 use crate::error::{ApiError, ErrorCode};
+use crate::middleware::auth::Caller;
+use crate::service::Ctx;
 use crate::service::idempotency::{IdempotencyKey, IdempotentRequest};
 use crate::service::write::Precondition;
-use crate::service::{Actor, Ctx};
 use crate::state::AppState;
 use crate::store::{CursorKey, PageRequest};
 
-/// The use-case context of a request: the actor (anonymous until authentication exists), the request ID the
-/// edge assigned, and the application clock.
+/// The use-case context of a request: the caller the auth middleware identified (with what the matrix grants it
+/// here), the request ID the edge assigned, and the application clock. A route the auth middleware did not run
+/// on is refused rather than served as anyone.
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(_parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Ctx::new(Actor::anonymous(), crate::error::current_request_id(), state.clock.clone()))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .ok_or_else(|| ApiError::internal("a handler ran without the auth middleware"))?;
+        Ok(Ctx::new(
+            caller.principal.clone(),
+            caller.access.clone(),
+            crate::error::current_request_id(),
+            state.clock.clone(),
+        ))
     }
 }
 

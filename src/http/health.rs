@@ -45,11 +45,21 @@ pub struct Check {
     pub schema_version: Option<i64>,
 }
 
-/// Both dependencies.
+/// Whether tokens can be verified (SECURITY.md §1): `down` only in mode oidc before the provider's keys load.
+#[derive(Serialize, ToSchema)]
+pub struct AuthCheck {
+    /// `up` or `down`.
+    pub status: &'static str,
+    /// `local`, `oidc` or `off`.
+    pub mode: &'static str,
+}
+
+/// Both stores and authentication.
 #[derive(Serialize, ToSchema)]
 pub struct Checks {
     pub database: Check,
     pub records: Check,
+    pub auth: AuthCheck,
 }
 
 /// Body of `/health` and `/health/ready`.
@@ -104,14 +114,16 @@ pub async fn health(State(state): State<AppState>) -> Response {
         probe(clinic.inner().backend(), clinic.state(), database_check),
         probe(records.inner().backend(), records.state(), records_check),
     );
-    let healthy = database.status == "up" && records.status == "up";
+    let auth_up = state.auth.readiness() == crate::auth::Readiness::Up;
+    let auth = AuthCheck { status: if auth_up { "up" } else { "down" }, mode: state.auth.mode.as_str() };
+    let healthy = database.status == "up" && records.status == "up" && auth_up;
     let word = |c: &Check| if c.status == "up" { "healthy" } else { "unhealthy" };
     let body = Readiness {
         status: if healthy { "healthy" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
         mysql: (database.backend == "mysql").then(|| word(&database)),
         dynamodb: (records.backend == "dynamodb").then(|| word(&records)),
-        checks: Checks { database, records },
+        checks: Checks { database, records, auth },
     };
     let mut res = axum::Json(body).into_response();
     if !healthy {

@@ -1,6 +1,7 @@
 //! Traffic classes at the edge (DESIGN.md §3): `staff` and `public` requests get separate in-flight caps, so a
-//! public flood cannot starve staff. The class comes from `X-User-Type: staff|public` (the Go original's routing
-//! header; later the authenticated role); missing or anything else is `public`. A class at its cap answers 503
+//! public flood cannot starve staff. The class comes from the token's roles (`patient` only → `public`, any
+//! staff role → `staff`), or in mode `off` from `X-User-Type: staff|public` (the Go original's header; missing or
+//! anything else is `public`). A class at its cap answers 503
 //! SERVICE_UNAVAILABLE with `Retry-After: 2` at once: queueing at the edge would only move the pile-up.
 
 use std::time::Duration;
@@ -10,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::middleware::auth::Caller;
 use crate::state::AppState;
 use crate::store::guarded::Bulkhead;
 
@@ -41,10 +43,15 @@ impl TrafficClasses {
     }
 }
 
-/// Admits a routed `/api` request into its class, or answers 503 when the class is full.
+/// Admits a routed `/api` request into its class, or answers 503 when the class is full. The class is the one the
+/// auth middleware (which runs first) chose: from the role, or from `X-User-Type` in mode `off`.
 pub async fn admit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let class =
-        state.resilience.traffic.class_of(req.headers().get(X_USER_TYPE).map(axum::http::HeaderValue::as_bytes));
+    let traffic = &state.resilience.traffic;
+    let class = match req.extensions().get::<Caller>() {
+        Some(caller) if caller.staff => &traffic.staff,
+        Some(_) => &traffic.public,
+        None => traffic.class_of(req.headers().get(X_USER_TYPE).map(axum::http::HeaderValue::as_bytes)),
+    };
     let Some(_slot) = class.try_enter() else {
         return ApiError::unavailable(2, "traffic class at its in-flight cap").into_response();
     };

@@ -9,12 +9,13 @@ use chrono::NaiveDate;
 
 use super::idempotency::{Created, IdempotentRequest};
 use super::write::{Precondition, Update, update};
-use super::{Ctx, Service, not_found};
+use super::{Ctx, Service, not_found, only_members};
 use crate::domain::appointment::{Appointment, AppointmentStatus, CreateAppointmentRequest, UpdateAppointmentRequest};
 use crate::domain::availability::{self, TimeSlot};
 use crate::domain::doctor::DoctorStatus;
 use crate::domain::formats::{Date, Time};
 use crate::domain::ids::AppointmentId;
+use crate::domain::patch::Patch;
 use crate::error::{ApiError, ApiResult, Entity, ErrorCode, OnEntity};
 use crate::store::{AppointmentFilter, Page, PageRequest, StoreResult};
 
@@ -49,7 +50,8 @@ impl Service {
     }
 
     async fn new_appointment(&self, ctx: &Ctx, req: CreateAppointmentRequest) -> ApiResult<Appointment> {
-        let patient = self.patient_named(&req.patient_id).await?;
+        // A patient books only for itself: another patient's ID is not found (SECURITY.md §3 note 3).
+        let patient = self.patient_named(ctx, &req.patient_id).await?;
         let doctor = self.doctor_named(&req.doctor_id).await?;
         let now = ctx.now();
         Ok(Appointment {
@@ -74,17 +76,31 @@ impl Service {
     /// #17.
     pub async fn list_appointments(
         &self,
-        _ctx: &Ctx,
+        ctx: &Ctx,
         filter: &AppointmentFilter,
         page: PageRequest,
     ) -> ApiResult<Page<Appointment>> {
+        // A patient's list is narrowed in the query to its own rows, on every page (note 2); naming another
+        // patient matches nothing.
+        let narrowed;
+        let filter = match ctx.own_patient() {
+            None => filter,
+            Some(own) if filter.patient_id.as_deref().is_some_and(|p| p != own.as_str()) => {
+                return Ok(Page { items: Vec::new(), total: 0 });
+            }
+            Some(own) => {
+                narrowed = AppointmentFilter { patient_id: Some(own.to_string()), ..filter.clone() };
+                &narrowed
+            }
+        };
         self.clinic.list_appointments(filter, page).await.on(Entity::Appointment)
     }
 
     /// #18.
-    pub async fn appointment(&self, _ctx: &Ctx, raw_id: &str) -> ApiResult<Appointment> {
+    pub async fn appointment(&self, ctx: &Ctx, raw_id: &str) -> ApiResult<Appointment> {
         let id = parse_id(raw_id)?;
-        self.clinic.get_appointment(&id).await.on(Entity::Appointment)?.ok_or_else(|| not_found(Entity::Appointment))
+        let found = self.clinic.get_appointment(&id).await.on(Entity::Appointment)?;
+        found.filter(|a| ctx.sees(&a.patient_id)).ok_or_else(|| not_found(Entity::Appointment))
     }
 
     /// #19: the state machine and the reschedule rules (`UpdateAppointmentRequest::plan`), then the store's
@@ -96,6 +112,14 @@ impl Service {
         req: &UpdateAppointmentRequest,
         precondition: &Precondition,
     ) -> ApiResult<Appointment> {
+        if ctx.own_patient().is_some() {
+            // Note 3: a patient reschedules (date, times, reason) or cancels; nothing else.
+            let mut sent = req.members();
+            if req.status == Patch::Set(AppointmentStatus::Cancelled) {
+                sent.retain(|m| *m != "status");
+            }
+            only_members(&sent, &["appointmentDate", "startTime", "endTime", "reason"])?;
+        }
         let id = parse_id(raw_id)?;
         let u = AppointmentUpdate { service: self, id: &id, ctx, change: Change::Fields(req) };
         Ok(update(&u, ctx, &self.turns, precondition).await?.resource)
@@ -172,8 +196,10 @@ impl Update for AppointmentUpdate<'_> {
         self.id.as_str()
     }
 
+    /// Another patient's appointment is, to a patient, one that does not exist.
     async fn load(&self) -> ApiResult<Option<Appointment>> {
-        self.service.clinic.get_appointment(self.id).await.on(Entity::Appointment)
+        let found = self.service.clinic.get_appointment(self.id).await.on(Entity::Appointment)?;
+        Ok(found.filter(|a| self.ctx.sees(&a.patient_id)))
     }
 
     async fn plan(&self, current: &Appointment) -> ApiResult<Option<Appointment>> {

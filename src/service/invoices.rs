@@ -36,7 +36,7 @@ impl Service {
     }
 
     async fn new_invoice(&self, ctx: &Ctx, req: CreateInvoiceRequest) -> ApiResult<Invoice> {
-        let patient = self.patient_named(&req.patient_id).await?;
+        let patient = self.patient_named(ctx, &req.patient_id).await?;
         let appointment_id = match &req.appointment_id {
             Some(raw) => {
                 let appointment = self.appointment_reference(raw).await?;
@@ -85,9 +85,10 @@ impl Service {
     }
 
     /// #28: a strongly consistent read.
-    pub async fn invoice(&self, _ctx: &Ctx, raw_id: &str) -> ApiResult<Invoice> {
+    pub async fn invoice(&self, ctx: &Ctx, raw_id: &str) -> ApiResult<Invoice> {
         let id = parse_id(raw_id)?;
-        self.records.get_invoice(&id).await.on(Entity::Invoice)?.ok_or_else(|| not_found(Entity::Invoice))
+        let found = self.records.get_invoice(&id).await.on(Entity::Invoice)?;
+        found.filter(|i| ctx.sees(&i.patient_id)).ok_or_else(|| not_found(Entity::Invoice))
     }
 
     /// #29: the payment plan against the invoice as read, written conditionally on its version.
@@ -105,13 +106,13 @@ impl Service {
     /// #10 steps 2–3: the patient must exist (any status); then one page of D's index.
     pub async fn patient_invoices(
         &self,
-        _ctx: &Ctx,
+        ctx: &Ctx,
         raw_patient: &str,
         status: Option<PaymentStatus>,
         limit: u32,
         after: Option<&CursorKey>,
     ) -> ApiResult<(PatientId, KeyPage<Invoice>)> {
-        let patient = self.patient_named(raw_patient).await?;
+        let patient = self.patient_named(ctx, raw_patient).await?;
         let page =
             self.records.list_patient_invoices(&patient.patient_id, status, limit, after).await.on(Entity::Invoice)?;
         Ok((patient.patient_id, page))

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 
 use super::idempotency::{Created, IdempotentRequest};
 use super::write::{Precondition, Update, update};
-use super::{Ctx, Service, not_found};
+use super::{Ctx, Service, not_found, only_members};
+use crate::auth::Access;
 use crate::domain::ids::{PatientId, RecordId};
 use crate::domain::medical_record::{
     CreateMedicalRecordRequest, MedicalRecord, UpdateMedicalRecordRequest, check_appointment,
@@ -35,7 +36,7 @@ impl Service {
     }
 
     async fn new_record(&self, ctx: &Ctx, req: CreateMedicalRecordRequest) -> ApiResult<MedicalRecord> {
-        let patient = self.patient_named(&req.patient_id).await?;
+        let patient = self.patient_named(ctx, &req.patient_id).await?;
         let doctor = self.doctor_named(&req.doctor_id).await?;
         let appointment_id = match &req.appointment_id {
             Some(raw) => {
@@ -73,9 +74,10 @@ impl Service {
     }
 
     /// #25: a strongly consistent read.
-    pub async fn record(&self, _ctx: &Ctx, raw_id: &str) -> ApiResult<MedicalRecord> {
+    pub async fn record(&self, ctx: &Ctx, raw_id: &str) -> ApiResult<MedicalRecord> {
         let id = parse_id(raw_id)?;
-        self.records.get_record(&id).await.on(Entity::MedicalRecord)?.ok_or_else(|| not_found(Entity::MedicalRecord))
+        let found = self.records.get_record(&id).await.on(Entity::MedicalRecord)?;
+        found.filter(|r| ctx.sees(&r.patient_id)).ok_or_else(|| not_found(Entity::MedicalRecord))
     }
 
     /// #26: an amendment, conditional on the version read; the version it replaces goes into the history in the
@@ -87,6 +89,10 @@ impl Service {
         req: &UpdateMedicalRecordRequest,
         precondition: &Precondition,
     ) -> ApiResult<MedicalRecord> {
+        if ctx.access == Access::VitalsOnly {
+            // Note 4: a nurse records vital signs, nothing else of the record.
+            only_members(&req.members(), &["vitalSigns", "amendmentReason"])?;
+        }
         let id = parse_id(raw_id)?;
         Ok(update(&RecordAmendment { service: self, id: &id, req }, ctx, &self.turns, precondition).await?.resource)
     }
@@ -107,13 +113,13 @@ impl Service {
     /// #9 steps 2–3: the patient must exist (any status); then one page of D's index.
     pub async fn patient_records(
         &self,
-        _ctx: &Ctx,
+        ctx: &Ctx,
         raw_patient: &str,
         range: DateRange,
         limit: u32,
         after: Option<&CursorKey>,
     ) -> ApiResult<(PatientId, KeyPage<MedicalRecord>)> {
-        let patient = self.patient_named(raw_patient).await?;
+        let patient = self.patient_named(ctx, raw_patient).await?;
         let page = self
             .records
             .list_patient_records(&patient.patient_id, range, limit, after)

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::idempotency::{Created, IdempotentRequest};
 use super::write::{Precondition, Update, Updated, update};
-use super::{Ctx, Service, not_found};
+use super::{Ctx, Service, not_found, only_members};
 use crate::domain::ids::PatientId;
 use crate::domain::patient::{self, CreatePatientRequest, Patient, PatientStatus, UpdatePatientRequest};
 use crate::error::{ApiResult, Entity, OnEntity};
@@ -46,8 +46,8 @@ impl Service {
     }
 
     /// #6.
-    pub async fn patient(&self, _ctx: &Ctx, raw_id: &str) -> ApiResult<Patient> {
-        self.patient_named(raw_id).await
+    pub async fn patient(&self, ctx: &Ctx, raw_id: &str) -> ApiResult<Patient> {
+        self.patient_named(ctx, raw_id).await
     }
 
     /// #7: a change of `status` to `inactive` cancels future appointments in the same transaction.
@@ -58,7 +58,11 @@ impl Service {
         req: &UpdatePatientRequest,
         precondition: &Precondition,
     ) -> ApiResult<Patient> {
-        let id = parse_id(raw_id)?;
+        if ctx.own_patient().is_some() {
+            only_members(&req.members(), CONTACT_MEMBERS)?;
+        }
+        let id =
+            parse_id(raw_id).and_then(|id| if ctx.sees(&id) { Ok(id) } else { Err(not_found(Entity::Patient)) })?;
         let u = PatientUpdate { service: self, id: &id, change: Change::Fields(req) };
         Ok(update(&u, ctx, &self.turns, precondition).await?.resource)
     }
@@ -76,6 +80,9 @@ impl Service {
         Ok(Deactivated { patient: resource, cancelled_appointments: written.unwrap_or(0) })
     }
 }
+
+/// What a patient may change of its own registration (SECURITY.md §3 note 1).
+const CONTACT_MEMBERS: &[&str] = &["email", "phone", "address", "emergencyContact"];
 
 /// The collection path, which is also the scope of its POSTs' idempotency keys.
 pub const PATIENTS: &str = "/api/v1/patients";

@@ -28,7 +28,8 @@ use super::circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker, System
 use super::{
     AppointmentFilter, AppointmentStore, BusyInterval, ClaimOutcome, ClinicStore, Completion, CursorKey, DateRange,
     DepartmentStore, DoctorFilter, DoctorStore, IdempotencyClaim, IdempotencyStore, InvoiceStore, KeyPage,
-    MedicalRecordStore, Page, PageRequest, PatientFilter, PatientStore, RecordStore, StoreError, StoreResult,
+    MedicalRecordStore, Page, PageRequest, PatientFilter, PatientStore, RecordStore, RevocationStore, StoreError,
+    StoreResult,
 };
 use crate::config::ResilienceSettings;
 use crate::domain::appointment::Appointment;
@@ -39,6 +40,7 @@ use crate::domain::ids::{AppointmentId, DepartmentId, DoctorId, InvoiceId, Patie
 use crate::domain::invoice::{Invoice, PaymentStatus};
 use crate::domain::medical_record::MedicalRecord;
 use crate::domain::patient::Patient;
+use crate::domain::revocation::Revocation;
 
 /// A named cap on in-flight work, reported as `bulkhead_in_flight{pool}` and `bulkhead_rejections_total{pool}`.
 /// Used by the store decorator (pools `clinic`, `records`) and by the edge traffic classes (`staff`, `public`).
@@ -414,6 +416,19 @@ macro_rules! guarded_idempotency {
 }
 
 guarded_idempotency!(dyn ClinicStore, dyn RecordStore);
+
+#[async_trait]
+impl RevocationStore for Guarded<Arc<dyn ClinicStore>> {
+    async fn insert_revocation(&self, revocation: &Revocation) -> StoreResult<()> {
+        self.call("insert_revocation", self.inner.insert_revocation(revocation)).await
+    }
+    async fn list_revocations(&self, limit: u32, after: Option<&CursorKey>) -> StoreResult<KeyPage<Revocation>> {
+        self.call("list_revocations", self.inner.list_revocations(limit, after)).await
+    }
+    async fn revocation_index(&self) -> StoreResult<Vec<(String, i64)>> {
+        self.call("revocation_index", self.inner.revocation_index()).await
+    }
+}
 
 #[async_trait]
 impl ClinicStore for Guarded<Arc<dyn ClinicStore>> {

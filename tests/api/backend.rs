@@ -16,7 +16,9 @@ pub async fn open(
     let mut config = config.clone();
     config.database_url = Some(format!("sqlite://{}", dir.path().join("gospital.db").display()));
     let state =
-        gospital::build_state(&config, Arc::new(gospital::clock::SystemClock), true).await.expect("stores open");
+        gospital::build_state(&config, Arc::new(gospital::clock::SystemClock), true, gospital::auth::Auth::off())
+            .await
+            .expect("stores open");
     // The bare stores: the harness guards them itself (`AppState::new`), with its own clock.
     (state.resilience.clinic.inner().clone(), state.resilience.records.inner().clone(), Box::new(dir))
 }

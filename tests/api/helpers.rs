@@ -64,6 +64,8 @@ impl Res {
 pub struct TestApp {
     pub router: Router,
     pub state: gospital::state::AppState,
+    /// The configuration it was built with (a second instance gets the same).
+    pub config: Config,
     /// Keeps the stores alive (temp directory, test database, emulator) until the test ends.
     _stores: Box<dyn std::any::Any + Send + Sync>,
 }
@@ -97,14 +99,16 @@ impl TestApp {
         keep: Box<dyn std::any::Any + Send + Sync>,
     ) -> Self {
         let settings = config.settings().expect("valid test settings");
+        let auth = gospital::build_auth(config).expect("test authentication");
         let start = Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
         let state = gospital::state::AppState::new(
             clinic,
             records,
             Arc::new(OffsetClock::starting_at(start)),
             Arc::new(settings),
+            auth,
         );
-        Self { router: gospital::http::router(state.clone()), state, _stores: keep }
+        Self { router: gospital::http::router(state.clone()), state, config: config.clone(), _stores: keep }
     }
 
     /// Another instance of the service over this one's stores (its own guards, writer turns and clock offset),
@@ -112,7 +116,34 @@ impl TestApp {
     pub fn second_instance(&self) -> TestApp {
         let clinic = self.state.resilience.clinic.inner().clone();
         let records = self.state.resilience.records.inner().clone();
-        Self::over(&Config::for_tests("sqlite://unused.db"), clinic, records, Box::new(()))
+        Self::over(&self.config.clone(), clinic, records, Box::new(()))
+    }
+
+    /// An application in mode `local` (SECURITY.md §1), signing with [`test_key_file`]; `tweak` adjusts the rest.
+    pub async fn spawn_local_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_with(|c| {
+            c.auth = Some(gospital::auth::AuthMode::Local);
+            c.auth_key_file = test_key_file();
+            tweak(c);
+        })
+        .await
+    }
+
+    pub async fn spawn_local() -> Self {
+        Self::spawn_local_with(|_| {}).await
+    }
+
+    /// Sends `method path` with `Authorization: Bearer <token>` and an optional JSON body.
+    pub async fn as_token(&self, token: &str, method: Method, path: &str, body: Option<&Value>) -> Res {
+        let mut b = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
+        let body = match body {
+            Some(v) => {
+                b = b.header("content-type", "application/json");
+                Body::from(serde_json::to_vec(v).unwrap())
+            }
+            None => Body::empty(),
+        };
+        self.send(b.body(body).unwrap()).await
     }
 
     /// Sends a raw request.
@@ -189,6 +220,27 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// The key file of every in-process test app in mode `local`: one per test process, created once.
+pub fn test_key_file() -> std::path::PathBuf {
+    static KEY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("gospital-test-{}-{}.key", std::process::id(), ulid::Ulid::new()));
+        gospital::auth::local::SigningKey::load_or_create(&path).expect("test key file");
+        path
+    })
+    .clone()
+}
+
+/// A local access token for `roles` (comma-separated), as `gospital token` would print it, with `sub` and the
+/// patient claim when given.
+pub fn token(roles: &str, sub: Option<&str>, patient: Option<&str>) -> String {
+    let key = gospital::auth::local::SigningKey::load_or_create(&test_key_file()).expect("test key");
+    let req =
+        gospital::auth::local::TokenRequest::new(roles, sub.map(str::to_owned), None, patient.map(str::to_owned), "1h")
+            .expect("token request");
+    key.mint(&req, chrono::Utc::now().timestamp_millis()).expect("mint")
 }
 
 /// A valid patient registration body.

@@ -50,6 +50,10 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/medical-records/{recordId}/history"),
     ("post", "/api/v1/billing/invoices"),
     ("get", "/api/v1/billing/invoices/{invoiceId}"),
+    // SECURITY.md §2, §4.
+    ("get", "/api/v1/me"),
+    ("post", "/api/v1/admin/revocations"),
+    ("get", "/api/v1/admin/revocations"),
     ("put", "/api/v1/billing/invoices/{invoiceId}/payment"),
 ];
 
@@ -202,12 +206,14 @@ async fn every_api_operation_documents_its_errors_with_the_envelope_and_its_code
         .clone();
     for (method, path, op) in operations(&doc).into_iter().filter(|(_, p, _)| p.starts_with("/api/")) {
         let responses = op["responses"].as_object().unwrap();
-        let mut expected = vec!["500", "503", "504"];
+        // Every /api operation needs a token (SECURITY.md §2).
+        let mut expected = vec!["401", "403", "429", "500", "503", "504"];
         if matches!(method.as_str(), "post" | "put") {
             expected.extend(["400", "413", "415"]);
         }
         match method.as_str() {
-            "post" => expected.extend(["409", "422"]),
+            // A revocation takes no Idempotency-Key (revoking twice is harmless).
+            "post" if path != "/api/v1/admin/revocations" => expected.extend(["409", "422"]),
             "put" | "delete" => expected.push("412"),
             _ => {}
         }

@@ -186,6 +186,23 @@ impl IdempotencyStore for Faulty {
 }
 
 #[async_trait]
+impl RevocationStore for Faulty {
+    async fn insert_revocation(&self, revocation: &gospital::domain::revocation::Revocation) -> StoreResult<()> {
+        faulty!(self.insert_revocation(revocation))
+    }
+    async fn list_revocations(
+        &self,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<gospital::domain::revocation::Revocation>> {
+        faulty!(self.list_revocations(limit, after))
+    }
+    async fn revocation_index(&self) -> StoreResult<Vec<(String, i64)>> {
+        faulty!(self.revocation_index())
+    }
+}
+
+#[async_trait]
 impl ClinicStore for Faulty {
     fn backend(&self) -> &'static str {
         self.inner.backend()

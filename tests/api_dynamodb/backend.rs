@@ -16,7 +16,9 @@ pub async fn open(
     let mut config = config.clone();
     config.database_url = Some(format!("sqlite://{}", dir.path().join("gospital.db").display()));
     let state =
-        gospital::build_state(&config, Arc::new(gospital::clock::SystemClock), true).await.expect("stores open");
+        gospital::build_state(&config, Arc::new(gospital::clock::SystemClock), true, gospital::auth::Auth::off())
+            .await
+            .expect("stores open");
     let dynamo = crate::dynamo_support::open_dynamodb().await;
     let records: Arc<dyn RecordStore> = Arc::new(dynamo.store.clone());
     (state.resilience.clinic.inner().clone(), records, Box::new((dir, dynamo)))

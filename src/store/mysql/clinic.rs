@@ -28,6 +28,8 @@ use crate::domain::doctor::Doctor;
 use crate::domain::formats::{Timestamp, format_date, format_time};
 use crate::domain::ids::{AppointmentId, DepartmentId, DoctorId, PatientId};
 use crate::domain::patient::Patient;
+use crate::domain::revocation::Revocation;
+use crate::store::revocations;
 use crate::store::rows::{AppointmentRow, BusyRow, DepartmentRow, DoctorRow, PatientRow};
 use crate::store::statements::{
     APPOINTMENT_INSERT, APPOINTMENT_SELECT, APPOINTMENT_UPDATE, CANCEL_FUTURE, DEPARTMENT_INSERT, DEPARTMENT_SELECT,
@@ -39,6 +41,7 @@ use crate::store::{
     DoctorFilter, DoctorStore, IdempotencyClaim, IdempotencyStore, Page, PageRequest, PatientFilter, PatientStore,
     PoolStats, Rule, StoreError, StoreResult,
 };
+use crate::store::{CursorKey, KeyPage, RevocationStore};
 
 type Query<'q> = sqlx::query::Query<'q, MySql, MySqlArguments>;
 
@@ -601,6 +604,38 @@ impl IdempotencyStore for MySqlClinicStore {
 
     async fn purge_idempotency(&self, now: Timestamp, limit: u32) -> StoreResult<u64> {
         idempotency::purge(&self.db, now, limit).await
+    }
+}
+
+#[async_trait]
+impl RevocationStore for MySqlClinicStore {
+    async fn insert_revocation(&self, r: &Revocation) -> StoreResult<()> {
+        sqlx::query(revocations::INSERT)
+            .bind(&r.id)
+            .bind(&r.sub)
+            .bind(&r.reason)
+            .bind(r.revoked_at.millis())
+            .bind(&r.revoked_by)
+            .execute(&self.db.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn list_revocations(&self, limit: u32, after: Option<&CursorKey>) -> StoreResult<KeyPage<Revocation>> {
+        let (at, id) = revocations::start(after);
+        let rows: Vec<revocations::Row> = sqlx::query_as(revocations::PAGE)
+            .bind(at)
+            .bind(at)
+            .bind(id)
+            .bind(i64::from(limit.max(1)) + 1)
+            .fetch_all(&self.db.pool)
+            .await?;
+        Ok(revocations::page(rows, limit))
+    }
+
+    async fn revocation_index(&self) -> StoreResult<Vec<(String, i64)>> {
+        let rows: Vec<revocations::IndexRow> = sqlx::query_as(revocations::INDEX).fetch_all(&self.db.pool).await?;
+        Ok(rows.into_iter().map(|r| (r.sub, r.revoked_at)).collect())
     }
 }
 

@@ -34,5 +34,9 @@ function request()
   local body = string.format(
     '{"patientId":"%s","doctorId":"%s","appointmentDate":"%s","startTime":"%s","endTime":"%s","reason":"bench"}',
     patient, doctor, date, start, finish)
-  return wrk.format("POST", "/api/v1/appointments", {["Content-Type"] = "application/json"}, body)
+  -- wrk.format replaces wrk.headers with a table it is given: copy them (the -H Authorization header) first.
+  local headers = {}
+  for k, v in pairs(wrk.headers) do headers[k] = v end
+  headers["Content-Type"] = "application/json"
+  return wrk.format("POST", "/api/v1/appointments", headers, body)
 end

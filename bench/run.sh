@@ -5,7 +5,8 @@
 #                [--baseline http://127.0.0.1:9090] [--no-build]
 #
 # SQLite always; MySQL when --mysql-url names a server (the script creates and drops its own database,
-# `gospital_bench`, there). Workloads: GET patient by id, list patients, GET medical record, book appointments.
+# `gospital_bench`, there). Workloads: GET patient by id, list patients, GET medical record, book appointments,
+# register patients without and with an Idempotency-Key (alternating, 3 rounds each).
 # --baseline URL also runs the GET-patient load against another server of the same API in alternation with
 # ours (3 rounds each) and prints the throughput ratio. Load tools: wrk (apt-get install wrk).
 set -euo pipefail
@@ -49,7 +50,9 @@ start_server() {
   local name="$1"; shift
   PORT="$(free_port)"
   mkdir -p "$WORK/$name"
-  (cd "$WORK/$name" && exec env "$@" GOSPITAL_ADDR="127.0.0.1:$PORT" "$BIN" >"$WORK/$name.log" 2>&1) &
+  # Mode local by default, its key in the server's folder; one principal drives all load, so no rate limit.
+  TOKEN="$(cd "$WORK/$name" && env "$@" "$BIN" token --role admin,doctor,receptionist,billing --sub bench)"
+  (cd "$WORK/$name" && exec env GOSPITAL_RATE_LIMIT_PER_SECOND=0 "$@" GOSPITAL_ADDR="127.0.0.1:$PORT" "$BIN" >"$WORK/$name.log" 2>&1) &
   SERVER_PID=$!
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && return 0
@@ -64,7 +67,7 @@ stop_server() {
 
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/$SERVER_PID/status"; }
 
-post() { curl -sf -X POST -H 'content-type: application/json' -d "$2" "$1"; }
+post() { curl -sf -X POST -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d "$2" "$1"; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 # seed <base URL>: 100 patients, 2 doctors, one medical record; sets PATIENT, PATIENTS, DOCTORS, RECORD.
@@ -90,7 +93,7 @@ seed() {
 load() {
   local url="$1"; shift
   local out
-  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url")"
+  out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "$@" "$url")"
   local rps p50 p99 non2xx sock
   rps="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")"
   p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
@@ -114,8 +117,16 @@ bench_backend() {
   done
   row="$(BENCH_PATIENTS="$PATIENTS" BENCH_DOCTORS="$DOCTORS" load "$base/api/v1/appointments" -s "$ROOT/bench/book.lua")"
   ROWS+=("| $name | POST /api/v1/appointments | ${row//|/ | } |")
+  # Registration without and with an Idempotency-Key, alternating (3 rounds each): the key's cost is the
+  # difference, and alternating keeps the machine's drift out of it.
+  for round in 1 2 3; do
+    row="$(BENCH_IDEMPOTENCY=0 load "$base/api/v1/patients" -s "$ROOT/bench/register.lua")"
+    ROWS+=("| $name | POST /api/v1/patients (round $round) | ${row//|/ | } |")
+    row="$(BENCH_IDEMPOTENCY=1 load "$base/api/v1/patients" -s "$ROOT/bench/register.lua")"
+    ROWS+=("| $name | POST /api/v1/patients + Idempotency-Key (round $round) | ${row//|/ | } |")
+  done
   ROWS[-1]="${ROWS[-1]} $(peak_rss_mb) |"
-  for i in 1 2 3; do ROWS[-1-i]="${ROWS[-1-i]} |"; done
+  for i in $(seq 1 9); do ROWS[-1-i]="${ROWS[-1-i]} |"; done
 }
 
 start_server sqlite DATABASE_URL="sqlite://$WORK/sqlite/gospital.db"

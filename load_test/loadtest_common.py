@@ -67,6 +67,15 @@ _seed_error: str | None = None
 _counter = 0
 
 
+
+def auth(user_type: str) -> dict:
+    """The bearer token of a class (SECURITY.md): GOSPITAL_STAFF_TOKEN for staff (e.g. `gospital token --role
+    admin,doctor,nurse,receptionist,billing`), GOSPITAL_PUBLIC_TOKEN for public (a `patient` token, or a
+    staff one to load the public cap). With authentication on, the class follows the token's role and
+    X-User-Type is ignored; in mode off neither variable is needed."""
+    token = os.environ.get("GOSPITAL_STAFF_TOKEN" if user_type == "staff" else "GOSPITAL_PUBLIC_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
 def unique(prefix: str) -> str:
     global _counter
     _counter += 1
@@ -256,7 +265,7 @@ def call(user, method: str, path: str, op: str, *, params=None, json_body=None, 
     """One request of a user, judged; returns the parsed body of a 2xx answer, else None."""
     # X-Request-Id is echoed by the server and appears in its request log (with latency_ms), so a
     # run's server-side latency per class can be read from the log: lt-<class>-<run>-<n>.
-    headers = {"X-User-Type": user.user_type, "X-Request-Id": f"lt-{user.cls}-{unique('')}"}
+    headers = {"X-User-Type": user.user_type, "X-Request-Id": f"lt-{user.cls}-{unique('')}", **auth(user.user_type)}
     url = f"{path}?{urlencode(params)}" if params else path
     with user.client.request(
         method, url, json=json_body, headers=headers, name=f"[{user.cls}] {op}", catch_response=True
@@ -281,7 +290,7 @@ def _post(session: requests.Session, base: str, path: str, body: dict, key: str)
     url = base + API + path
     for attempt in range(5):
         try:
-            r = session.post(url, json=body, headers={"X-User-Type": "staff"}, timeout=10)
+            r = session.post(url, json=body, headers={"X-User-Type": "staff", **auth("staff")}, timeout=10)
         except requests.RequestException as e:
             raise SeedError(f"POST {url}: {e}") from e
         if r.status_code == 201:

@@ -17,6 +17,10 @@ trap cleanup EXIT
 
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export GOSPITAL_ADDR="127.0.0.1:$PORT" DATABASE_URL="sqlite://$TMP/gospital.db" GOSPITAL_URL="http://127.0.0.1:$PORT"
+# Mode local, the default: the walk-through mints its token first, with the roles its steps need (SECURITY.md §3).
+export GOSPITAL_AUTH_KEY_FILE="$TMP/gospital.key"
+AUTH_HEADER="Authorization: Bearer $("$BIN" token --role admin,doctor,billing --sub walkthrough)"
+export AUTH_HEADER
 "$BIN" serve >"$TMP/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do

@@ -16,8 +16,18 @@ use tokio::net::TcpStream;
 /// variables cannot change the outcome.
 pub fn command(args: &[&str], envs: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gospital"));
-    cmd.args(args).env_clear().envs(envs.iter().copied());
+    cmd.args(args).env_clear().env("GOSPITAL_AUTH_KEY_FILE", key_file()).envs(envs.iter().copied());
     cmd
+}
+
+/// The token key file of every process a test starts, unless it names its own: outside the source tree.
+pub fn key_file() -> String {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("gospital-cli-{}.key", std::process::id()));
+        path.display().to_string()
+    })
+    .clone()
 }
 
 /// Longest a one-shot command may take: a `serve` that should have refused to start would otherwise run forever.
@@ -95,8 +105,13 @@ impl Server {
     /// runtime, which may be serving what it needs) until its log says where it listens. Panics with its stderr
     /// when it does not get there.
     pub async fn start(envs: &[(&str, &str)]) -> Self {
-        let mut all: Vec<(String, String)> =
-            vec![("GOSPITAL_ADDR".into(), "127.0.0.1:0".into()), ("GOSPITAL_CPU_SHED_OPEN".into(), "0".into())];
+        // Mode off unless a test asks for another: these tests drive the API as the Go original's clients did.
+        let mut all: Vec<(String, String)> = vec![
+            ("GOSPITAL_ADDR".into(), "127.0.0.1:0".into()),
+            ("GOSPITAL_CPU_SHED_OPEN".into(), "0".into()),
+            ("GOSPITAL_AUTH".into(), "off".into()),
+            ("GOSPITAL_AUTH_KEY_FILE".into(), key_file()),
+        ];
         all.extend(envs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         tokio::task::spawn_blocking(move || Self::start_blocking(&all)).await.expect("join")
     }

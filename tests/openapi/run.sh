@@ -144,9 +144,17 @@ else
   backend="sqlite"
 fi
 
+# Mode local (the default) with a key of its own; one token with every staff role, so that every operation is
+# allowed and what is tested is the contract, not the matrix (tests/api/auth.rs tests that). The per-principal
+# rate limit is off: the fuzzer is one principal sending thousands of requests.
+export GOSPITAL_AUTH_KEY_FILE="$work/gospital.key"
+GOSPITAL_TOKEN="$("$binary" token --role admin,doctor,nurse,receptionist,billing,auditor --sub openapi-fuzzer --ttl 2h)" \
+  || die "gospital token failed"
+export GOSPITAL_TOKEN
+st_extra+=(--header "Authorization: Bearer $GOSPITAL_TOKEN")
 log "starting $binary on $base ($backend; log: $results/server.log)"
 (cd "$work" && exec env GOSPITAL_ADDR="127.0.0.1:$port" DATABASE_URL="$db_url" \
-   GOSPITAL_CPU_SHED_OPEN="${GOSPITAL_CPU_SHED_OPEN:-0}" \
+   GOSPITAL_CPU_SHED_OPEN="${GOSPITAL_CPU_SHED_OPEN:-0}" GOSPITAL_RATE_LIMIT_PER_SECOND=0 \
    ${database_url:+GOSPITAL_MIGRATE=true} "$binary" serve >"$results/server.log" 2>&1) &
 server_pid=$!
 up=0

@@ -43,7 +43,7 @@ from typing import Any
 try:
     import gospital_client
     import gospital_client.errors
-    from gospital_client import Client
+    from gospital_client import AuthenticatedClient, Client
     from gospital_client.types import UNSET, Unset
 except ImportError as exc:  # pragma: no cover - a set-up error, not a finding
     sys.exit(f"walkthrough.py: cannot import the generated client 'gospital_client' ({exc}); run tests/openapi/run.sh")
@@ -346,12 +346,15 @@ def main() -> int:
     parser.add_argument("--stop-at-first", action="store_true", help="stop at the first failure")
     opts = parser.parse_args()
 
-    client = Client(
+    common = dict(
         base_url=opts.base_url.rstrip("/"),
         raise_on_unexpected_status=True,
         timeout=None,
         httpx_args={"event_hooks": {"response": [_keep_last_response]}},
     )
+    # With authentication on (SECURITY.md), the bearer token run.sh minted; the client sends it on every call.
+    token = os.environ.get("GOSPITAL_TOKEN")
+    client = AuthenticatedClient(token=token, **common) if token else Client(**common)
     walk = Walk(opts.stop_at_first)
     ctx: dict[str, Any] = {}
     run = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S") + os.urandom(3).hex()

@@ -2,6 +2,7 @@
 //! verifier port with its `local` and `oidc` implementations, the role × route matrix, revocations and the
 //! per-principal rate limit. The edge middleware that applies them is `crate::middleware::auth`.
 
+pub mod cache;
 pub mod jwt;
 pub mod local;
 pub mod matrix;

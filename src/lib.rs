@@ -23,6 +23,7 @@ use sqlx::Connection;
 use sqlx::migrate::Migrator;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 
+use crate::auth::cache::CachingVerifier;
 use crate::auth::local::{LocalVerifier, SigningKey};
 use crate::auth::oidc::OidcVerifier;
 use crate::auth::rate::PrincipalLimiter;
@@ -267,6 +268,7 @@ pub fn build_auth(config: &Config) -> anyhow::Result<Auth> {
         AuthMode::Oidc => OidcVerifier::start(config.oidc_settings()?)?,
     };
     metrics::gauge!("auth_disabled").set(0.0);
+    let verifier: Arc<dyn TokenVerifier> = Arc::new(CachingVerifier::new(verifier));
     let limiter = PrincipalLimiter::new(config.rate_limit_per_second, config.rate_limit_burst).map(Arc::new);
     Ok(Auth { mode, verifier: Some(verifier), revocations: Arc::default(), limiter })
 }

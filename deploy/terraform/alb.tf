@@ -4,7 +4,7 @@
 # everything else to `public`. The header is a ROUTING HINT, NOT A SECURITY BOUNDARY: any client can send it
 # (or leave it out). It only separates capacity, so that a flood of public traffic cannot starve staff traffic;
 # it grants nothing. The service applies the same classification to its own in-flight caps
-# (GOSPITAL_STAFF_MAX_IN_FLIGHT / GOSPITAL_PUBLIC_MAX_IN_FLIGHT). Authentication, when it comes, must not trust it.
+# (GOSPITAL_STAFF_MAX_IN_FLIGHT / GOSPITAL_PUBLIC_MAX_IN_FLIGHT). Inside the service the class follows the token's role.
 
 resource "aws_lb" "this" {
   name               = var.name

@@ -26,6 +26,12 @@ locals {
     { name = "MEDICAL_RECORD_HISTORY_TABLE", value = aws_dynamodb_table.medical_record_history.name },
     { name = "IDEMPOTENCY_TABLE", value = aws_dynamodb_table.idempotency.name },
     { name = "RUST_LOG", value = var.log_level },
+    # [auth] mode oidc (SECURITY.md §1): the hospital's identity provider signs the tokens; the task holds no key
+    # and no secret, only where to find the provider's public keys.
+    { name = "GOSPITAL_AUTH", value = "oidc" },
+    { name = "GOSPITAL_OIDC_ISSUER", value = var.oidc_issuer },
+    { name = "GOSPITAL_OIDC_AUDIENCE", value = var.oidc_audience },
+    { name = "GOSPITAL_OIDC_ROLES_CLAIM", value = var.oidc_roles_claim },
   ]
 
   # DATABASE_URL (mysql://user:password@host:3306/db) comes from Secrets Manager; ECS injects it at start-up

@@ -309,3 +309,29 @@ variable "grafana_token_ttl_seconds" {
     error_message = "grafana_token_ttl_seconds must be between 1 and 2592000 (30 days)."
   }
 }
+
+variable "oidc_issuer" {
+  type        = string
+  description = "The hospital identity provider's issuer (GOSPITAL_OIDC_ISSUER): a token's iss must equal it exactly, e.g. https://sso.example.org/realms/hospital."
+
+  validation {
+    condition     = startswith(var.oidc_issuer, "https://")
+    error_message = "oidc_issuer must be an https:// URL."
+  }
+}
+
+variable "oidc_audience" {
+  type        = string
+  description = "The API's audience at the identity provider (GOSPITAL_OIDC_AUDIENCE): one of a token's aud values must equal it."
+
+  validation {
+    condition     = length(var.oidc_audience) > 0
+    error_message = "oidc_audience must not be empty."
+  }
+}
+
+variable "oidc_roles_claim" {
+  type        = string
+  description = "Dotted path to the roles in the access token (GOSPITAL_OIDC_ROLES_CLAIM): roles (Entra ID app roles), realm_access.roles (Keycloak), cognito:groups (Cognito)."
+  default     = "roles"
+}

@@ -104,6 +104,7 @@ macro_rules! clinic_cases {
             a_write_completing_a_lost_claim_writes_nothing,
             every_create_of_r_completes_its_claim_atomically,
             purging_removes_expired_records_a_bounded_batch_at_a_time,
+            revocations_page_newest_first_and_the_index_keeps_each_subs_latest,
         );
     };
 }
@@ -1155,4 +1156,44 @@ async fn purging_removes_expired_records_a_bounded_batch_at_a_time(store: &dyn C
         store.claim_idempotency(&claim(&live, "B", NOW + 5_000, 1_000)).await.expect("claim"),
         ClaimOutcome::InProgress { .. }
     ));
+}
+
+/// [auth] SECURITY.md §4: revocations are kept as written, paged newest first (ties by ID), and the index holds
+/// the latest time per `sub`.
+async fn revocations_page_newest_first_and_the_index_keeps_each_subs_latest(store: &dyn ClinicStore) {
+    use gospital::domain::revocation::Revocation;
+    let at = |ms: i64, id: &str, sub: &str| Revocation {
+        id: id.to_owned(),
+        sub: sub.to_owned(),
+        reason: format!("reason {id}"),
+        revoked_at: Timestamp::from_millis(ms),
+        revoked_by: "admin".to_owned(),
+    };
+    assert!(store.revocation_index().await.expect("index").is_empty());
+    let written =
+        [at(1_000, "01A", "dr-a"), at(3_000, "01C", "dr-a"), at(2_000, "01B", "nurse-ü"), at(3_000, "01D", "dr-b")];
+    for r in &written {
+        store.insert_revocation(r).await.expect("insert");
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_revocations(3, after.as_ref()).await.expect("page");
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items);
+        match page.next {
+            Some(k) => after = Some(k),
+            None => break,
+        }
+    }
+    let ids: Vec<&str> = seen.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["01D", "01C", "01B", "01A"], "newest first, ties by ID descending");
+    assert_eq!(seen[2], written[2], "read back as written");
+    let mut index = store.revocation_index().await.expect("index");
+    index.sort();
+    assert_eq!(
+        index,
+        [("dr-a".to_owned(), 3_000), ("dr-b".to_owned(), 3_000), ("nurse-ü".to_owned(), 2_000)],
+        "the latest revocation of each sub"
+    );
 }

@@ -150,7 +150,7 @@ fi
 export GOSPITAL_AUTH_KEY_FILE="$work/gospital.key"
 GOSPITAL_TOKEN="$("$binary" token --role admin,doctor,nurse,receptionist,billing,auditor --sub openapi-fuzzer --ttl 2h)" \
   || die "gospital token failed"
-export GOSPITAL_TOKEN
+export GOSPITAL_TOKEN GOSPITAL_TOKEN_SUB=openapi-fuzzer
 st_extra+=(--header "Authorization: Bearer $GOSPITAL_TOKEN")
 log "starting $binary on $base ($backend; log: $results/server.log)"
 (cd "$work" && exec env GOSPITAL_ADDR="127.0.0.1:$port" DATABASE_URL="$db_url" \

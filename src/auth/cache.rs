@@ -23,10 +23,13 @@ pub const KEEP_FOR: Duration = Duration::from_secs(60);
 /// Most tokens remembered; when full, the cache starts over (an attacker's many valid tokens cost a re-check).
 const CAPACITY: usize = 10_000;
 
+/// Verified tokens by SHA-256: the principal, and until when it is trusted.
+type Entries = HashMap<[u8; 32], (Arc<Principal>, Instant)>;
+
 #[derive(Debug)]
 pub struct CachingVerifier {
     inner: Arc<dyn TokenVerifier>,
-    entries: Mutex<HashMap<[u8; 32], (Arc<Principal>, Instant)>>,
+    entries: Mutex<Entries>,
 }
 
 impl CachingVerifier {

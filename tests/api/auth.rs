@@ -8,7 +8,7 @@ use axum::http::Method;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::helpers::{Res, TODAY, TestApp, patient_body, test_key_file, token};
+use crate::helpers::{Res, TODAY, TestApp, World, patient_body, test_key_file, token};
 
 const CHALLENGE: &str = "Bearer realm=\"gospital\"";
 const INVALID: &str = "Bearer realm=\"gospital\", error=\"invalid_token\"";
@@ -16,44 +16,11 @@ const SCOPE: &str = "Bearer realm=\"gospital\", error=\"insufficient_scope\"";
 
 const ROLES: [&str; 7] = ["admin", "doctor", "nurse", "receptionist", "billing", "auditor", "patient"];
 
-/// The IDs a matrix run fills path templates with: the patient's own rows.
-struct World {
-    patient: String,
-    doctor: String,
-    appointment: String,
-    record: String,
-    invoice: String,
-}
-
-/// A fresh app in mode local with one patient and one of each row, made by the roles allowed to make them.
+/// A fresh app in mode local with one of every row, made with the app's staff token: the patient's own rows.
 async fn world() -> (TestApp, World) {
     let app = TestApp::spawn_local().await;
-    let admin = token("admin", None, None);
-    let res = app.as_token(&admin, Method::POST, "/api/v1/patients", Some(&patient_body("own@example.org"))).await;
-    res.assert(201);
-    let patient = res.body["patientId"].as_str().unwrap().to_owned();
-    let doctor_body = crate::helpers::doctor_body("LIC-AUTH-1", "DEPT-001");
-    let res = app.as_token(&admin, Method::POST, "/api/v1/doctors", Some(&doctor_body)).await;
-    res.assert(201);
-    let doctor = res.body["doctorId"].as_str().unwrap().to_owned();
-    let booking = json!({"patientId": patient, "doctorId": doctor, "appointmentDate": "2026-12-01",
-                         "startTime": "10:00", "endTime": "10:30", "reason": "Check-up"});
-    let res = app.as_token(&admin, Method::POST, "/api/v1/appointments", Some(&booking)).await;
-    res.assert(201);
-    let appointment = res.body["appointmentId"].as_str().unwrap().to_owned();
-    let record_body = json!({"patientId": patient, "doctorId": doctor, "visitDate": format!("{TODAY}T09:00:00Z"),
-                             "chiefComplaint": "Cough", "diagnosis": "Cold"});
-    let res =
-        app.as_token(&token("doctor", None, None), Method::POST, "/api/v1/medical-records", Some(&record_body)).await;
-    res.assert(201);
-    let record = res.body["recordId"].as_str().unwrap().to_owned();
-    let invoice_body = json!({"patientId": patient, "invoiceDate": TODAY, "dueDate": "2026-12-25", "items": [{"description": "Visit", "quantity": 1, "unitPrice": 100.00}]});
-    let res = app
-        .as_token(&token("billing", None, None), Method::POST, "/api/v1/billing/invoices", Some(&invoice_body))
-        .await;
-    res.assert(201);
-    let invoice = res.body["invoiceId"].as_str().unwrap().to_owned();
-    (app, World { patient, doctor, appointment, record, invoice })
+    let w = app.world("own").await;
+    (app, w)
 }
 
 /// SECURITY.md §3 as this test reads it: each operation, the roles allowed (fully or restricted), and a request

@@ -66,6 +66,10 @@ pub struct TestApp {
     pub state: gospital::state::AppState,
     /// The configuration it was built with (a second instance gets the same).
     pub config: Config,
+    /// Sent as `Authorization: Bearer …` by [`Self::request`] (so by `get`, `post`, `put`, `delete` and the
+    /// fixtures): a token with every staff role in mode `local`, none in mode `off`. `send`, `raw` and
+    /// `send_with_headers` send only what they are given.
+    pub bearer: Option<String>,
     /// Keeps the stores alive (temp directory, test database, emulator) until the test ends.
     _stores: Box<dyn std::any::Any + Send + Sync>,
 }
@@ -108,7 +112,13 @@ impl TestApp {
             Arc::new(settings),
             auth,
         );
-        Self { router: gospital::http::router(state.clone()), state, config: config.clone(), _stores: keep }
+        Self {
+            router: gospital::http::router(state.clone()),
+            state,
+            config: config.clone(),
+            bearer: None,
+            _stores: keep,
+        }
     }
 
     /// Another instance of the service over this one's stores (its own guards, writer turns and clock offset),
@@ -116,17 +126,21 @@ impl TestApp {
     pub fn second_instance(&self) -> TestApp {
         let clinic = self.state.resilience.clinic.inner().clone();
         let records = self.state.resilience.records.inner().clone();
-        Self::over(&self.config.clone(), clinic, records, Box::new(()))
+        let mut other = Self::over(&self.config.clone(), clinic, records, Box::new(()));
+        other.bearer = self.bearer.clone();
+        other
     }
 
     /// An application in mode `local` (SECURITY.md §1), signing with [`test_key_file`]; `tweak` adjusts the rest.
     pub async fn spawn_local_with(tweak: impl FnOnce(&mut Config)) -> Self {
-        Self::spawn_with(|c| {
+        let mut app = Self::spawn_with(|c| {
             c.auth = Some(gospital::auth::AuthMode::Local);
             c.auth_key_file = test_key_file();
             tweak(c);
         })
-        .await
+        .await;
+        app.bearer = Some(token("admin,doctor,nurse,receptionist,billing,auditor", Some("test-staff"), None));
+        app
     }
 
     pub async fn spawn_local() -> Self {
@@ -135,15 +149,7 @@ impl TestApp {
 
     /// Sends `method path` with `Authorization: Bearer <token>` and an optional JSON body.
     pub async fn as_token(&self, token: &str, method: Method, path: &str, body: Option<&Value>) -> Res {
-        let mut b = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {token}"));
-        let body = match body {
-            Some(v) => {
-                b = b.header("content-type", "application/json");
-                Body::from(serde_json::to_vec(v).unwrap())
-            }
-            None => Body::empty(),
-        };
-        self.send(b.body(body).unwrap()).await
+        self.send_with_headers(method, path, &[("authorization", &format!("Bearer {token}"))], body).await
     }
 
     /// Sends a raw request.
@@ -159,15 +165,10 @@ impl TestApp {
 
     /// Sends `method path` with an optional JSON body (Content-Type: application/json).
     pub async fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Res {
-        let mut b = Request::builder().method(method).uri(path);
-        let body = match body {
-            Some(v) => {
-                b = b.header("content-type", "application/json");
-                Body::from(serde_json::to_vec(v).unwrap())
-            }
-            None => Body::empty(),
-        };
-        self.send(b.body(body).unwrap()).await
+        match &self.bearer {
+            Some(token) => self.as_token(token, method, path, body).await,
+            None => self.send_with_headers(method, path, &[], body).await,
+        }
     }
 
     /// Sends a raw body text with the given content type (None = no Content-Type header).
@@ -241,6 +242,49 @@ pub fn token(roles: &str, sub: Option<&str>, patient: Option<&str>) -> String {
         gospital::auth::local::TokenRequest::new(roles, sub.map(str::to_owned), None, patient.map(str::to_owned), "1h")
             .expect("token request");
     key.mint(&req, chrono::Utc::now().timestamp_millis()).expect("mint")
+}
+
+/// One of every resource, made through the API: a patient, an active doctor (DEPT-001), an appointment on
+/// [`WORLD_DAY`] 10:00–10:30, a medical record and an invoice.
+pub struct World {
+    pub patient: String,
+    pub doctor: String,
+    pub appointment: String,
+    pub record: String,
+    pub invoice: String,
+}
+
+/// The day of [`World`]'s appointment: a working day after [`TODAY`].
+pub const WORLD_DAY: &str = "2026-12-01";
+
+impl TestApp {
+    /// A [`World`]; `tag` keeps the patient's email and the doctor's licence apart from other worlds.
+    pub async fn world(&self, tag: &str) -> World {
+        let patient = s(&self.create_patient(&format!("{tag}@example.org")).await, "patientId").to_owned();
+        let doctor = s(&self.create_doctor(&format!("LIC-{tag}"), "DEPT-001").await, "doctorId").to_owned();
+        let res = self.book(&patient, &doctor, WORLD_DAY, "10:00", "10:30").await;
+        res.assert(201);
+        let appointment = s(&res.body, "appointmentId").to_owned();
+        let res = self
+            .post(
+                "/api/v1/medical-records",
+                &json!({"patientId": patient, "doctorId": doctor, "visitDate": "2026-11-20T09:00:00Z",
+                        "chiefComplaint": "Cough"}),
+            )
+            .await;
+        res.assert(201);
+        let record = s(&res.body, "recordId").to_owned();
+        let res = self.post("/api/v1/billing/invoices", &invoice_body(&patient)).await;
+        res.assert(201);
+        let invoice = s(&res.body, "invoiceId").to_owned();
+        World { patient, doctor, appointment, record, invoice }
+    }
+}
+
+/// A valid invoice body for `patient` (one line of 150).
+pub fn invoice_body(patient: &str) -> Value {
+    json!({"patientId": patient, "invoiceDate": "2026-11-25", "dueDate": "2026-12-25",
+           "items": [{"description": "Consultation", "quantity": 1, "unitPrice": 150}]})
 }
 
 /// A valid patient registration body.

@@ -7,7 +7,7 @@ use gospital::service::idempotency::{IdempotencyKey, IdempotentRequest, scope};
 use gospital::store::IdempotencyClaim;
 use serde_json::{Value, json};
 
-use crate::helpers::{Res, TestApp, patient_body, s};
+use crate::helpers::{Res, TestApp, invoice_body, patient_body, s};
 
 const DAY: &str = "2026-12-01";
 
@@ -39,47 +39,12 @@ fn assert_precondition_failed(res: &Res, current: i64) {
     assert_eq!(res.header("etag"), Some(format!("\"{current}\"").as_str()));
 }
 
-/// A patient, an active doctor, an appointment, a record and an invoice: one of every resource.
-struct World {
-    patient: String,
-    doctor: String,
-    appointment: String,
-    record: String,
-    invoice: String,
-}
-
-async fn world(app: &TestApp, tag: &str) -> World {
-    let patient = s(&app.create_patient(&format!("{tag}@example.org")).await, "patientId").to_owned();
-    let doctor = s(&app.create_doctor(&format!("LIC-{tag}"), "DEPT-001").await, "doctorId").to_owned();
-    let res = app.book(&patient, &doctor, DAY, "10:00", "10:30").await;
-    res.assert(201);
-    let appointment = s(&res.body, "appointmentId").to_owned();
-    let res = app
-        .post(
-            "/api/v1/medical-records",
-            &json!({"patientId": patient, "doctorId": doctor, "visitDate": "2026-11-20T09:00:00Z",
-                    "chiefComplaint": "Cough"}),
-        )
-        .await;
-    res.assert(201);
-    let record = s(&res.body, "recordId").to_owned();
-    let res = app.post("/api/v1/billing/invoices", &invoice_body(&patient)).await;
-    res.assert(201);
-    let invoice = s(&res.body, "invoiceId").to_owned();
-    World { patient, doctor, appointment, record, invoice }
-}
-
-fn invoice_body(patient: &str) -> Value {
-    json!({"patientId": patient, "invoiceDate": "2026-11-25", "dueDate": "2026-12-25",
-           "items": [{"description": "Consultation", "quantity": 1, "unitPrice": 150}]})
-}
-
 // ---- §1.10 versions and ETags ---------------------------------------------------------------------------
 
 #[tokio::test]
 async fn every_single_resource_get_carries_its_version_and_a_strong_etag() {
     let app = TestApp::spawn().await;
-    let w = world(&app, "etag").await;
+    let w = app.world("etag").await;
     for path in [
         patient(&w.patient),
         format!("/api/v1/doctors/{}", w.doctor),
@@ -102,7 +67,7 @@ async fn every_single_resource_get_carries_its_version_and_a_strong_etag() {
 #[tokio::test]
 async fn every_write_moves_the_version_by_one_and_answers_its_etag() {
     let app = TestApp::spawn().await;
-    let w = world(&app, "bump").await;
+    let w = app.world("bump").await;
     let writes = [
         (Method::PUT, patient(&w.patient), Some(json!({"phone": "+1 555 010 0000"}))),
         (Method::PUT, format!("/api/v1/doctors/{}", w.doctor), Some(json!({"specialty": "Oncology"}))),
@@ -146,7 +111,7 @@ async fn a_change_that_changes_nothing_keeps_the_version() {
 #[tokio::test]
 async fn a_deactivation_bumps_the_appointments_it_cancels() {
     let app = TestApp::spawn().await;
-    let w = world(&app, "cascade").await;
+    let w = app.world("cascade").await;
     app.delete(&patient(&w.patient)).await.assert(200);
     let apt = app.get(&format!("/api/v1/appointments/{}", w.appointment)).await;
     assert_eq!((apt.body["status"].clone(), apt.body["version"].clone()), (json!("cancelled"), json!(2)));
@@ -196,7 +161,7 @@ async fn a_stale_weak_or_unparsable_if_match_is_412_with_the_current_etag_and_ch
 #[tokio::test]
 async fn if_match_is_checked_on_every_put_and_delete() {
     let app = TestApp::spawn().await;
-    let w = world(&app, "every").await;
+    let w = app.world("every").await;
     let cases = [
         (Method::PUT, patient(&w.patient), Some(json!({"phone": "+1 555 010 0000"}))),
         (Method::PUT, format!("/api/v1/doctors/{}", w.doctor), Some(json!({"specialty": "X"}))),
@@ -237,7 +202,7 @@ async fn validation_comes_before_the_404_which_comes_before_if_match() {
 #[tokio::test]
 async fn if_match_comes_before_the_state_rules() {
     let app = TestApp::spawn().await;
-    let w = world(&app, "order").await;
+    let w = app.world("order").await;
     let apt = format!("/api/v1/appointments/{}", w.appointment);
     app.delete(&apt).await.assert(200);
     // Cancelled already (409 without If-Match), but a stale tag is the first failure.
@@ -270,7 +235,7 @@ async fn if_none_match_and_if_match_on_a_post_are_ignored() {
 async fn twenty_concurrent_puts_with_one_if_match_give_one_200_and_nineteen_412() {
     let app = TestApp::spawn().await;
     let other = app.second_instance();
-    let w = world(&app, "race").await;
+    let w = app.world("race").await;
     for path in [patient(&w.patient), format!("/api/v1/medical-records/{}", w.record)] {
         let field = if path.contains("patients") { "phone" } else { "notes" };
         let results = join_all((0..20).map(|i| {
@@ -292,7 +257,7 @@ async fn twenty_concurrent_puts_with_one_if_match_give_one_200_and_nineteen_412(
 async fn twenty_concurrent_puts_without_if_match_all_land() {
     let app = TestApp::spawn().await;
     let other = app.second_instance();
-    let w = world(&app, "land").await;
+    let w = app.world("land").await;
     let path = format!("/api/v1/billing/invoices/{}/payment", w.invoice);
     let results = join_all((0..20).map(|i| {
         let (app, path) = (if i % 2 == 0 { &app } else { &other }, path.clone());

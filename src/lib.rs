@@ -244,6 +244,9 @@ pub async fn build_app(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result
 /// The configured authentication (SECURITY.md §1): the local key (read, or created on first start), the OIDC
 /// verifier (its keys load in the background), or mode `off`, which only a loopback listen address may use.
 pub fn build_auth(config: &Config) -> anyhow::Result<Auth> {
+    // `auth_disabled` is set below, before the state (whose guards install the recorder otherwise) exists: a
+    // value set with no recorder is lost.
+    crate::middleware::metrics::install();
     let mode = config.auth_mode();
     let verifier: Arc<dyn TokenVerifier> = match mode {
         AuthMode::Off => {

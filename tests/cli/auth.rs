@@ -28,6 +28,8 @@ async fn gospital_token_prints_one_token_that_the_server_accepts_and_nothing_els
         Server::start(&[("DATABASE_URL", &url), ("GOSPITAL_AUTH", "local"), ("GOSPITAL_AUTH_KEY_FILE", key)]).await;
     let (status, _, _) = http(server.addr, "GET", "/api/v1/doctors", None).await;
     assert_eq!(status, 401);
+    let (_, _, metrics) = http(server.addr, "GET", "/metrics", None).await;
+    assert!(metrics.lines().any(|l| l == "auth_disabled 0"), "auth_disabled is 0 in mode local");
     let (status, _, body) = bearer_get(server.addr, "/api/v1/me", lines[0]).await;
     assert_eq!(status, 200, "{body}");
     let me: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -82,4 +84,6 @@ async fn mode_off_refuses_a_non_loopback_address_naming_gospital_auth_and_serves
     let server = Server::start(&[("DATABASE_URL", &url), ("GOSPITAL_AUTH", "off")]).await;
     let (status, _, _) = http(server.addr, "GET", "/api/v1/doctors", None).await;
     assert_eq!(status, 200);
+    let (_, _, metrics) = http(server.addr, "GET", "/metrics", None).await;
+    assert!(metrics.lines().any(|l| l == "auth_disabled 1"), "auth_disabled is 1 in mode off");
 }

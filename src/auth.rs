@@ -216,10 +216,11 @@ pub enum Readiness {
     Down,
 }
 
-/// Verifies a bearer token and says who it names. Implementations never call a store (SECURITY.md §2).
+/// Verifies a bearer token and says who it names. Implementations never call a store (SECURITY.md §2). The
+/// principal is shared so that a cached one reaches the request without being copied.
 #[async_trait]
 pub trait TokenVerifier: Send + Sync + fmt::Debug {
-    async fn verify(&self, token: &str) -> Result<Principal, Invalid>;
+    async fn verify(&self, token: &str) -> Result<Arc<Principal>, Invalid>;
 
     fn readiness(&self) -> Readiness {
         Readiness::Up

@@ -52,11 +52,6 @@ impl Ctx {
         Self { actor, access, request_id, clock }
     }
 
-    /// A context outside any request (tests, jobs): the anonymous principal with full access.
-    pub fn system(clock: Arc<dyn Clock>) -> Self {
-        Self::new(Arc::new(crate::auth::Principal::anonymous()), Access::Full, String::new(), clock)
-    }
-
     /// The one patient whose rows this actor may touch here, when it is limited to its own (the `patient` role).
     pub fn own_patient(&self) -> Option<&PatientId> {
         match &self.access {

@@ -40,13 +40,13 @@ impl CachingVerifier {
 
 #[async_trait]
 impl TokenVerifier for CachingVerifier {
-    async fn verify(&self, token: &str) -> Result<Principal, Invalid> {
+    async fn verify(&self, token: &str) -> Result<Arc<Principal>, Invalid> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = Instant::now();
         {
             let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             match entries.get(&key) {
-                Some((p, until)) if *until > now => return Ok((**p).clone()),
+                Some((p, until)) if *until > now => return Ok(p.clone()),
                 Some(_) => {
                     entries.remove(&key);
                 }
@@ -63,7 +63,7 @@ impl TokenVerifier for CachingVerifier {
         if entries.len() >= CAPACITY {
             entries.clear();
         }
-        entries.insert(key, (Arc::new(principal.clone()), until));
+        entries.insert(key, (principal.clone(), until));
         Ok(principal)
     }
 
@@ -83,7 +83,7 @@ mod tests {
 
     #[async_trait]
     impl TokenVerifier for Counting {
-        async fn verify(&self, token: &str) -> Result<Principal, Invalid> {
+        async fn verify(&self, token: &str) -> Result<Arc<Principal>, Invalid> {
             self.0.fetch_add(1, Ordering::SeqCst);
             if token == "bad" {
                 return Err(Invalid::Signature);
@@ -91,7 +91,7 @@ mod tests {
             let mut p = Principal::anonymous();
             p.sub = token.to_owned();
             p.expires_at = Some(chrono::Utc::now().timestamp() + 600);
-            Ok(p)
+            Ok(Arc::new(p))
         }
     }
 

@@ -5,6 +5,7 @@
 use std::fs::{self, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_lc_rs::rand::SystemRandom;
@@ -224,12 +225,12 @@ impl LocalVerifier {
 
 #[async_trait]
 impl TokenVerifier for LocalVerifier {
-    async fn verify(&self, token: &str) -> Result<Principal, Invalid> {
+    async fn verify(&self, token: &str) -> Result<Arc<Principal>, Invalid> {
         let header = jwt::header(token, &self.rules)?;
         if header.kid.as_deref().is_some_and(|kid| kid != self.key.kid) {
             return Err(Invalid::UnknownKey);
         }
-        jwt::verify(token, header.alg, &self.key.decoding, &self.rules)
+        jwt::verify(token, header.alg, &self.key.decoding, &self.rules).map(Arc::new)
     }
 }
 

@@ -84,9 +84,10 @@ pub const MATRIX: &[Grant] = &[
     grant("get", "/api/v1/me", ALL, Full),
 ];
 
-/// The row of an operation (`method` lower-case), if the matrix has one.
+/// The row of an operation (`method` in any case: `GET` from a request, `get` from the document), if the matrix
+/// has one.
 pub fn grant_for(method: &str, path: &str) -> Option<&'static Grant> {
-    MATRIX.iter().find(|g| g.method == method && g.path == path)
+    MATRIX.iter().find(|g| g.path == path && g.method.eq_ignore_ascii_case(method))
 }
 
 impl Grant {

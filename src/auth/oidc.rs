@@ -169,7 +169,7 @@ impl OidcVerifier {
 
 #[async_trait]
 impl TokenVerifier for OidcVerifier {
-    async fn verify(&self, token: &str) -> Result<Principal, Invalid> {
+    async fn verify(&self, token: &str) -> Result<Arc<Principal>, Invalid> {
         let rules = &self.settings.rules;
         let header = jwt::header(token, rules)?;
         if !self.loaded.load(Ordering::Acquire) {
@@ -182,7 +182,7 @@ impl TokenVerifier for OidcVerifier {
                     keys = self.refetch_for(kid).await;
                 }
                 let key = keys.by_kid.get(kid).ok_or(Invalid::UnknownKey)?;
-                jwt::verify(token, header.alg, key, rules)
+                jwt::verify(token, header.alg, key, rules).map(Arc::new)
             }
             None => {
                 let mut last = Err(Invalid::UnknownKey);
@@ -192,7 +192,7 @@ impl TokenVerifier for OidcVerifier {
                         break;
                     }
                 }
-                last
+                last.map(Arc::new)
             }
         }
     }

@@ -3,7 +3,6 @@
 //! a token reads only this cache, never the store; while R is down the last list is kept.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -17,7 +16,6 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(2);
 #[derive(Debug, Default)]
 pub struct Revocations {
     latest: RwLock<HashMap<String, i64>>,
-    loaded: AtomicBool,
 }
 
 impl Revocations {
@@ -32,7 +30,6 @@ impl Revocations {
     pub fn replace(&self, entries: impl IntoIterator<Item = (String, i64)>) {
         let fresh: HashMap<String, i64> = entries.into_iter().collect();
         *self.latest.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
-        self.loaded.store(true, Ordering::Release);
     }
 
     /// Records a revocation this instance just stored, so it applies here at once.
@@ -40,11 +37,6 @@ impl Revocations {
         let mut latest = self.latest.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = latest.entry(sub.to_owned()).or_insert(at_ms);
         *entry = (*entry).max(at_ms);
-    }
-
-    /// Whether the list has been read from R at least once since start.
-    pub fn loaded(&self) -> bool {
-        self.loaded.load(Ordering::Acquire)
     }
 
     /// Re-reads the list from `clinic` now and every [`REFRESH_EVERY`]; a failed read keeps the last list.

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::auth::{Access, AuthMode, Invalid, Principal, matrix};
 use crate::error::{ApiError, ErrorCode};
-use crate::middleware::traffic::X_USER_TYPE;
+use crate::middleware::traffic::staff_by_header;
 use crate::state::AppState;
 
 /// `WWW-Authenticate` of a request without a bearer token.
@@ -38,8 +38,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
     let (principal, staff) = match auth.mode {
         AuthMode::Off => {
             // SECURITY.md §1: mode `off` keeps the Go original's class header.
-            let staff = req.headers().get(X_USER_TYPE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"staff"));
-            (Principal::anonymous(), staff)
+            (Arc::new(Principal::anonymous()), staff_by_header(req.headers()))
         }
         AuthMode::Local | AuthMode::Oidc => {
             let principal = match identify(&state, req.headers()).await {
@@ -57,18 +56,19 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             (principal, staff)
         }
     };
-    let method = if req.method() == Method::HEAD { "get".to_owned() } else { req.method().as_str().to_lowercase() };
-    let grant = req.extensions().get::<MatchedPath>().and_then(|p| matrix::grant_for(&method, p.as_str()));
+    // HEAD is served by the GET route, so it is granted as GET.
+    let method = if req.method() == Method::HEAD { &Method::GET } else { req.method() };
+    let grant = req.extensions().get::<MatchedPath>().and_then(|p| matrix::grant_for(method.as_str(), p.as_str()));
     let Some(access) = grant.and_then(|g| g.access(&principal)) else {
         failure("forbidden");
         return ApiError::new(ErrorCode::FORBIDDEN).with_challenge(INSUFFICIENT_SCOPE).into_response();
     };
-    req.extensions_mut().insert(Caller { principal: Arc::new(principal), access, staff, mode: auth.mode });
+    req.extensions_mut().insert(Caller { principal, access, staff, mode: auth.mode });
     next.run(req).await
 }
 
 /// The principal of a request's bearer token, or the answer refusing it.
-async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Arc<Principal>, ApiError> {
     let Some(token) = bearer(headers) else {
         failure("missing");
         return Err(ApiError::new(ErrorCode::UNAUTHENTICATED).with_challenge(CHALLENGE));

@@ -34,24 +34,23 @@ impl TrafficClasses {
         }
     }
 
-    /// The bulkhead of a request with this `X-User-Type` value.
-    pub fn class_of(&self, user_type: Option<&[u8]>) -> &Bulkhead {
-        match user_type {
-            Some(v) if v.eq_ignore_ascii_case(b"staff") => &self.staff,
-            _ => &self.public,
-        }
+    /// The bulkhead of the `staff` class, or of `public`.
+    pub fn class_of(&self, staff: bool) -> &Bulkhead {
+        if staff { &self.staff } else { &self.public }
     }
+}
+
+/// Whether `X-User-Type` names the `staff` class (any case); missing or anything else is `public`. Decides the
+/// class only in mode `off`: with tokens the role does.
+pub fn staff_by_header(headers: &axum::http::HeaderMap) -> bool {
+    headers.get(X_USER_TYPE).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"staff"))
 }
 
 /// Admits a routed `/api` request into its class, or answers 503 when the class is full. The class is the one the
 /// auth middleware (which runs first) chose: from the role, or from `X-User-Type` in mode `off`.
 pub async fn admit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let traffic = &state.resilience.traffic;
-    let class = match req.extensions().get::<Caller>() {
-        Some(caller) if caller.staff => &traffic.staff,
-        Some(_) => &traffic.public,
-        None => traffic.class_of(req.headers().get(X_USER_TYPE).map(axum::http::HeaderValue::as_bytes)),
-    };
+    let staff = req.extensions().get::<Caller>().map_or_else(|| staff_by_header(req.headers()), |c| c.staff);
+    let class = state.resilience.traffic.class_of(staff);
     let Some(_slot) = class.try_enter() else {
         return ApiError::unavailable(2, "traffic class at its in-flight cap").into_response();
     };
@@ -64,12 +63,18 @@ mod tests {
 
     #[test]
     fn staff_is_named_explicitly_and_everything_else_is_public() {
+        let with = |v: Option<&str>| {
+            let mut h = axum::http::HeaderMap::new();
+            if let Some(v) = v {
+                h.insert(X_USER_TYPE, axum::http::HeaderValue::from_str(v).unwrap());
+            }
+            staff_by_header(&h)
+        };
+        assert!(with(Some("staff")) && with(Some("Staff")));
+        assert!(!with(Some("public")) && !with(Some("admin")) && !with(None));
         let t = TrafficClasses::new(1, 1);
-        assert!(std::ptr::eq(t.class_of(Some(b"staff")), &t.staff));
-        assert!(std::ptr::eq(t.class_of(Some(b"Staff")), &t.staff));
-        assert!(std::ptr::eq(t.class_of(Some(b"public")), &t.public));
-        assert!(std::ptr::eq(t.class_of(Some(b"admin")), &t.public));
-        assert!(std::ptr::eq(t.class_of(None), &t.public));
+        assert!(std::ptr::eq(t.class_of(true), &t.staff));
+        assert!(std::ptr::eq(t.class_of(false), &t.public));
     }
 
     #[test]

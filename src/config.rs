@@ -49,6 +49,12 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
+    /// Check the audit trail: recompute both stores' hash chains and check their checkpoints (SECURITY.md §5).
+    /// Exit 0 when everything verifies, 1 naming the store, the first bad seq and what is wrong.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print one access token signed with the local key (`GOSPITAL_AUTH_KEY_FILE`, created when missing) on
     /// stdout and nothing else: `TOKEN=$(gospital token --role receptionist)`.
     Token {
@@ -67,6 +73,17 @@ pub enum Command {
         /// Lifetime, 1 min–24 h: `90s`, `30m`, `1h`.
         #[arg(long, default_value = "1h")]
         ttl: String,
+    },
+}
+
+/// `gospital audit …`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum AuditCommand {
+    /// Verify both chains and every stored checkpoint, and with `--checkpoints` the copies taken from the logs.
+    Verify {
+        /// JSON lines copied from the server's logs (its `audit checkpoint` lines; other lines are skipped).
+        #[arg(long, value_name = "FILE")]
+        checkpoints: Option<PathBuf>,
     },
 }
 
@@ -130,6 +147,20 @@ pub struct Config {
         global = true
     )]
     pub medical_record_history_table: String,
+
+    /// DynamoDB table for the audit events of D (SECURITY.md §5), with its chain's lease and checkpoints.
+    #[arg(long, env = "AUDIT_EVENTS_TABLE", default_value = "gospital-audit-events", global = true)]
+    pub audit_events_table: String,
+
+    /// The Ed25519 key that signs audit checkpoints (PKCS#8 PEM), created with mode 0600 when missing; refused when
+    /// group or others may read it. `gospital audit verify` checks signatures with it.
+    #[arg(long, env = "GOSPITAL_AUDIT_KEY_FILE", default_value = "gospital-audit.key", global = true)]
+    pub audit_key_file: PathBuf,
+
+    /// Comma-separated CIDRs of the load balancers in front: only from those peers is the first
+    /// `X-Forwarded-For` hop taken as an audit event's `sourceIp`.
+    #[arg(long, env = "GOSPITAL_TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
 
     /// DynamoDB table for the idempotency records of the POSTs that create records and invoices.
     #[arg(long, env = "IDEMPOTENCY_TABLE", default_value = "gospital-idempotency", global = true)]
@@ -498,6 +529,8 @@ pub struct Settings {
     pub tax_rate: TaxRate,
     pub schedule: Schedule,
     pub resilience: ResilienceSettings,
+    /// Peers whose `X-Forwarded-For` is believed for audit events' `sourceIp`.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Breakers, bulkheads, store-call timeout, traffic classes and CPU shedding (DESIGN.md §3), validated.
@@ -531,6 +564,8 @@ impl Config {
         // In-process tests drive the API as the Go original's clients did; the auth tests switch it on.
         config.auth = Some(crate::auth::AuthMode::Off);
         config.oidc_issuer = None;
+        // One checkpoint key per test process, outside the working tree.
+        config.audit_key_file = std::env::temp_dir().join(format!("gospital-test-audit-{}.key", std::process::id()));
         config
     }
 
@@ -702,7 +737,21 @@ impl Config {
             tax_rate,
             schedule: Schedule { work_days, start, end, slot_minutes: self.slot_minutes },
             resilience: self.resilience()?,
+            trusted_proxies: self.trusted_proxies()?,
         })
+    }
+
+    fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        let mut nets = Vec::new();
+        for part in self.trusted_proxies.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            // A bare address is a one-address network.
+            let net = part
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError::of("trusted_proxies", format!("{part:?} is not an IP address or CIDR")))?;
+            nets.push(net);
+        }
+        Ok(nets)
     }
 
     fn resilience(&self) -> Result<ResilienceSettings, ConfigError> {

@@ -5,6 +5,7 @@
 //! what they share lives in `wire`, `extract` and `json`.
 
 pub mod appointments;
+pub mod audit;
 pub mod auth;
 pub mod departments;
 pub mod docs;
@@ -38,6 +39,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(medical_records::routes())
         .merge(invoices::routes())
         .merge(auth::routes())
+        .merge(audit::routes())
 }
 
 /// The OpenAPI document of every route (what `/openapi.json` serves).

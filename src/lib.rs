@@ -1,5 +1,6 @@
 //! Gospital: hospital-management HTTP API. `build_app` wires configuration, stores and the router.
 
+pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod clock;
@@ -52,6 +53,17 @@ pub async fn build_state(
     migrate: bool,
     auth: Auth,
 ) -> anyhow::Result<AppState> {
+    let settings = config.settings()?;
+    let (clinic, records) = open_stores(config, migrate).await?;
+    let audit_key = audit_key(config)?;
+    Ok(AppState::new(clinic, records, clock, Arc::new(settings), auth, audit_key))
+}
+
+/// The configured stores, bare (no guards, nothing started), checked and migrated as [`build_state`] says.
+pub async fn open_stores(
+    config: &Config,
+    migrate: bool,
+) -> anyhow::Result<(Arc<dyn ClinicStore>, Arc<dyn RecordStore>)> {
     let settings = config.settings()?;
     let url = config.resolved_database_url()?;
     let relational = Relational::from_url(config, &url)?;
@@ -126,7 +138,16 @@ pub async fn build_state(
             Arc::new(store)
         }
     };
-    Ok(AppState::new(clinic, records, clock, Arc::new(settings), auth))
+    Ok((clinic, records))
+}
+
+/// The checkpoint signing key: `GOSPITAL_AUDIT_KEY` when set, else `GOSPITAL_AUDIT_KEY_FILE` (created when missing).
+pub fn audit_key(config: &Config) -> anyhow::Result<Arc<audit::CheckpointKey>> {
+    let from_env = std::env::var(audit::KEY_ENV).is_ok_and(|v| !v.trim().is_empty());
+    let setting = if from_env { audit::KEY_ENV.to_owned() } else { config::setting("audit_key_file") };
+    audit::CheckpointKey::configured(&config.audit_key_file)
+        .map(Arc::new)
+        .map_err(|e| anyhow::anyhow!("{setting}: {e}"))
 }
 
 /// The relational engine a database URL names, checked as far as the URL alone allows.
@@ -207,6 +228,7 @@ async fn dynamo_store(config: &Config, call_timeout: Duration) -> anyhow::Result
         invoices_table: config.invoices_table.clone(),
         history_table: config.medical_record_history_table.clone(),
         idempotency_table: config.idempotency_table.clone(),
+        audit_table: config.audit_events_table.clone(),
         call_timeout,
     };
     let store = DynamoRecordStore::connect(settings).await.map_err(|e| {
@@ -247,6 +269,10 @@ pub fn build_auth(config: &Config) -> anyhow::Result<Auth> {
     // `auth_disabled` is set below, before the state (whose guards install the recorder otherwise) exists: a
     // value set with no recorder is lost.
     crate::middleware::metrics::install();
+    // Every reason from the start, so a dashboard shows 0 rather than "No data" until the first failure.
+    for reason in crate::middleware::auth::FAILURE_REASONS {
+        metrics::counter!("auth_failures_total", "reason" => *reason).absolute(0);
+    }
     let mode = config.auth_mode();
     let verifier: Arc<dyn TokenVerifier> = match mode {
         AuthMode::Off => {

@@ -70,6 +70,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(anyhow::Error::msg)
         }
         Command::Token { .. } => unreachable!("handled before logging starts"),
+        Command::Audit { command: config::AuditCommand::Verify { checkpoints } } => {
+            match gospital::audit::verify::run(&config, checkpoints.as_deref()).await? {
+                verdict @ gospital::audit::verify::Verdict::Verified(..) => {
+                    println!("{verdict}");
+                    Ok(())
+                }
+                verdict @ gospital::audit::verify::Verdict::Failed(_) => {
+                    println!("{verdict}");
+                    Err(AuditFailed(verdict.to_string()).into())
+                }
+            }
+        }
         Command::Migrate => {
             gospital::build_state(&config, Arc::new(SystemClock), true, gospital::auth::Auth::off()).await?;
             tracing::info!("migrations applied");
@@ -90,6 +102,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             });
             tracing::info!(addr = %listener.local_addr()?, "gospital listening");
+            // Peer addresses ride with each request: audit events record them (`sourceIp`).
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
             axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
             upkeep.abort();
             janitor.abort();
@@ -101,6 +115,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Exit status of a configuration error (as clap uses for usage errors).
 const CONFIG_ERROR: u8 = 2;
+
+/// `gospital audit verify` found the trail tampered with: exit 1 (SECURITY.md §5), like any other failure.
+#[derive(Debug, thiserror::Error)]
+#[error("audit verify: {0}")]
+struct AuditFailed(String);
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -9,12 +9,15 @@
 //!    rolls back) and 504 REQUEST_TIMEOUT is returned.
 //! 6. `cpu::shed` (only matched `/api` routes, so 404 and 405 win, API.md §1.5 step 2): 503 SERVICE_OVERLOADED
 //!    while the CPU shedder is open.
-//! 7. `auth::authenticate` (only matched `/api` routes, API.md §1.5 step 3): bearer token, revocation, rate
+//! 7. `audit::record` (only matched `/api` routes, SECURITY.md §5): opens the request's audit note and, once the
+//!    answer is known, records its event (a 2xx with patient data waits until the event is durable, else 503).
+//! 8. `auth::authenticate` (only matched `/api` routes, API.md §1.5 step 3): bearer token, revocation, rate
 //!    limit, the role × route matrix; 401 / 403 / 429 before any body is read.
-//! 8. `traffic::admit` (only matched `/api` routes): the `staff` / `public` in-flight caps by the caller's
+//! 9. `traffic::admit` (only matched `/api` routes): the `staff` / `public` in-flight caps by the caller's
 //!    class, 503 when full.
-//! 9. the handler, whose store calls each pass the store's `Guarded` decorator (breaker, bulkhead, timeout).
+//! 10. the handler, whose store calls each pass the store's `Guarded` decorator (breaker, bulkhead, timeout).
 
+pub mod audit;
 pub mod auth;
 pub mod cpu;
 pub mod edge;
@@ -36,6 +39,7 @@ pub fn stack(api: Router<AppState>, root: Router<AppState>, state: AppState) -> 
     let api = api
         .route_layer(from_fn_with_state(state.clone(), traffic::admit))
         .route_layer(from_fn_with_state(state.clone(), auth::authenticate))
+        .route_layer(from_fn_with_state(state.clone(), audit::record))
         .route_layer(from_fn_with_state(state.clone(), cpu::shed))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state.settings.request_timeout, timeout::deadline));

@@ -11,6 +11,7 @@
 //! comes back as `StoreError::Rejected`.
 
 pub mod appointments;
+pub mod audit;
 pub mod departments;
 pub mod doctors;
 pub mod idempotency;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use crate::audit::note::AuditNote;
 use crate::auth::Access;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -44,12 +46,25 @@ pub struct Ctx {
     pub access: Access,
     /// `X-Request-Id` of the request (empty outside one).
     pub request_id: String,
+    /// The request's audit note: reads name the patients they answer with, writes take their event from it.
+    pub audit: AuditNote,
     clock: Arc<dyn Clock>,
 }
 
 impl Ctx {
     pub fn new(actor: Actor, access: Access, request_id: String, clock: Arc<dyn Clock>) -> Self {
-        Self { actor, access, request_id, clock }
+        Self { actor, access, request_id, audit: AuditNote::default(), clock }
+    }
+
+    /// The same context, recording into `note`.
+    pub fn with_audit(mut self, note: AuditNote) -> Self {
+        self.audit = note;
+        self
+    }
+
+    /// The event a write of `resource_id`, about `patients`, commits with itself.
+    pub fn write_event(&self, resource_id: &str, patients: &[&str]) -> crate::audit::AuditEvent {
+        self.audit.write_event(resource_id, patients, self.now())
     }
 
     /// The one patient whose rows this actor may touch here, when it is limited to its own (the `patient` role).

@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::audit::recorder::Recorder;
+use crate::audit::sequencer::Sequencer;
+use crate::audit::{Chain, CheckpointKey};
 use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::config::{ResilienceSettings, Settings};
@@ -9,7 +12,7 @@ use crate::middleware::cpu::{self, CpuShedder};
 use crate::middleware::traffic::TrafficClasses;
 use crate::service::Service;
 use crate::store::guarded::{Guarded, guard_clinic, guard_records};
-use crate::store::{ClinicStore, RecordStore};
+use crate::store::{AuditStore, ClinicStore, RecordStore};
 
 /// Everything a handler needs: the two stores (behind their guards), the clock and the validated settings.
 #[derive(Clone)]
@@ -26,6 +29,8 @@ pub struct AppState {
     pub service: Service,
     /// Token verification, revocations and rate limits (SECURITY.md §1–4).
     pub auth: Auth,
+    /// Stores the audit events of requests that wrote nothing (SECURITY.md §5).
+    pub recorder: Recorder,
 }
 
 /// The resilience mechanisms of DESIGN.md §3 that outlive a request.
@@ -57,13 +62,15 @@ impl Resilience {
 
 impl AppState {
     /// The state over two bare stores: wraps each in its guard and starts the CPU sampler (when enabled), the
-    /// revocation refresh and the rate limiter's janitor (when authenticating). Must run inside the Tokio runtime.
+    /// audit writers and sequencers (checkpoints signed with `audit_key`), the revocation refresh and the rate
+    /// limiter's janitor (when authenticating). Must run inside the Tokio runtime.
     pub fn new(
         clinic: Arc<dyn ClinicStore>,
         records: Arc<dyn RecordStore>,
         clock: Arc<dyn Clock>,
         settings: Arc<Settings>,
         auth: Auth,
+        audit_key: Arc<CheckpointKey>,
     ) -> Self {
         let resilience = Resilience::new(clinic, records, &settings.resilience);
         resilience.cpu.spawn_sampler(cpu::SAMPLE_EVERY);
@@ -75,6 +82,17 @@ impl AppState {
         if let Some(limiter) = &auth.limiter {
             limiter.spawn_janitor();
         }
+        // The audit writers and the sequencers work on the bare stores, each with a time limit of its own: their
+        // calls never take a request's bulkhead slot (one writer per store is its own bulkhead) and never move a
+        // breaker, which the request's own store calls keep informed.
+        let bare_r: Arc<dyn AuditStore> = resilience.clinic.inner().clone();
+        let bare_d: Arc<dyn AuditStore> = resilience.records.inner().clone();
+        let recorder = Recorder::start(bare_r.clone(), bare_d.clone(), settings.resilience.store_call_timeout);
+        // One name for this instance in both leases, so its log lines tell which instance sequences what.
+        let holder = ulid::Ulid::new().to_string();
+        tracing::info!(holder = %holder, "audit sequencers started");
+        Sequencer::new(Chain::R, bare_r, audit_key.clone(), holder.clone()).spawn();
+        Sequencer::new(Chain::D, bare_d, audit_key, holder).spawn();
         Self {
             service: Service::new(clinic.clone(), records.clone(), settings.clone()),
             clinic,
@@ -83,6 +101,7 @@ impl AppState {
             settings,
             resilience: Arc::new(resilience),
             auth,
+            recorder,
         }
     }
 }

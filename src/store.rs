@@ -2,8 +2,10 @@
 //!
 //! R (`ClinicStore`) holds patients, doctors, departments and appointments; D (`RecordStore`) holds medical
 //! records and invoices. Rules that must be atomic with a write (overlaps, deactivation cascade, head-doctor
-//! membership) are checked by the adapter inside its transaction and reported as [`Rule`].
+//! membership) are checked by the adapter inside its transaction and reported as [`Rule`]. Every write takes the
+//! request's [`AuditEvent`] and commits it in the same transaction, so a write can never land unaudited.
 
+pub(crate) mod audit;
 pub mod circuit_breaker;
 mod documents;
 pub mod dynamodb;
@@ -20,6 +22,7 @@ pub mod statements;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 
+pub use crate::audit::AuditEvent;
 use crate::domain::appointment::{Appointment, AppointmentStatus};
 use crate::domain::department::Department;
 use crate::domain::doctor::{Doctor, DoctorStatus};
@@ -245,7 +248,8 @@ pub trait PatientStore: Send + Sync {
     /// Inserts a new patient, completing `done` in the same transaction (`ClaimLost` if it is no longer held).
     /// `Conflict` when the duplicate key (email, dateOfBirth, lastName; case-insensitive) is taken, enforced by a
     /// unique index so concurrent registrations give one winner.
-    async fn insert_patient(&self, patient: &Patient, done: Option<&Completion>) -> StoreResult<()>;
+    async fn insert_patient(&self, patient: &Patient, done: Option<&Completion>, event: &AuditEvent)
+    -> StoreResult<()>;
     async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>>;
     /// Ordered by createdAt desc, patientId desc.
     async fn list_patients(&self, filter: &PatientFilter, page: PageRequest) -> StoreResult<Page<Patient>>;
@@ -258,13 +262,14 @@ pub trait PatientStore: Send + Sync {
         patient: &Patient,
         expected_version: i64,
         cancel_from: Option<Timestamp>,
+        event: &AuditEvent,
     ) -> StoreResult<u64>;
 }
 
 #[async_trait]
 pub trait DoctorStore: Send + Sync {
     /// `Conflict` when the licence number is taken (case-insensitive unique index). Completes `done` atomically.
-    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>) -> StoreResult<()>;
+    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>, event: &AuditEvent) -> StoreResult<()>;
     /// With `departmentName` joined live.
     async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>>;
     /// Ordered by createdAt desc, doctorId desc.
@@ -273,7 +278,7 @@ pub trait DoctorStore: Send + Sync {
     async fn list_department_doctors(&self, department: &DepartmentId) -> StoreResult<Vec<Doctor>>;
     /// Replaces the doctor if still at `expected_version`. `Rejected(HeadDoctorConflict)` when the department
     /// changes while the doctor heads its current department (checked in the transaction).
-    async fn update_doctor(&self, doctor: &Doctor, expected_version: i64) -> StoreResult<()>;
+    async fn update_doctor(&self, doctor: &Doctor, expected_version: i64, event: &AuditEvent) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -282,11 +287,21 @@ pub trait DepartmentStore: Send + Sync {
     async fn list_departments(&self) -> StoreResult<Vec<Department>>;
     async fn get_department(&self, id: &DepartmentId) -> StoreResult<Option<Department>>;
     /// `Conflict` when the name is taken (case-insensitive unique index). Completes `done` atomically.
-    async fn insert_department(&self, department: &Department, done: Option<&Completion>) -> StoreResult<()>;
+    async fn insert_department(
+        &self,
+        department: &Department,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()>;
     /// Replaces the department if still at `expected_version`; `Conflict` on a taken name;
     /// `Rejected(HeadDoctorConflict)` when `headDoctorId` names a doctor of another department (checked in the
     /// transaction; the caller has already checked that the doctor exists).
-    async fn update_department(&self, department: &Department, expected_version: i64) -> StoreResult<()>;
+    async fn update_department(
+        &self,
+        department: &Department,
+        expected_version: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -295,7 +310,12 @@ pub trait AppointmentStore: Send + Sync {
     /// patient `active` (`Rejected(PatientInactive)`), doctor `active` (`Rejected(DoctorUnavailable)`), no
     /// overlap with a non-cancelled appointment of either (`Rejected(TimeSlot{..})`), then inserts.
     /// The joined fields of `appointment` (names, department) are ignored. Completes `done` atomically.
-    async fn book_appointment(&self, appointment: &Appointment, done: Option<&Completion>) -> StoreResult<()>;
+    async fn book_appointment(
+        &self,
+        appointment: &Appointment,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()>;
     /// With patientName, doctorName and departmentId joined live.
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>>;
     /// Ordered by appointmentDate desc, startTime desc, appointmentId desc.
@@ -307,6 +327,7 @@ pub trait AppointmentStore: Send + Sync {
         appointment: &Appointment,
         expected_version: i64,
         reschedule: bool,
+        event: &AuditEvent,
     ) -> StoreResult<()>;
     /// The doctor's non-cancelled appointments with dates in `[from, to]`.
     async fn doctor_busy_intervals(
@@ -321,11 +342,54 @@ pub trait AppointmentStore: Send + Sync {
 #[async_trait]
 pub trait RevocationStore: Send + Sync {
     /// Stores a revocation; nothing changes or removes it afterwards.
-    async fn insert_revocation(&self, revocation: &Revocation) -> StoreResult<()>;
+    async fn insert_revocation(&self, revocation: &Revocation, event: &AuditEvent) -> StoreResult<()>;
     /// Newest first (revokedAt desc, then id desc), strictly after `after`.
     async fn list_revocations(&self, limit: u32, after: Option<&CursorKey>) -> StoreResult<KeyPage<Revocation>>;
     /// The latest revocation time (Unix ms) of every revoked `sub`, for each instance's cache.
     async fn revocation_index(&self) -> StoreResult<Vec<(String, i64)>>;
+}
+
+/// The audit trail of one store (SECURITY.md §5): its events, its chain, the sequencer's lease and its
+/// checkpoints. Events are only ever inserted and then sequenced once; nothing here changes or removes one.
+/// Write methods of the other ports take the request's event and commit it in the same transaction; these
+/// methods serve the events of requests that wrote nothing, the sequencer, the routes and the verifier.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Stores `events` (unsequenced) in one commit.
+    async fn insert_audit_events(&self, events: &[crate::audit::AuditEvent]) -> StoreResult<()>;
+    /// Newest first (recordedAt desc, eventId desc), filtered, at most `limit`, strictly after `after`.
+    async fn list_audit_events(
+        &self,
+        filter: &crate::audit::AuditFilter,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<crate::audit::AuditEvent>>;
+    /// Takes the sequencer lease for `holder` until `until` when it is free, expired at `now`, or already
+    /// `holder`'s (then renews it). `true` when `holder` holds it afterwards.
+    async fn acquire_audit_lease(&self, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool>;
+    /// The last sequenced event's seq and hash; `None` for an empty chain.
+    async fn audit_head(&self) -> StoreResult<Option<crate::audit::ChainHead>>;
+    /// Up to `limit` unsequenced events, oldest first (recordedAt, eventId).
+    async fn unsequenced_audit_events(&self, limit: u32) -> StoreResult<Vec<crate::audit::AuditEvent>>;
+    /// How many events wait for a seq.
+    async fn count_unsequenced_audit_events(&self) -> StoreResult<u64>;
+    /// Gives each `(eventId, seq, hash)` its place, in one commit that first renews `holder`'s lease (if it is no
+    /// longer `holder`'s: `ClaimLost`, nothing written) and fails if any seq is taken or any event already
+    /// sequenced (`Conflict`, nothing written).
+    async fn sequence_audit_events(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+        placed: &[(String, i64, String)],
+    ) -> StoreResult<()>;
+    async fn insert_audit_checkpoint(&self, checkpoint: &crate::audit::Checkpoint) -> StoreResult<()>;
+    /// The checkpoint with the highest seq.
+    async fn last_audit_checkpoint(&self) -> StoreResult<Option<crate::audit::Checkpoint>>;
+    /// Sequenced events with `seq > after`, in seq order, at most `limit` (the verifier pages through the chain).
+    async fn audit_chain(&self, after: i64, limit: u32) -> StoreResult<Vec<crate::audit::AuditEvent>>;
+    /// Every stored checkpoint, in seq order.
+    async fn audit_checkpoints(&self) -> StoreResult<Vec<crate::audit::Checkpoint>>;
 }
 
 /// The cursor key of a revocation: its time as fixed-width milliseconds (text order is time order), then its ID.
@@ -336,7 +400,7 @@ pub fn revocation_key(r: &Revocation) -> CursorKey {
 /// The relational store (R).
 #[async_trait]
 pub trait ClinicStore:
-    PatientStore + DoctorStore + DepartmentStore + AppointmentStore + IdempotencyStore + RevocationStore
+    PatientStore + DoctorStore + DepartmentStore + AppointmentStore + IdempotencyStore + RevocationStore + AuditStore
 {
     /// `"sqlite"` or `"mysql"`, as `/health` reports it.
     fn backend(&self) -> &'static str;
@@ -357,13 +421,19 @@ pub trait ClinicStore:
 #[async_trait]
 pub trait MedicalRecordStore: Send + Sync {
     /// Conditional create: `Conflict` if the ID exists; never overwrites. Completes `done` atomically.
-    async fn insert_record(&self, record: &MedicalRecord, done: Option<&Completion>) -> StoreResult<()>;
+    async fn insert_record(
+        &self,
+        record: &MedicalRecord,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()>;
     /// Strongly consistent read.
     async fn get_record(&self, id: &RecordId) -> StoreResult<Option<MedicalRecord>>;
     /// Amends: in one atomic write, keeps `previous` (the version read) in the record's history, unchanged, and
     /// replaces the record with `next`, only if it exists (`NotFound`) still at `previous.version` (`Stale`).
     /// A history entry is never overwritten: a second amendment from the same version is `Stale`.
-    async fn amend_record(&self, previous: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()>;
+    async fn amend_record(&self, previous: &MedicalRecord, next: &MedicalRecord, event: &AuditEvent)
+    -> StoreResult<()>;
     /// A record's earlier versions, newest first, at most `limit`, below the version of `after`
     /// (`CursorKey { sort: version as 20-digit text, id: record ID }`).
     async fn list_record_history(
@@ -385,11 +455,12 @@ pub trait MedicalRecordStore: Send + Sync {
 #[async_trait]
 pub trait InvoiceStore: Send + Sync {
     /// Conditional create: `Conflict` if the ID exists; never overwrites. Completes `done` atomically.
-    async fn insert_invoice(&self, invoice: &Invoice, done: Option<&Completion>) -> StoreResult<()>;
+    async fn insert_invoice(&self, invoice: &Invoice, done: Option<&Completion>, event: &AuditEvent)
+    -> StoreResult<()>;
     /// Strongly consistent read.
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>>;
     /// Replaces the invoice only if it exists (`NotFound`) at `expected_version` (`Stale`).
-    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64) -> StoreResult<()>;
+    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64, event: &AuditEvent) -> StoreResult<()>;
     /// A patient's invoices, invoiceDate desc then invoiceId desc, optionally of one status.
     async fn list_patient_invoices(
         &self,
@@ -402,7 +473,7 @@ pub trait InvoiceStore: Send + Sync {
 
 /// The records store (D).
 #[async_trait]
-pub trait RecordStore: MedicalRecordStore + InvoiceStore + IdempotencyStore {
+pub trait RecordStore: MedicalRecordStore + InvoiceStore + IdempotencyStore + AuditStore {
     /// `"sqlite"`, `"mysql"` or `"dynamodb"`, as `/health` reports it.
     fn backend(&self) -> &'static str;
     /// A cheap read, for readiness checks.

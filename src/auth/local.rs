@@ -36,6 +36,8 @@ pub struct KeyFileError(pub String);
 pub struct SigningKey {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The same key for raw signatures (audit checkpoints).
+    pair: Ed25519KeyPair,
     /// Identifies the key in each token's header: the first 16 characters of the base64url SHA-256 of the
     /// public key, so a rotated key file gives a new `kid`.
     pub kid: String,
@@ -69,26 +71,34 @@ impl SigningKey {
     fn read(path: &Path) -> Result<Self, KeyFileError> {
         let text =
             fs::read_to_string(path).map_err(|e| KeyFileError(format!("cannot read {}: {e}", path.display())))?;
-        let der = pem_decode(&text)
-            .ok_or_else(|| KeyFileError(format!("{} is not a PEM \"{PEM_LABEL}\" file", path.display())))?;
-        Self::from_pkcs8(&der)
-            .map_err(|why| KeyFileError(format!("{} is not an Ed25519 private key: {why}", path.display())))
+        Self::from_pem(&text, &path.display().to_string())
     }
 
+    /// A key from PEM text (`what` names where it came from, for the error).
+    pub fn from_pem(text: &str, what: &str) -> Result<Self, KeyFileError> {
+        let der = pem_decode(text).ok_or_else(|| KeyFileError(format!("{what} is not a PEM \"{PEM_LABEL}\" file")))?;
+        Self::from_pkcs8(&der).map_err(|why| KeyFileError(format!("{what} is not an Ed25519 private key: {why}")))
+    }
+
+    /// Writes the new key to a private temporary file, then links it into place: a concurrent reader (another
+    /// instance starting at the same moment) sees either no key file or a complete one, never half of one.
     fn create(path: &Path) -> Result<Self, KeyFileError> {
         let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
             .map_err(|_| KeyFileError("cannot generate an Ed25519 key".into()))?;
         let der = doc.as_ref();
+        let tmp = path.with_extension(format!("tmp-{}", ulid::Ulid::new()));
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file =
-            options.open(path).map_err(|e| KeyFileError(format!("cannot create {}: {e}", path.display())))?;
-        file.write_all(pem_encode(der).as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| KeyFileError(format!("cannot write {}: {e}", path.display())))?;
-        tracing::info!(path = %path.display(), "created a new token signing key");
+        let written = options.open(&tmp).and_then(|mut file| {
+            file.write_all(pem_encode(der).as_bytes())?;
+            file.sync_all()
+        });
+        let linked = written.and_then(|()| fs::hard_link(&tmp, path));
+        let _ = fs::remove_file(&tmp);
+        linked.map_err(|e| KeyFileError(format!("cannot create {}: {e}", path.display())))?;
+        tracing::info!(path = %path.display(), "created a new signing key");
         Self::from_pkcs8(der).map_err(KeyFileError)
     }
 
@@ -98,7 +108,17 @@ impl SigningKey {
         let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(&public))[..16].to_owned();
         let x = URL_SAFE_NO_PAD.encode(&public);
         let decoding = DecodingKey::from_ed_components(&x).map_err(|e| e.to_string())?;
-        Ok(Self { encoding: EncodingKey::from_ed_der(der), decoding, kid })
+        Ok(Self { encoding: EncodingKey::from_ed_der(der), decoding, pair, kid })
+    }
+
+    /// A raw Ed25519 signature of `message`.
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        self.pair.sign(message).as_ref().to_vec()
+    }
+
+    /// The raw 32-byte public key.
+    pub fn public_key(&self) -> &[u8] {
+        self.pair.public_key().as_ref()
     }
 
     /// Signs an access token (SECURITY.md §1 claims). `now_ms` is the issue time in milliseconds.

@@ -82,6 +82,9 @@ pub const MATRIX: &[Grant] = &[
     grant("get", "/api/v1/admin/revocations", ADMIN, Full),
     // Who am I.
     grant("get", "/api/v1/me", ALL, Full),
+    // The audit trail (SECURITY.md §5): auditors; a patient reads its own access log.
+    grant("get", "/api/v1/audit-events", Roles::of(&[Auditor]), Full),
+    grant("get", "/api/v1/patients/{patientId}/access-log", Roles::of(&[Auditor]), Own),
 ];
 
 /// The row of an operation (`method` in any case: `GET` from a request, `get` from the document), if the matrix

@@ -11,6 +11,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use sha2::{Digest, Sha256};
 
 use super::json::{Json, Validator, rules};
+use crate::audit::note::AuditNote;
 use crate::error::{ApiError, ErrorCode};
 use crate::middleware::auth::Caller;
 use crate::service::Ctx;
@@ -30,12 +31,16 @@ impl FromRequestParts<AppState> for Ctx {
             .extensions
             .get::<Caller>()
             .ok_or_else(|| ApiError::internal("a handler ran without the auth middleware"))?;
+        // The note of an audited route (the audit middleware opened it); a detached one elsewhere.
+        let note = parts.extensions.get::<AuditNote>().cloned().unwrap_or_default();
+        note.reached();
         Ok(Ctx::new(
             caller.principal.clone(),
             caller.access.clone(),
             crate::error::current_request_id(),
             state.clock.clone(),
-        ))
+        )
+        .with_audit(note))
     }
 }
 

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::audit::note::AuditNote;
 use crate::auth::{Access, AuthMode, Invalid, Principal, matrix};
 use crate::error::{ApiError, ErrorCode};
 use crate::middleware::traffic::staff_by_header;
@@ -45,6 +46,9 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                 Ok(p) => p,
                 Err(refusal) => return refusal.into_response(),
             };
+            if let Some(note) = req.extensions().get::<AuditNote>() {
+                note.set_actor(&principal);
+            }
             if let Some(limiter) = &auth.limiter
                 && let Err(wait) = limiter.check(&principal.sub)
             {
@@ -98,6 +102,9 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
+
+/// The `reason` label values of `auth_failures_total` (SECURITY.md §5 "Metrics").
+pub const FAILURE_REASONS: &[&str] = &["missing", "invalid", "forbidden", "rate_limited"];
 
 fn failure(reason: &'static str) {
     metrics::counter!("auth_failures_total", "reason" => reason).increment(1);

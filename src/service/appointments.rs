@@ -17,7 +17,7 @@ use crate::domain::formats::{Date, Time};
 use crate::domain::ids::AppointmentId;
 use crate::domain::patch::Patch;
 use crate::error::{ApiError, ApiResult, Entity, ErrorCode, OnEntity};
-use crate::store::{AppointmentFilter, Page, PageRequest, StoreResult};
+use crate::store::{AppointmentFilter, AuditEvent, Page, PageRequest, StoreResult};
 
 /// A doctor's slots over a date range.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +43,9 @@ impl Service {
             let done = claim.map(|c| c.created(ctx, &location, appointment.version, &appointment)).transpose()?;
             // Patient and doctor were just read and are never deleted: a NotFound here would name the patient,
             // the first row the transaction reads.
-            self.clinic.book_appointment(&appointment, done.as_ref()).await.on(Entity::Patient)?;
+            let event = ctx.write_event(appointment.appointment_id.as_str(), &[appointment.patient_id.as_str()]);
+            self.clinic.book_appointment(&appointment, done.as_ref(), &event).await.on(Entity::Patient)?;
+            ctx.audit.written();
             Ok(appointment)
         })
         .await
@@ -93,14 +95,18 @@ impl Service {
                 &narrowed
             }
         };
-        self.clinic.list_appointments(filter, page).await.on(Entity::Appointment)
+        let page = self.clinic.list_appointments(filter, page).await.on(Entity::Appointment)?;
+        ctx.audit.touch(None, page.items.iter().map(|a| a.patient_id.as_str()));
+        Ok(page)
     }
 
     /// #18.
     pub async fn appointment(&self, ctx: &Ctx, raw_id: &str) -> ApiResult<Appointment> {
         let id = parse_id(raw_id)?;
         let found = self.clinic.get_appointment(&id).await.on(Entity::Appointment)?;
-        found.filter(|a| ctx.sees(&a.patient_id)).ok_or_else(|| not_found(Entity::Appointment))
+        let appointment = found.filter(|a| ctx.sees(&a.patient_id)).ok_or_else(|| not_found(Entity::Appointment))?;
+        ctx.audit.touch(Some(id.as_str()), [appointment.patient_id.as_str()]);
+        Ok(appointment)
     }
 
     /// #19: the state machine and the reschedule rules (`UpdateAppointmentRequest::plan`), then the store's
@@ -217,7 +223,11 @@ impl Update for AppointmentUpdate<'_> {
         }
     }
 
-    async fn write(&self, current: &Appointment, next: &Appointment) -> StoreResult<()> {
-        self.service.clinic.update_appointment(next, current.version, is_reschedule(current, next)).await
+    fn patient_of<'r>(&self, resource: &'r Appointment) -> Option<&'r str> {
+        Some(resource.patient_id.as_str())
+    }
+
+    async fn write(&self, current: &Appointment, next: &Appointment, event: &AuditEvent) -> StoreResult<()> {
+        self.service.clinic.update_appointment(next, current.version, is_reschedule(current, next), event).await
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::department::{CreateDepartmentRequest, Department, UpdateDepar
 use crate::domain::doctor::Doctor;
 use crate::domain::ids::DepartmentId;
 use crate::error::{ApiError, ApiResult, Entity, ErrorCode, OnEntity};
-use crate::store::StoreResult;
+use crate::store::{AuditEvent, StoreResult};
 
 /// A department with every doctor it has (any status).
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +36,9 @@ impl Service {
             let department = new_department(ctx, req);
             let location = department_location(&department.department_id);
             let done = claim.map(|c| c.created(ctx, &location, department.version, &department)).transpose()?;
-            self.clinic.insert_department(&department, done.as_ref()).await.on(Entity::Department)?;
+            let event = ctx.write_event(department.department_id.as_str(), &[]);
+            self.clinic.insert_department(&department, done.as_ref(), &event).await.on(Entity::Department)?;
+            ctx.audit.written();
             Ok(department)
         })
         .await
@@ -157,7 +159,7 @@ impl Update for DepartmentUpdate<'_> {
         Ok(Some(next))
     }
 
-    async fn write(&self, current: &Department, next: &Department) -> StoreResult<()> {
-        self.service.clinic.update_department(next, current.version).await
+    async fn write(&self, current: &Department, next: &Department, event: &AuditEvent) -> StoreResult<()> {
+        self.service.clinic.update_department(next, current.version, event).await
     }
 }

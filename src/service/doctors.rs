@@ -9,7 +9,7 @@ use super::{Ctx, Service, not_found};
 use crate::domain::doctor::{CreateDoctorRequest, Doctor, DoctorStatus, UpdateDoctorRequest};
 use crate::domain::ids::DoctorId;
 use crate::error::{ApiResult, Entity, OnEntity};
-use crate::store::{DoctorFilter, Page, PageRequest, StoreResult};
+use crate::store::{AuditEvent, DoctorFilter, Page, PageRequest, StoreResult};
 
 impl Service {
     /// #11: the department must exist (404) before the licence's uniqueness (409, a unique index) is tried.
@@ -23,7 +23,9 @@ impl Service {
             let doctor = self.new_doctor(ctx, req).await?;
             let location = doctor_location(&doctor.doctor_id);
             let done = claim.map(|c| c.created(ctx, &location, doctor.version, &doctor)).transpose()?;
-            self.clinic.insert_doctor(&doctor, done.as_ref()).await.on(Entity::Doctor)?;
+            let event = ctx.write_event(doctor.doctor_id.as_str(), &[]);
+            self.clinic.insert_doctor(&doctor, done.as_ref(), &event).await.on(Entity::Doctor)?;
+            ctx.audit.written();
             Ok(doctor)
         })
         .await
@@ -118,7 +120,7 @@ impl Update for DoctorUpdate<'_> {
         Ok(Some(next))
     }
 
-    async fn write(&self, current: &Doctor, next: &Doctor) -> StoreResult<()> {
-        self.service.clinic.update_doctor(next, current.version).await
+    async fn write(&self, current: &Doctor, next: &Doctor, event: &AuditEvent) -> StoreResult<()> {
+        self.service.clinic.update_doctor(next, current.version, event).await
     }
 }

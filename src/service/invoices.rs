@@ -14,7 +14,7 @@ use crate::domain::invoice::{
 };
 use crate::domain::money::Money;
 use crate::error::{ApiError, ApiResult, Entity, OnEntity};
-use crate::store::{CursorKey, KeyPage, StoreResult};
+use crate::store::{AuditEvent, CursorKey, KeyPage, StoreResult};
 
 impl Service {
     /// #27 steps 2–4: the patient must exist (any status; inactive patients can be billed), an appointment named
@@ -29,7 +29,9 @@ impl Service {
             let invoice = self.new_invoice(ctx, req).await?;
             let location = invoice_location(&invoice.invoice_id);
             let done = claim.map(|c| c.created(ctx, &location, invoice.version, &invoice)).transpose()?;
-            self.records.insert_invoice(&invoice, done.as_ref()).await.on(Entity::Invoice)?;
+            let event = ctx.write_event(invoice.invoice_id.as_str(), &[invoice.patient_id.as_str()]);
+            self.records.insert_invoice(&invoice, done.as_ref(), &event).await.on(Entity::Invoice)?;
+            ctx.audit.written();
             Ok(invoice)
         })
         .await
@@ -88,7 +90,9 @@ impl Service {
     pub async fn invoice(&self, ctx: &Ctx, raw_id: &str) -> ApiResult<Invoice> {
         let id = parse_id(raw_id)?;
         let found = self.records.get_invoice(&id).await.on(Entity::Invoice)?;
-        found.filter(|i| ctx.sees(&i.patient_id)).ok_or_else(|| not_found(Entity::Invoice))
+        let invoice = found.filter(|i| ctx.sees(&i.patient_id)).ok_or_else(|| not_found(Entity::Invoice))?;
+        ctx.audit.touch(Some(id.as_str()), [invoice.patient_id.as_str()]);
+        Ok(invoice)
     }
 
     /// #29: the payment plan against the invoice as read, written conditionally on its version.
@@ -115,6 +119,7 @@ impl Service {
         let patient = self.patient_named(ctx, raw_patient).await?;
         let page =
             self.records.list_patient_invoices(&patient.patient_id, status, limit, after).await.on(Entity::Invoice)?;
+        ctx.audit.touch(Some(patient.patient_id.as_str()), [patient.patient_id.as_str()]);
         Ok((patient.patient_id, page))
     }
 }
@@ -156,7 +161,11 @@ impl Update for Payment<'_> {
         plan_payment(current, self.req, self.ctx.now(), self.ctx.today())
     }
 
-    async fn write(&self, current: &Invoice, next: &Invoice) -> StoreResult<()> {
-        self.service.records.update_invoice(next, current.version).await
+    fn patient_of<'r>(&self, resource: &'r Invoice) -> Option<&'r str> {
+        Some(resource.patient_id.as_str())
+    }
+
+    async fn write(&self, current: &Invoice, next: &Invoice, event: &AuditEvent) -> StoreResult<()> {
+        self.service.records.update_invoice(next, current.version, event).await
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::medical_record::{
 };
 use crate::domain::patient::PatientStatus;
 use crate::error::{ApiError, ApiResult, Entity, ErrorCode, OnEntity};
-use crate::store::{CursorKey, DateRange, KeyPage, StoreResult};
+use crate::store::{AuditEvent, CursorKey, DateRange, KeyPage, StoreResult};
 
 impl Service {
     /// #24 steps 2–6, in the contract's order: patient, doctor, appointment reference, patient active, write.
@@ -29,7 +29,9 @@ impl Service {
             let record = self.new_record(ctx, req).await?;
             let location = record_location(&record.record_id);
             let done = claim.map(|c| c.created(ctx, &location, record.version, &record)).transpose()?;
-            self.records.insert_record(&record, done.as_ref()).await.on(Entity::MedicalRecord)?;
+            let event = ctx.write_event(record.record_id.as_str(), &[record.patient_id.as_str()]);
+            self.records.insert_record(&record, done.as_ref(), &event).await.on(Entity::MedicalRecord)?;
+            ctx.audit.written();
             Ok(record)
         })
         .await
@@ -77,7 +79,9 @@ impl Service {
     pub async fn record(&self, ctx: &Ctx, raw_id: &str) -> ApiResult<MedicalRecord> {
         let id = parse_id(raw_id)?;
         let found = self.records.get_record(&id).await.on(Entity::MedicalRecord)?;
-        found.filter(|r| ctx.sees(&r.patient_id)).ok_or_else(|| not_found(Entity::MedicalRecord))
+        let record = found.filter(|r| ctx.sees(&r.patient_id)).ok_or_else(|| not_found(Entity::MedicalRecord))?;
+        ctx.audit.touch(Some(id.as_str()), [record.patient_id.as_str()]);
+        Ok(record)
     }
 
     /// #26: an amendment, conditional on the version read; the version it replaces goes into the history in the
@@ -125,6 +129,7 @@ impl Service {
             .list_patient_records(&patient.patient_id, range, limit, after)
             .await
             .on(Entity::MedicalRecord)?;
+        ctx.audit.touch(Some(patient.patient_id.as_str()), [patient.patient_id.as_str()]);
         Ok((patient.patient_id, page))
     }
 }
@@ -165,7 +170,11 @@ impl Update for RecordAmendment<'_> {
         self.req.plan(current)
     }
 
-    async fn write(&self, current: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()> {
-        self.service.records.amend_record(current, next).await
+    fn patient_of<'r>(&self, resource: &'r MedicalRecord) -> Option<&'r str> {
+        Some(resource.patient_id.as_str())
+    }
+
+    async fn write(&self, current: &MedicalRecord, next: &MedicalRecord, event: &AuditEvent) -> StoreResult<()> {
+        self.service.records.amend_record(current, next, event).await
     }
 }

@@ -8,7 +8,7 @@ use super::{Ctx, Service, not_found, only_members};
 use crate::domain::ids::PatientId;
 use crate::domain::patient::{self, CreatePatientRequest, Patient, PatientStatus, UpdatePatientRequest};
 use crate::error::{ApiResult, Entity, OnEntity};
-use crate::store::{Page, PageRequest, PatientFilter, StoreResult};
+use crate::store::{AuditEvent, Page, PageRequest, PatientFilter, StoreResult};
 
 /// A deactivation's outcome: the patient as stored afterwards and how many appointments it cancelled.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +29,10 @@ impl Service {
             let patient = req.into_patient(ctx.now());
             let location = patient_location(&patient.patient_id);
             let done = claim.map(|c| c.created(ctx, &location, patient.version, &patient)).transpose()?;
-            self.clinic.insert_patient(&patient, done.as_ref()).await.on(Entity::Patient)?;
+            let id = patient.patient_id.as_str();
+            let event = ctx.write_event(id, &[id]);
+            self.clinic.insert_patient(&patient, done.as_ref(), &event).await.on(Entity::Patient)?;
+            ctx.audit.written();
             Ok(patient)
         })
         .await
@@ -38,16 +41,20 @@ impl Service {
     /// #5.
     pub async fn search_patients(
         &self,
-        _ctx: &Ctx,
+        ctx: &Ctx,
         filter: &PatientFilter,
         page: PageRequest,
     ) -> ApiResult<Page<Patient>> {
-        self.clinic.list_patients(filter, page).await.on(Entity::Patient)
+        let page = self.clinic.list_patients(filter, page).await.on(Entity::Patient)?;
+        ctx.audit.touch(None, page.items.iter().map(|p| p.patient_id.as_str()));
+        Ok(page)
     }
 
     /// #6.
     pub async fn patient(&self, ctx: &Ctx, raw_id: &str) -> ApiResult<Patient> {
-        self.patient_named(ctx, raw_id).await
+        let patient = self.patient_named(ctx, raw_id).await?;
+        ctx.audit.touch(Some(patient.patient_id.as_str()), [patient.patient_id.as_str()]);
+        Ok(patient)
     }
 
     /// #7: a change of `status` to `inactive` cancels future appointments in the same transaction.
@@ -134,8 +141,12 @@ impl Update for PatientUpdate<'_> {
         Ok(changed.then_some(next))
     }
 
-    async fn write(&self, current: &Patient, next: &Patient) -> StoreResult<u64> {
+    fn patient_of<'r>(&self, resource: &'r Patient) -> Option<&'r str> {
+        Some(resource.patient_id.as_str())
+    }
+
+    async fn write(&self, current: &Patient, next: &Patient, event: &AuditEvent) -> StoreResult<u64> {
         let cancel_from = patient::deactivates(current, next).then_some(next.updated_at);
-        self.service.clinic.update_patient(next, current.version, cancel_from).await
+        self.service.clinic.update_patient(next, current.version, cancel_from, event).await
     }
 }

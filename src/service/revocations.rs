@@ -23,7 +23,12 @@ impl Service {
             revoked_at: Timestamp::from_utc(chrono::Utc::now()),
             revoked_by: ctx.actor.sub.clone(),
         };
-        self.clinic.insert_revocation(&revocation).await.map_err(|e| ApiError::from_store_call(e, "revocation"))?;
+        let event = ctx.write_event(&revocation.sub, &[]);
+        self.clinic
+            .insert_revocation(&revocation, &event)
+            .await
+            .map_err(|e| ApiError::from_store_call(e, "revocation"))?;
+        ctx.audit.written();
         list.note(&revocation.sub, revocation.revoked_at.millis());
         Ok(revocation)
     }

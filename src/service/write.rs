@@ -21,7 +21,7 @@ use tokio::sync::Mutex;
 use super::{Ctx, not_found};
 use crate::domain::Versioned;
 use crate::error::{ApiError, ApiResult, Entity, ErrorCode};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{AuditEvent, StoreError, StoreResult};
 
 /// Attempts before a writer that keeps losing races gives up with 503. Each lost race means another writer
 /// succeeded, so N concurrent writers of one resource all finish within N attempts.
@@ -135,8 +135,19 @@ pub trait Update: Send + Sync {
     /// `updatedAt` are stamped by [`update`].
     async fn plan(&self, current: &Self::Resource) -> ApiResult<Option<Self::Resource>>;
 
-    /// Writes `next` only if the stored version is still `current`'s (else `StoreError::Stale`).
-    async fn write(&self, current: &Self::Resource, next: &Self::Resource) -> StoreResult<Self::Written>;
+    /// The patient whose data the resource is (its audit event names it); `None` for directory resources.
+    fn patient_of<'r>(&self, _resource: &'r Self::Resource) -> Option<&'r str> {
+        None
+    }
+
+    /// Writes `next` only if the stored version is still `current`'s (else `StoreError::Stale`), with `event` in
+    /// the same transaction.
+    async fn write(
+        &self,
+        current: &Self::Resource,
+        next: &Self::Resource,
+        event: &AuditEvent,
+    ) -> StoreResult<Self::Written>;
 }
 
 /// The outcome of an update: the resource as stored afterwards, and what the write reported (`None` for a no-op).
@@ -158,11 +169,14 @@ pub async fn update<U: Update>(
         let current = u.load().await?.ok_or_else(|| not_found(U::ENTITY))?;
         precondition.check(current.version())?;
         let Some(mut next) = u.plan(&current).await? else {
+            ctx.audit.touch(Some(u.id()), u.patient_of(&current));
             return Ok(Updated { resource: current, written: None });
         };
         next.stamp(current.version() + 1, ctx.now());
-        match u.write(&current, &next).await {
+        let event = ctx.audit.write_event(u.id(), &u.patient_of(&next).into_iter().collect::<Vec<_>>(), ctx.now());
+        match u.write(&current, &next, &event).await {
             Ok(written) => {
+                ctx.audit.written();
                 drop(turn);
                 let stored = u
                     .load()

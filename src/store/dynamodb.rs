@@ -29,11 +29,15 @@
 //! - A create with an `Idempotency-Key`, and every amendment, is one `TransactWriteItems`: the document and the
 //!   idempotency record's completion, or the superseded version into the history and the new one over it.
 //!
+//! - Every write also stores its audit event's items in the same `TransactWriteItems`, in a fifth table
+//!   (`gospital-audit-events`, see [`audit`]).
+//!
 //! IAM actions: `dynamodb:GetItem`, `dynamodb:PutItem`, `dynamodb:UpdateItem`, `dynamodb:DeleteItem`,
-//! `dynamodb:Query` (on the four tables and the `index/PatientIdIndex` of the first two), `dynamodb:DescribeTable`,
-//! `dynamodb:DescribeTimeToLive`; plus `dynamodb:CreateTable` and `dynamodb:UpdateTimeToLive` for a `migrate` that
-//! has to create the tables.
+//! `dynamodb:Query` (on the five tables and the `index/PatientIdIndex` of the records, invoices and audit tables),
+//! `dynamodb:BatchGetItem` (the audit table), `dynamodb:DescribeTable`, `dynamodb:DescribeTimeToLive`; plus
+//! `dynamodb:CreateTable` and `dynamodb:UpdateTimeToLive` for a `migrate` that has to create the tables.
 
+mod audit;
 mod item;
 mod schema;
 
@@ -60,6 +64,7 @@ use super::{
     ClaimOutcome, Completion, CursorKey, DateRange, IdempotencyClaim, IdempotencyStore, InvoiceStore, KeyPage,
     MedicalRecordStore, RecordStore, StoreError, StoreResult, history_key,
 };
+use crate::audit::AuditEvent;
 use crate::domain::formats::{Timestamp, format_date};
 use crate::domain::ids::{InvoiceId, PatientId, RecordId};
 use crate::domain::invoice::{Invoice, PaymentStatus};
@@ -98,6 +103,8 @@ pub struct DynamoSettings {
     pub history_table: String,
     /// Idempotency records of the POSTs that create records and invoices ([safe-writes]).
     pub idempotency_table: String,
+    /// D's audit trail ([audit]): events, the chain's lease, head and checkpoints.
+    pub audit_table: String,
     /// Upper bound of one SDK call, retries included.
     pub call_timeout: Duration,
 }
@@ -110,6 +117,7 @@ pub struct DynamoRecordStore {
     invoices_table: String,
     history_table: String,
     idempotency_table: String,
+    audit_table: String,
     /// The SDK configuration's credentials, kept for [`Self::check_credentials`] (the client cannot hand them
     /// back).
     credentials: Option<SharedCredentialsProvider>,
@@ -158,6 +166,7 @@ impl DynamoRecordStore {
             invoices_table: settings.invoices_table,
             history_table: settings.history_table,
             idempotency_table: settings.idempotency_table,
+            audit_table: settings.audit_table,
             credentials: config.credentials_provider(),
         }
     }
@@ -220,7 +229,7 @@ impl DynamoRecordStore {
         &self.client
     }
 
-    fn specs(&self) -> [TableSpec<'_>; 4] {
+    fn specs(&self) -> [TableSpec<'_>; 5] {
         [
             TableSpec {
                 name: &self.records_table,
@@ -241,6 +250,11 @@ impl DynamoRecordStore {
                 name: &self.idempotency_table,
                 id_attr: SCOPE_ATTR,
                 kind: TableKind::Expiring { ttl_attr: EXPIRES_ATTR },
+            },
+            TableSpec {
+                name: &self.audit_table,
+                id_attr: audit::KEY_ATTR,
+                kind: TableKind::Documents { sort_attr: audit::SORT_ATTR },
             },
         ]
     }
@@ -277,8 +291,13 @@ fn validate(settings: &DynamoSettings) -> StoreResult<()> {
     if settings.region.trim().is_empty() {
         return Err(StoreError::Internal("DynamoDB region is empty".into()));
     }
-    let names =
-        [&settings.records_table, &settings.invoices_table, &settings.history_table, &settings.idempotency_table];
+    let names = [
+        &settings.records_table,
+        &settings.invoices_table,
+        &settings.history_table,
+        &settings.idempotency_table,
+        &settings.audit_table,
+    ];
     for name in names {
         let charset = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
         if !(3..=255).contains(&name.len()) || !charset {
@@ -290,7 +309,7 @@ fn validate(settings: &DynamoSettings) -> StoreResult<()> {
     let distinct: std::collections::HashSet<&String> = names.into_iter().collect();
     if distinct.len() != names.len() {
         return Err(StoreError::Internal(
-            "the records, invoices, history and idempotency tables must have four different names".into(),
+            "the records, invoices, history, idempotency and audit tables must have five different names".into(),
         ));
     }
     Ok(())
@@ -449,28 +468,16 @@ struct ListQuery<'a> {
 }
 
 impl DynamoRecordStore {
-    /// A conditional create; with `done`, one `TransactWriteItems` that also completes the idempotency claim, so
-    /// the stored outcome exists exactly when the document does.
-    async fn put_new<T: Document>(&self, table: &str, doc: &T, done: Option<&Completion>) -> StoreResult<()> {
+    /// A conditional create, with its audit event and, with `done`, the idempotency record's completion, in one
+    /// `TransactWriteItems`: the document exists exactly when its event (and stored outcome) does.
+    async fn put_new<T: Document>(
+        &self,
+        table: &str,
+        doc: &T,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let item = encode(doc, doc.version())?;
-        let Some(done) = done else {
-            let result = self
-                .client
-                .put_item()
-                .table_name(table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(#id)")
-                .expression_attribute_names("#id", T::ID_ATTR)
-                .send()
-                .await;
-            return match result {
-                Ok(_) => Ok(()),
-                Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                    Err(StoreError::Conflict)
-                }
-                Err(e) => Err(map_sdk_error("PutItem", table, e)),
-            };
-        };
         let put = Put::builder()
             .table_name(table)
             .set_item(Some(item))
@@ -478,13 +485,16 @@ impl DynamoRecordStore {
             .expression_attribute_names("#id", T::ID_ATTR)
             .build()
             .map_err(build_error)?;
-        let complete = self.completion(done)?;
-        let items =
-            vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(complete).build()];
-        match self.transact(&[table, &self.idempotency_table], items).await? {
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(done) = done {
+            items.push(TransactWriteItem::builder().update(self.completion(done)?).build());
+        }
+        items.extend(self.event_items(event)?);
+        match self.transact(&[table, &self.idempotency_table, &self.audit_table], items).await? {
             Transacted::Committed => Ok(()),
             Transacted::ConditionFailed(0) => Err(StoreError::Conflict),
-            Transacted::ConditionFailed(_) => Err(StoreError::ClaimLost),
+            Transacted::ConditionFailed(1) if done.is_some() => Err(StoreError::ClaimLost),
+            Transacted::ConditionFailed(_) => Err(StoreError::Internal("audit event ID already stored".into())),
             Transacted::Conflicted => Err(StoreError::Unavailable(format!("transaction conflict creating in {table}"))),
         }
     }
@@ -540,28 +550,35 @@ impl DynamoRecordStore {
         }
     }
 
-    async fn put_existing<T: Document>(&self, table: &str, doc: &T, version: i64, expected: i64) -> StoreResult<()> {
-        let result = self
-            .client
-            .put_item()
+    /// A conditional replace with its audit event, in one `TransactWriteItems`.
+    async fn put_existing<T: Document>(
+        &self,
+        table: &str,
+        doc: &T,
+        version: i64,
+        expected: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        let put = Put::builder()
             .table_name(table)
             .set_item(Some(encode(doc, version)?))
             .condition_expression("attribute_exists(#id) AND #v = :expected")
             .expression_attribute_names("#id", T::ID_ATTR)
             .expression_attribute_names("#v", VERSION_ATTR)
             .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                // Items are never deleted, so an item seen now was there at the check: it moved on.
-                match self.get::<T>(table, doc.id()).await? {
-                    Some(_) => Err(StoreError::Stale),
-                    None => Err(StoreError::NotFound),
-                }
-            }
-            Err(e) => Err(map_sdk_error("PutItem", table, e)),
+            .build()
+            .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        items.extend(self.event_items(event)?);
+        match self.transact(&[table, &self.audit_table], items).await? {
+            Transacted::Committed => Ok(()),
+            // Items are never deleted, so an item seen now was there at the check: it moved on.
+            Transacted::ConditionFailed(0) => match self.get::<T>(table, doc.id()).await? {
+                Some(_) => Err(StoreError::Stale),
+                None => Err(StoreError::NotFound),
+            },
+            Transacted::ConditionFailed(_) => Err(StoreError::Internal("audit event ID already stored".into())),
+            Transacted::Conflicted => Err(StoreError::Stale),
         }
     }
 
@@ -678,8 +695,13 @@ impl DynamoRecordStore {
 
 #[async_trait]
 impl MedicalRecordStore for DynamoRecordStore {
-    async fn insert_record(&self, record: &MedicalRecord, done: Option<&Completion>) -> StoreResult<()> {
-        self.put_new(&self.records_table, record, done).await
+    async fn insert_record(
+        &self,
+        record: &MedicalRecord,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.put_new(&self.records_table, record, done, event).await
     }
 
     async fn get_record(&self, id: &RecordId) -> StoreResult<Option<MedicalRecord>> {
@@ -688,7 +710,12 @@ impl MedicalRecordStore for DynamoRecordStore {
 
     /// One `TransactWriteItems`: the version read goes into the history table (never over an existing entry) and
     /// the record is replaced, conditional on still being at that version.
-    async fn amend_record(&self, previous: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()> {
+    async fn amend_record(
+        &self,
+        previous: &MedicalRecord,
+        next: &MedicalRecord,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let keep = Put::builder()
             .table_name(&self.history_table)
             .set_item(Some(encode(previous, previous.version)?))
@@ -705,9 +732,10 @@ impl MedicalRecordStore for DynamoRecordStore {
             .expression_attribute_values(":expected", AttributeValue::N(previous.version.to_string()))
             .build()
             .map_err(build_error)?;
-        let items =
+        let mut items =
             vec![TransactWriteItem::builder().put(keep).build(), TransactWriteItem::builder().put(replace).build()];
-        match self.transact(&[&self.history_table, &self.records_table], items).await? {
+        items.extend(self.event_items(event)?);
+        match self.transact(&[&self.history_table, &self.records_table, &self.audit_table], items).await? {
             Transacted::Committed => Ok(()),
             // Items are never deleted, so a record seen now was there at the check: it moved on.
             Transacted::ConditionFailed(_) => {
@@ -790,16 +818,21 @@ impl MedicalRecordStore for DynamoRecordStore {
 
 #[async_trait]
 impl InvoiceStore for DynamoRecordStore {
-    async fn insert_invoice(&self, invoice: &Invoice, done: Option<&Completion>) -> StoreResult<()> {
-        self.put_new(&self.invoices_table, invoice, done).await
+    async fn insert_invoice(
+        &self,
+        invoice: &Invoice,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.put_new(&self.invoices_table, invoice, done, event).await
     }
 
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>> {
         self.get(&self.invoices_table, id.as_str()).await
     }
 
-    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64) -> StoreResult<()> {
-        self.put_existing(&self.invoices_table, invoice, invoice.version, expected_version).await
+    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64, event: &AuditEvent) -> StoreResult<()> {
+        self.put_existing(&self.invoices_table, invoice, invoice.version, expected_version, event).await
     }
 
     async fn list_patient_invoices(
@@ -1021,6 +1054,7 @@ mod tests {
             invoices_table: "gospital-invoices".into(),
             history_table: "gospital-medical-record-history".into(),
             idempotency_table: "gospital-idempotency".into(),
+            audit_table: "gospital-audit-events".into(),
             call_timeout: Duration::from_secs(2),
         };
         assert!(validate(&ok).is_ok());

@@ -26,11 +26,12 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker, SystemTicker, Ticker};
 use super::{
-    AppointmentFilter, AppointmentStore, BusyInterval, ClaimOutcome, ClinicStore, Completion, CursorKey, DateRange,
-    DepartmentStore, DoctorFilter, DoctorStore, IdempotencyClaim, IdempotencyStore, InvoiceStore, KeyPage,
+    AppointmentFilter, AppointmentStore, AuditStore, BusyInterval, ClaimOutcome, ClinicStore, Completion, CursorKey,
+    DateRange, DepartmentStore, DoctorFilter, DoctorStore, IdempotencyClaim, IdempotencyStore, InvoiceStore, KeyPage,
     MedicalRecordStore, Page, PageRequest, PatientFilter, PatientStore, RecordStore, RevocationStore, StoreError,
     StoreResult,
 };
+use crate::audit::{AuditEvent, AuditFilter, ChainHead, Checkpoint};
 use crate::config::ResilienceSettings;
 use crate::domain::appointment::Appointment;
 use crate::domain::department::Department;
@@ -314,8 +315,13 @@ pub fn guard_records(inner: Arc<dyn RecordStore>, settings: &ResilienceSettings)
 
 #[async_trait]
 impl PatientStore for Guarded<Arc<dyn ClinicStore>> {
-    async fn insert_patient(&self, patient: &Patient, done: Option<&Completion>) -> StoreResult<()> {
-        self.call("insert_patient", self.inner.insert_patient(patient, done)).await
+    async fn insert_patient(
+        &self,
+        patient: &Patient,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.call("insert_patient", self.inner.insert_patient(patient, done, event)).await
     }
     async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>> {
         self.call("get_patient", self.inner.get_patient(id)).await
@@ -328,15 +334,16 @@ impl PatientStore for Guarded<Arc<dyn ClinicStore>> {
         patient: &Patient,
         expected_version: i64,
         cancel_from: Option<Timestamp>,
+        event: &AuditEvent,
     ) -> StoreResult<u64> {
-        self.call("update_patient", self.inner.update_patient(patient, expected_version, cancel_from)).await
+        self.call("update_patient", self.inner.update_patient(patient, expected_version, cancel_from, event)).await
     }
 }
 
 #[async_trait]
 impl DoctorStore for Guarded<Arc<dyn ClinicStore>> {
-    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>) -> StoreResult<()> {
-        self.call("insert_doctor", self.inner.insert_doctor(doctor, done)).await
+    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>, event: &AuditEvent) -> StoreResult<()> {
+        self.call("insert_doctor", self.inner.insert_doctor(doctor, done, event)).await
     }
     async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>> {
         self.call("get_doctor", self.inner.get_doctor(id)).await
@@ -347,8 +354,8 @@ impl DoctorStore for Guarded<Arc<dyn ClinicStore>> {
     async fn list_department_doctors(&self, department: &DepartmentId) -> StoreResult<Vec<Doctor>> {
         self.call("list_department_doctors", self.inner.list_department_doctors(department)).await
     }
-    async fn update_doctor(&self, doctor: &Doctor, expected_version: i64) -> StoreResult<()> {
-        self.call("update_doctor", self.inner.update_doctor(doctor, expected_version)).await
+    async fn update_doctor(&self, doctor: &Doctor, expected_version: i64, event: &AuditEvent) -> StoreResult<()> {
+        self.call("update_doctor", self.inner.update_doctor(doctor, expected_version, event)).await
     }
 }
 
@@ -360,18 +367,33 @@ impl DepartmentStore for Guarded<Arc<dyn ClinicStore>> {
     async fn get_department(&self, id: &DepartmentId) -> StoreResult<Option<Department>> {
         self.call("get_department", self.inner.get_department(id)).await
     }
-    async fn insert_department(&self, department: &Department, done: Option<&Completion>) -> StoreResult<()> {
-        self.call("insert_department", self.inner.insert_department(department, done)).await
+    async fn insert_department(
+        &self,
+        department: &Department,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.call("insert_department", self.inner.insert_department(department, done, event)).await
     }
-    async fn update_department(&self, department: &Department, expected_version: i64) -> StoreResult<()> {
-        self.call("update_department", self.inner.update_department(department, expected_version)).await
+    async fn update_department(
+        &self,
+        department: &Department,
+        expected_version: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.call("update_department", self.inner.update_department(department, expected_version, event)).await
     }
 }
 
 #[async_trait]
 impl AppointmentStore for Guarded<Arc<dyn ClinicStore>> {
-    async fn book_appointment(&self, appointment: &Appointment, done: Option<&Completion>) -> StoreResult<()> {
-        self.call("book_appointment", self.inner.book_appointment(appointment, done)).await
+    async fn book_appointment(
+        &self,
+        appointment: &Appointment,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.call("book_appointment", self.inner.book_appointment(appointment, done, event)).await
     }
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>> {
         self.call("get_appointment", self.inner.get_appointment(id)).await
@@ -384,8 +406,10 @@ impl AppointmentStore for Guarded<Arc<dyn ClinicStore>> {
         appointment: &Appointment,
         expected_version: i64,
         reschedule: bool,
+        event: &AuditEvent,
     ) -> StoreResult<()> {
-        self.call("update_appointment", self.inner.update_appointment(appointment, expected_version, reschedule)).await
+        self.call("update_appointment", self.inner.update_appointment(appointment, expected_version, reschedule, event))
+            .await
     }
     async fn doctor_busy_intervals(
         &self,
@@ -417,10 +441,66 @@ macro_rules! guarded_idempotency {
 
 guarded_idempotency!(dyn ClinicStore, dyn RecordStore);
 
+/// The audit port of either store, guarded like every other call: a store that fails its audit writes trips its
+/// breaker like any other failure.
+macro_rules! guarded_audit {
+    ($($store:ty),+) => {$(
+        #[async_trait]
+        impl AuditStore for Guarded<Arc<$store>> {
+            async fn insert_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()> {
+                self.call("insert_audit_events", self.inner.insert_audit_events(events)).await
+            }
+            async fn list_audit_events(
+                &self,
+                filter: &AuditFilter,
+                limit: u32,
+                after: Option<&CursorKey>,
+            ) -> StoreResult<KeyPage<AuditEvent>> {
+                self.call("list_audit_events", self.inner.list_audit_events(filter, limit, after)).await
+            }
+            async fn acquire_audit_lease(&self, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool> {
+                self.call("acquire_audit_lease", self.inner.acquire_audit_lease(holder, now, until)).await
+            }
+            async fn audit_head(&self) -> StoreResult<Option<ChainHead>> {
+                self.call("audit_head", self.inner.audit_head()).await
+            }
+            async fn unsequenced_audit_events(&self, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+                self.call("unsequenced_audit_events", self.inner.unsequenced_audit_events(limit)).await
+            }
+            async fn count_unsequenced_audit_events(&self) -> StoreResult<u64> {
+                self.call("count_unsequenced_audit_events", self.inner.count_unsequenced_audit_events()).await
+            }
+            async fn sequence_audit_events(
+                &self,
+                holder: &str,
+                now: Timestamp,
+                until: Timestamp,
+                placed: &[(String, i64, String)],
+            ) -> StoreResult<()> {
+                self.call("sequence_audit_events", self.inner.sequence_audit_events(holder, now, until, placed)).await
+            }
+            async fn insert_audit_checkpoint(&self, checkpoint: &Checkpoint) -> StoreResult<()> {
+                self.call("insert_audit_checkpoint", self.inner.insert_audit_checkpoint(checkpoint)).await
+            }
+            async fn last_audit_checkpoint(&self) -> StoreResult<Option<Checkpoint>> {
+                self.call("last_audit_checkpoint", self.inner.last_audit_checkpoint()).await
+            }
+            async fn audit_chain(&self, after: i64, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+                self.call("audit_chain", self.inner.audit_chain(after, limit)).await
+            }
+            async fn audit_checkpoints(&self) -> StoreResult<Vec<Checkpoint>> {
+                self.call("audit_checkpoints", self.inner.audit_checkpoints()).await
+            }
+        }
+    )+};
+}
+
+guarded_audit!(dyn ClinicStore, dyn RecordStore);
+
 #[async_trait]
 impl RevocationStore for Guarded<Arc<dyn ClinicStore>> {
-    async fn insert_revocation(&self, revocation: &Revocation) -> StoreResult<()> {
-        self.call("insert_revocation", self.inner.insert_revocation(revocation)).await
+    async fn insert_revocation(&self, revocation: &Revocation, event: &AuditEvent) -> StoreResult<()> {
+        self.call("insert_revocation", self.inner.insert_revocation(revocation, event)).await
     }
     async fn list_revocations(&self, limit: u32, after: Option<&CursorKey>) -> StoreResult<KeyPage<Revocation>> {
         self.call("list_revocations", self.inner.list_revocations(limit, after)).await
@@ -450,14 +530,24 @@ impl ClinicStore for Guarded<Arc<dyn ClinicStore>> {
 
 #[async_trait]
 impl MedicalRecordStore for Guarded<Arc<dyn RecordStore>> {
-    async fn insert_record(&self, record: &MedicalRecord, done: Option<&Completion>) -> StoreResult<()> {
-        self.call("insert_record", self.inner.insert_record(record, done)).await
+    async fn insert_record(
+        &self,
+        record: &MedicalRecord,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.call("insert_record", self.inner.insert_record(record, done, event)).await
     }
     async fn get_record(&self, id: &RecordId) -> StoreResult<Option<MedicalRecord>> {
         self.call("get_record", self.inner.get_record(id)).await
     }
-    async fn amend_record(&self, previous: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()> {
-        self.call("amend_record", self.inner.amend_record(previous, next)).await
+    async fn amend_record(
+        &self,
+        previous: &MedicalRecord,
+        next: &MedicalRecord,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.call("amend_record", self.inner.amend_record(previous, next, event)).await
     }
     async fn list_record_history(
         &self,
@@ -480,14 +570,19 @@ impl MedicalRecordStore for Guarded<Arc<dyn RecordStore>> {
 
 #[async_trait]
 impl InvoiceStore for Guarded<Arc<dyn RecordStore>> {
-    async fn insert_invoice(&self, invoice: &Invoice, done: Option<&Completion>) -> StoreResult<()> {
-        self.call("insert_invoice", self.inner.insert_invoice(invoice, done)).await
+    async fn insert_invoice(
+        &self,
+        invoice: &Invoice,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
+        self.call("insert_invoice", self.inner.insert_invoice(invoice, done, event)).await
     }
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>> {
         self.call("get_invoice", self.inner.get_invoice(id)).await
     }
-    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64) -> StoreResult<()> {
-        self.call("update_invoice", self.inner.update_invoice(invoice, expected_version)).await
+    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64, event: &AuditEvent) -> StoreResult<()> {
+        self.call("update_invoice", self.inner.update_invoice(invoice, expected_version, event)).await
     }
     async fn list_patient_invoices(
         &self,

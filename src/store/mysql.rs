@@ -210,6 +210,44 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// As [`Tx::finish`], storing `event` in chain `chain` first when the write succeeded, so the write and its
+    /// audit event commit together or not at all.
+    async fn finish_audited<T>(
+        mut self,
+        outcome: TxResult<T>,
+        chain: crate::audit::Chain,
+        event: &crate::audit::AuditEvent,
+    ) -> TxResult<T> {
+        let outcome = match outcome {
+            Ok(value) => audit::insert(self.conn(), chain, event).await.map(|()| value).map_err(TxError::from),
+            Err(e) => Err(e),
+        };
+        self.finish(outcome).await
+    }
+
+    /// Commits: the form the shared audit statements use (`crate::store::audit`).
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        self.finish(Ok(())).await.map_err(|e| match e {
+            TxError::Sql(e) => e,
+            TxError::Store(e) => sqlx::Error::Protocol(e.to_string()),
+        })
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = MySqlConnection;
+    fn deref(&self) -> &MySqlConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut MySqlConnection {
+        &mut self.conn
+    }
+}
+
 impl Drop for Tx {
     fn drop(&mut self) {
         if !self.finished {
@@ -242,3 +280,26 @@ mod tests {
         assert_eq!(opts.get_database(), Some("db"));
     }
 }
+
+/// Audit events inside a write's transaction (the statements are shared with SQLite).
+pub(crate) mod audit {
+    crate::store::audit::sql_insert_event!(insert, sqlx::MySqlConnection);
+}
+
+crate::store::audit::sql_audit_store!(
+    MySqlClinicStore,
+    crate::audit::Chain::R,
+    |s| s.db.begin(),
+    &s.db.pool,
+    &s.db.pool,
+    audit::insert
+);
+
+crate::store::audit::sql_audit_store!(
+    MySqlRecordStore,
+    crate::audit::Chain::D,
+    |s| s.db.begin(),
+    &s.db.pool,
+    &s.db.pool,
+    audit::insert
+);

@@ -7,6 +7,11 @@
 mod clinic;
 pub(crate) mod idempotency;
 
+/// Audit events inside a write's transaction (the statements are shared with MySQL).
+pub(crate) mod audit {
+    crate::store::audit::sql_insert_event!(insert, sqlx::SqliteConnection);
+}
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -115,3 +120,12 @@ impl SqliteClinicStore {
         Self { db }
     }
 }
+
+crate::store::audit::sql_audit_store!(
+    SqliteClinicStore,
+    crate::audit::Chain::R,
+    |s| s.db.write.begin_with("BEGIN IMMEDIATE"),
+    &s.db.write,
+    &s.db.read,
+    audit::insert
+);

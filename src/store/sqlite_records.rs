@@ -7,9 +7,9 @@
 //!   `version` is skipped by the document's serde and lives only in its column.
 //! - Documents are decoded straight into the domain structs, never through `serde_json::Value`, so money
 //!   (a raw JSON number) round-trips exactly instead of passing through `f64`.
-//! - Writes run on the single writer connection. Inserts (with their idempotency completion) and amendments (with
-//!   their history entry) run in one `BEGIN IMMEDIATE` transaction; other conditional updates are single
-//!   statements, hence atomic without one; nothing is ever upserted.
+//! - Writes run on the single writer connection, each in one `BEGIN IMMEDIATE` transaction with its audit event
+//!   (and, for inserts, their idempotency completion; for amendments, their history entry); nothing is ever
+//!   upserted.
 //! - Lists are keyset-paged on `(sort_key, id)` descending, the order of the DynamoDB sort key.
 //!
 //! Dialect-specific SQL: none beyond row-value comparison, which MySQL shares.
@@ -23,10 +23,12 @@ use super::{
     ClaimOutcome, Completion, CursorKey, DateRange, IdempotencyClaim, IdempotencyStore, InvoiceStore, KeyPage,
     MedicalRecordStore, RecordStore, StoreError, StoreResult,
 };
+use crate::audit::Chain;
 use crate::domain::formats::{Timestamp, format_date};
 use crate::domain::ids::{InvoiceId, PatientId, RecordId};
 use crate::domain::invoice::{Invoice, PaymentStatus};
 use crate::domain::medical_record::MedicalRecord;
+use crate::store::AuditEvent;
 
 /// The records store on SQLite (same file as the relational store).
 #[derive(Debug, Clone)]
@@ -115,7 +117,12 @@ impl SqliteRecordStore {
 
 #[async_trait]
 impl MedicalRecordStore for SqliteRecordStore {
-    async fn insert_record(&self, record: &MedicalRecord, done: Option<&Completion>) -> StoreResult<()> {
+    async fn insert_record(
+        &self,
+        record: &MedicalRecord,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let doc = encode(record)?;
         let mut tx = self.db.write.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
@@ -131,6 +138,7 @@ impl MedicalRecordStore for SqliteRecordStore {
         .execute(&mut *tx)
         .await?;
         idempotency::complete(&mut tx, done).await?;
+        super::sqlite::audit::insert(&mut tx, Chain::D, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -143,7 +151,12 @@ impl MedicalRecordStore for SqliteRecordStore {
         .await
     }
 
-    async fn amend_record(&self, previous: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()> {
+    async fn amend_record(
+        &self,
+        previous: &MedicalRecord,
+        next: &MedicalRecord,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let doc = encode(next)?;
         let id = next.record_id.as_str();
         let mut tx = self.db.write.begin_with("BEGIN IMMEDIATE").await?;
@@ -178,6 +191,7 @@ impl MedicalRecordStore for SqliteRecordStore {
         .bind(previous.version)
         .execute(&mut *tx)
         .await?;
+        super::sqlite::audit::insert(&mut tx, Chain::D, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -225,7 +239,12 @@ impl MedicalRecordStore for SqliteRecordStore {
 
 #[async_trait]
 impl InvoiceStore for SqliteRecordStore {
-    async fn insert_invoice(&self, invoice: &Invoice, done: Option<&Completion>) -> StoreResult<()> {
+    async fn insert_invoice(
+        &self,
+        invoice: &Invoice,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let doc = encode(invoice)?;
         let mut tx = self.db.write.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
@@ -241,6 +260,7 @@ impl InvoiceStore for SqliteRecordStore {
         .execute(&mut *tx)
         .await?;
         idempotency::complete(&mut tx, done).await?;
+        super::sqlite::audit::insert(&mut tx, Chain::D, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -250,9 +270,9 @@ impl InvoiceStore for SqliteRecordStore {
             .await
     }
 
-    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64) -> StoreResult<()> {
+    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64, event: &AuditEvent) -> StoreResult<()> {
         let doc = encode(invoice)?;
-        let mut conn = self.db.write.acquire().await?;
+        let mut conn = self.db.write.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(
             "UPDATE invoices SET patient_id = ?, sort_key = ?, payment_status = ?, version = ?, doc = ? \
              WHERE invoice_id = ? AND version = ?",
@@ -270,6 +290,8 @@ impl InvoiceStore for SqliteRecordStore {
             let sql = "SELECT 1 FROM invoices WHERE invoice_id = ?";
             return Err(no_row_updated(&mut conn, sql, invoice.invoice_id.as_str()).await);
         }
+        super::sqlite::audit::insert(&mut conn, Chain::D, event).await?;
+        conn.commit().await?;
         Ok(())
     }
 
@@ -389,3 +411,12 @@ mod tests {
         }
     }
 }
+
+super::audit::sql_audit_store!(
+    SqliteRecordStore,
+    crate::audit::Chain::D,
+    |s| s.db.write.begin_with("BEGIN IMMEDIATE"),
+    &s.db.write,
+    &s.db.read,
+    super::sqlite::audit::insert
+);

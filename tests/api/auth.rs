@@ -103,6 +103,8 @@ fn matrix() -> Vec<(&'static str, &'static str, &'static [&'static str], Option<
         ("POST", "/api/v1/admin/revocations", &["admin"], Some(json!({"sub": "nobody-{n}", "reason": "test"}))),
         ("GET", "/api/v1/admin/revocations", &["admin"], None),
         ("GET", "/api/v1/me", EVERYONE, None),
+        ("GET", "/api/v1/audit-events", &["auditor"], None),
+        ("GET", "/api/v1/patients/{patientId}/access-log", &["auditor", "patient"], None),
         // Last: they change the rows the others use.
         (
             "DELETE",

@@ -111,6 +111,7 @@ impl TestApp {
             Arc::new(OffsetClock::starting_at(start)),
             Arc::new(settings),
             auth,
+            gospital::audit_key(config).expect("test audit key"),
         );
         Self {
             router: gospital::http::router(state.clone()),

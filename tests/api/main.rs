@@ -1,6 +1,7 @@
 //! HTTP behaviour of the whole API on SQLite, driven in process through `tower::ServiceExt::oneshot`.
 
 mod appointments;
+mod audit;
 mod auth;
 mod availability;
 mod backend;

@@ -51,6 +51,8 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/billing/invoices"),
     ("get", "/api/v1/billing/invoices/{invoiceId}"),
     // SECURITY.md §2, §4.
+    ("get", "/api/v1/audit-events"),
+    ("get", "/api/v1/patients/{patientId}/access-log"),
     ("get", "/api/v1/me"),
     ("post", "/api/v1/admin/revocations"),
     ("get", "/api/v1/admin/revocations"),

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use axum::http::Method;
 use chrono::NaiveDate;
+use gospital::audit::{AuditEvent, AuditFilter, ChainHead, Checkpoint};
 use gospital::domain::appointment::Appointment;
 use gospital::domain::department::Department;
 use gospital::domain::doctor::Doctor;
@@ -32,6 +33,8 @@ const STALL: u8 = 2;
 const STALL_CREATE_BEFORE: u8 = 3;
 /// Creates run, commit, and then stall before answering; everything else passes.
 const STALL_CREATE_AFTER: u8 = 4;
+/// Only the audit events of requests that wrote nothing fail to store (the audit table locked).
+const FAIL_AUDIT: u8 = 5;
 
 /// What the faulty store does next, shared with the test.
 #[derive(Clone, Default)]
@@ -58,6 +61,9 @@ impl Fault {
         self.calls.fetch_add(1, Ordering::SeqCst);
         match self.mode.load(Ordering::SeqCst) {
             FAIL => Err(StoreError::Unavailable("injected: connection refused".into())),
+            FAIL_AUDIT if op == "insert_audit_events" => {
+                Err(StoreError::Unavailable("injected: audit table locked".into()))
+            }
             STALL => {
                 self.release.notified().await;
                 Ok(())
@@ -78,8 +84,9 @@ impl Fault {
     }
 }
 
+/// A resource create (its audit event rides inside it); the audit trail's own inserts are not creates.
 fn is_create(op: &str) -> bool {
-    op.starts_with("insert_") || op.starts_with("book_")
+    (op.starts_with("insert_") && !op.starts_with("insert_audit_")) || op.starts_with("book_")
 }
 
 /// The real R store behind a [`Fault`].
@@ -99,8 +106,8 @@ macro_rules! faulty {
 
 #[async_trait]
 impl PatientStore for Faulty {
-    async fn insert_patient(&self, patient: &Patient, done: Option<&Completion>) -> StoreResult<()> {
-        faulty!(self.insert_patient(patient, done))
+    async fn insert_patient(&self, patient: &Patient, done: Option<&Completion>, e: &AuditEvent) -> StoreResult<()> {
+        faulty!(self.insert_patient(patient, done, e))
     }
     async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>> {
         faulty!(self.get_patient(id))
@@ -108,15 +115,21 @@ impl PatientStore for Faulty {
     async fn list_patients(&self, filter: &PatientFilter, page: PageRequest) -> StoreResult<Page<Patient>> {
         faulty!(self.list_patients(filter, page))
     }
-    async fn update_patient(&self, p: &Patient, version: i64, cancel_from: Option<Timestamp>) -> StoreResult<u64> {
-        faulty!(self.update_patient(p, version, cancel_from))
+    async fn update_patient(
+        &self,
+        p: &Patient,
+        version: i64,
+        cancel_from: Option<Timestamp>,
+        e: &AuditEvent,
+    ) -> StoreResult<u64> {
+        faulty!(self.update_patient(p, version, cancel_from, e))
     }
 }
 
 #[async_trait]
 impl DoctorStore for Faulty {
-    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>) -> StoreResult<()> {
-        faulty!(self.insert_doctor(doctor, done))
+    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>, e: &AuditEvent) -> StoreResult<()> {
+        faulty!(self.insert_doctor(doctor, done, e))
     }
     async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>> {
         faulty!(self.get_doctor(id))
@@ -127,8 +140,8 @@ impl DoctorStore for Faulty {
     async fn list_department_doctors(&self, department: &DepartmentId) -> StoreResult<Vec<Doctor>> {
         faulty!(self.list_department_doctors(department))
     }
-    async fn update_doctor(&self, doctor: &Doctor, version: i64) -> StoreResult<()> {
-        faulty!(self.update_doctor(doctor, version))
+    async fn update_doctor(&self, doctor: &Doctor, version: i64, e: &AuditEvent) -> StoreResult<()> {
+        faulty!(self.update_doctor(doctor, version, e))
     }
 }
 
@@ -140,18 +153,28 @@ impl DepartmentStore for Faulty {
     async fn get_department(&self, id: &DepartmentId) -> StoreResult<Option<Department>> {
         faulty!(self.get_department(id))
     }
-    async fn insert_department(&self, department: &Department, done: Option<&Completion>) -> StoreResult<()> {
-        faulty!(self.insert_department(department, done))
+    async fn insert_department(
+        &self,
+        department: &Department,
+        done: Option<&Completion>,
+        e: &AuditEvent,
+    ) -> StoreResult<()> {
+        faulty!(self.insert_department(department, done, e))
     }
-    async fn update_department(&self, department: &Department, version: i64) -> StoreResult<()> {
-        faulty!(self.update_department(department, version))
+    async fn update_department(&self, department: &Department, version: i64, e: &AuditEvent) -> StoreResult<()> {
+        faulty!(self.update_department(department, version, e))
     }
 }
 
 #[async_trait]
 impl AppointmentStore for Faulty {
-    async fn book_appointment(&self, appointment: &Appointment, done: Option<&Completion>) -> StoreResult<()> {
-        faulty!(self.book_appointment(appointment, done))
+    async fn book_appointment(
+        &self,
+        appointment: &Appointment,
+        done: Option<&Completion>,
+        e: &AuditEvent,
+    ) -> StoreResult<()> {
+        faulty!(self.book_appointment(appointment, done, e))
     }
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>> {
         faulty!(self.get_appointment(id))
@@ -159,8 +182,14 @@ impl AppointmentStore for Faulty {
     async fn list_appointments(&self, filter: &AppointmentFilter, page: PageRequest) -> StoreResult<Page<Appointment>> {
         faulty!(self.list_appointments(filter, page))
     }
-    async fn update_appointment(&self, a: &Appointment, version: i64, reschedule: bool) -> StoreResult<()> {
-        faulty!(self.update_appointment(a, version, reschedule))
+    async fn update_appointment(
+        &self,
+        a: &Appointment,
+        version: i64,
+        reschedule: bool,
+        e: &AuditEvent,
+    ) -> StoreResult<()> {
+        faulty!(self.update_appointment(a, version, reschedule, e))
     }
     async fn doctor_busy_intervals(
         &self,
@@ -186,9 +215,61 @@ impl IdempotencyStore for Faulty {
 }
 
 #[async_trait]
+impl AuditStore for Faulty {
+    async fn insert_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()> {
+        faulty!(self.insert_audit_events(events))
+    }
+    async fn list_audit_events(
+        &self,
+        filter: &AuditFilter,
+        limit: u32,
+        after: Option<&CursorKey>,
+    ) -> StoreResult<KeyPage<AuditEvent>> {
+        faulty!(self.list_audit_events(filter, limit, after))
+    }
+    async fn acquire_audit_lease(&self, holder: &str, now: Timestamp, until: Timestamp) -> StoreResult<bool> {
+        faulty!(self.acquire_audit_lease(holder, now, until))
+    }
+    async fn audit_head(&self) -> StoreResult<Option<ChainHead>> {
+        faulty!(self.audit_head())
+    }
+    async fn unsequenced_audit_events(&self, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        faulty!(self.unsequenced_audit_events(limit))
+    }
+    async fn count_unsequenced_audit_events(&self) -> StoreResult<u64> {
+        faulty!(self.count_unsequenced_audit_events())
+    }
+    async fn sequence_audit_events(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+        placed: &[(String, i64, String)],
+    ) -> StoreResult<()> {
+        faulty!(self.sequence_audit_events(holder, now, until, placed))
+    }
+    async fn insert_audit_checkpoint(&self, checkpoint: &Checkpoint) -> StoreResult<()> {
+        faulty!(self.insert_audit_checkpoint(checkpoint))
+    }
+    async fn last_audit_checkpoint(&self) -> StoreResult<Option<Checkpoint>> {
+        faulty!(self.last_audit_checkpoint())
+    }
+    async fn audit_chain(&self, after: i64, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        faulty!(self.audit_chain(after, limit))
+    }
+    async fn audit_checkpoints(&self) -> StoreResult<Vec<Checkpoint>> {
+        faulty!(self.audit_checkpoints())
+    }
+}
+
+#[async_trait]
 impl RevocationStore for Faulty {
-    async fn insert_revocation(&self, revocation: &gospital::domain::revocation::Revocation) -> StoreResult<()> {
-        faulty!(self.insert_revocation(revocation))
+    async fn insert_revocation(
+        &self,
+        revocation: &gospital::domain::revocation::Revocation,
+        e: &AuditEvent,
+    ) -> StoreResult<()> {
+        faulty!(self.insert_revocation(revocation, e))
     }
     async fn list_revocations(
         &self,
@@ -312,6 +393,7 @@ async fn the_breaker_half_opens_after_its_open_interval_and_closes_on_good_probe
     fault.set(PASS);
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(app.state.resilience.clinic.state(), BreakerState::HalfOpen);
+    // Audit writes bypass the breaker (their writer has its own limit), so each read is one probe.
     for i in 0..3 {
         app.get(&path).await.assert(200);
         let expected = if i < 2 { BreakerState::HalfOpen } else { BreakerState::Closed };
@@ -516,4 +598,36 @@ async fn a_post_cut_by_its_deadline_before_its_write_runs_once_when_retried() {
     retry.assert(201);
     assert!(retry.header("idempotent-replayed").is_none(), "nothing to replay: it ran now");
     assert_eq!(patients_with_email(&app, "never-written@example.org").await, json!(1));
+}
+
+#[tokio::test]
+async fn a_read_whose_audit_event_cannot_be_stored_answers_503_while_writes_still_commit_with_theirs() {
+    let (app, fault) = faulty_app(|_| {}).await;
+    let (patient, _) = patient_with_record(&app).await;
+    fault.set(FAIL_AUDIT);
+    // The read found the patient, but its event could not be stored: the answer is withheld (fail closed).
+    let res = app.get(&format!("/api/v1/patients/{patient}")).await;
+    assert_unavailable(&res);
+    assert!(!res.text.contains("Okafor"), "no patient data in the refusal: {}", res.text);
+    // A write's event rides in the write's own transaction, which the locked audit table of reads does not stop.
+    app.post("/api/v1/patients", &crate::helpers::patient_body("audited-write@example.org")).await.assert(201);
+    fault.set(PASS);
+    app.get(&format!("/api/v1/patients/{patient}")).await.assert(200);
+}
+
+#[tokio::test]
+async fn a_write_cut_by_its_deadline_leaves_neither_the_change_nor_a_success_event() {
+    let (app, fault) = faulty_app(|c| c.request_timeout_ms = 300).await;
+    fault.set(STALL_CREATE_BEFORE);
+    let body = crate::helpers::patient_body("cut-by-deadline@example.org");
+    let res =
+        app.send_with_headers(Method::POST, "/api/v1/patients", &[("x-request-id", "cut-write")], Some(&body)).await;
+    res.assert_error(504, "REQUEST_TIMEOUT");
+    fault.set(PASS);
+    assert_eq!(patients_with_email(&app, "cut-by-deadline@example.org").await, 0);
+    let events = app.state.clinic.list_audit_events(&Default::default(), 100, None).await.expect("trail");
+    assert!(
+        !events.items.iter().any(|e| e.record.request_id == "cut-write" && e.record.outcome < 300),
+        "no success event for a write that did not happen"
+    );
 }

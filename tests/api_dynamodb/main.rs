@@ -2,6 +2,8 @@
 //! patient's lists, health, safe writes, the invoice races of the concurrency tests), with D on DynamoDB: every test gets its own in-process
 //! DynamoDB emulator (`dynoxide`), reached through the real AWS SDK. R stays on SQLite.
 
+#[path = "../api/audit.rs"]
+mod audit;
 mod backend;
 #[path = "../api/concurrency.rs"]
 mod concurrency;

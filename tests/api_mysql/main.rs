@@ -7,6 +7,9 @@
 #[path = "../api/appointments.rs"]
 mod appointments;
 #[cfg(gospital_mysql_http_tests)]
+#[path = "../api/audit.rs"]
+mod audit;
+#[cfg(gospital_mysql_http_tests)]
 #[path = "../api/availability.rs"]
 mod availability;
 #[cfg(gospital_mysql_http_tests)]

@@ -2,6 +2,7 @@
 //! and root routes as served. Each test runs the real binary (`CARGO_BIN_EXE_gospital`) with a clean environment.
 //! The MySQL cases are built ignored without `GOSPITAL_TEST_MYSQL_URL` (see `../contract/support.rs`).
 
+mod audit;
 mod auth;
 mod backup;
 mod config_errors;

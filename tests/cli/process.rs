@@ -16,7 +16,11 @@ use tokio::net::TcpStream;
 /// variables cannot change the outcome.
 pub fn command(args: &[&str], envs: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gospital"));
-    cmd.args(args).env_clear().env("GOSPITAL_AUTH_KEY_FILE", key_file()).envs(envs.iter().copied());
+    cmd.args(args)
+        .env_clear()
+        .env("GOSPITAL_AUTH_KEY_FILE", key_file())
+        .env("GOSPITAL_AUDIT_KEY_FILE", audit_key_file())
+        .envs(envs.iter().copied());
     cmd
 }
 
@@ -28,6 +32,11 @@ pub fn key_file() -> String {
         path.display().to_string()
     })
     .clone()
+}
+
+/// The audit checkpoint key of every process a test starts, unless it names its own: outside the source tree.
+pub fn audit_key_file() -> String {
+    std::env::temp_dir().join(format!("gospital-cli-audit-{}.key", std::process::id())).display().to_string()
 }
 
 /// Longest a one-shot command may take: a `serve` that should have refused to start would otherwise run forever.
@@ -98,6 +107,8 @@ pub fn closed_port() -> u16 {
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// Every line the server has logged so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -111,6 +122,7 @@ impl Server {
             ("GOSPITAL_CPU_SHED_OPEN".into(), "0".into()),
             ("GOSPITAL_AUTH".into(), "off".into()),
             ("GOSPITAL_AUTH_KEY_FILE".into(), key_file()),
+            ("GOSPITAL_AUDIT_KEY_FILE".into(), audit_key_file()),
         ];
         all.extend(envs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         tokio::task::spawn_blocking(move || Self::start_blocking(&all)).await.expect("join")
@@ -128,9 +140,12 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut stderr = child.stderr.take().expect("stderr");
         let (found, listening) = mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
         // The log is read to its end in any case: a full pipe would stall the server's (non-lossy) log writer.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                kept.lock().unwrap().push(line.clone());
                 let Ok(json) = serde_json::from_str::<Value>(&line) else { continue };
                 if json["fields"]["message"] == "gospital listening" {
                     let _ = found.send(json["fields"]["addr"].as_str().unwrap_or_default().to_owned());
@@ -138,7 +153,7 @@ impl Server {
             }
         });
         match listening.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => Self { child, addr: addr.parse().expect("listen address in the log") },
+            Ok(addr) => Self { child, addr: addr.parse().expect("listen address in the log"), log },
             Err(_) => {
                 let _ = child.kill();
                 let mut text = String::new();
@@ -146,6 +161,13 @@ impl Server {
                 panic!("gospital serve did not start listening: {text}");
             }
         }
+    }
+}
+
+impl Server {
+    /// The lines logged so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 }
 

@@ -4,6 +4,7 @@
 //! run on a fresh store holding only the seeded departments: SQLite always, MySQL when `GOSPITAL_TEST_MYSQL_URL`
 //! is set (see `support.rs`).
 
+use crate::support::ev;
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -260,19 +261,19 @@ fn new_department(name: &str) -> Department {
 
 async fn add_patient(store: &dyn ClinicStore, first: &str, last: &str, email: &str) -> Patient {
     let p = patient(first, last, email);
-    store.insert_patient(&p, None).await.expect("insert patient");
+    store.insert_patient(&p, None, ev()).await.expect("insert patient");
     p
 }
 
 async fn add_doctor(store: &dyn ClinicStore, first: &str, last: &str) -> Doctor {
     let d = doctor(first, last, &format!("LIC-{first}-{last}"));
-    store.insert_doctor(&d, None).await.expect("insert doctor");
+    store.insert_doctor(&d, None, ev()).await.expect("insert doctor");
     d
 }
 
 async fn book(store: &dyn ClinicStore, p: &Patient, d: &Doctor, day: &str, start: &str, end: &str) -> Appointment {
     let a = appointment(p, d, day, start, end);
-    store.book_appointment(&a, None).await.expect("book appointment");
+    store.book_appointment(&a, None, ev()).await.expect("book appointment");
     a
 }
 
@@ -318,9 +319,9 @@ async fn the_backend_names_itself_and_answers_pings(store: &dyn ClinicStore) {
 async fn writes_cancelled_at_any_point_leave_the_store_usable(store: &dyn ClinicStore) {
     for n in 0..300u64 {
         let dropped = patient("Cut", "Off", &format!("cut{n}@example.org"));
-        let _ = tokio::time::timeout(Duration::from_micros(n * 7), store.insert_patient(&dropped, None)).await;
+        let _ = tokio::time::timeout(Duration::from_micros(n * 7), store.insert_patient(&dropped, None, ev())).await;
         let kept = patient("Kept", "On", &format!("kept{n}@example.org"));
-        store.insert_patient(&kept, None).await.unwrap_or_else(|e| panic!("after a cut at {n}: {e:?}"));
+        store.insert_patient(&kept, None, ev()).await.unwrap_or_else(|e| panic!("after a cut at {n}: {e:?}"));
     }
 }
 
@@ -354,15 +355,16 @@ async fn a_seeded_department_carries_the_contract_values(store: &dyn ClinicStore
 }
 
 async fn a_duplicate_department_name_conflicts_whatever_the_case(store: &dyn ClinicStore) {
-    let taken = store.insert_department(&new_department("cARDIOLOGY"), None).await;
+    let taken = store.insert_department(&new_department("cARDIOLOGY"), None, ev()).await;
     let renamed = store
         .update_department(
             &Department { name: "ONCOLOGY".into(), ..next_department(&department(store, EMERGENCY).await) },
             1,
+            ev(),
         )
         .await;
     let fresh = new_department("Neurology");
-    store.insert_department(&fresh, None).await.expect("insert new name");
+    store.insert_department(&fresh, None, ev()).await.expect("insert new name");
 
     assert!(matches!(taken, Err(StoreError::Conflict)), "{taken:?}");
     assert!(matches!(renamed, Err(StoreError::Conflict)), "{renamed:?}");
@@ -374,13 +376,14 @@ async fn a_department_counts_only_active_doctors_and_names_its_head(store: &dyn 
     let head = add_doctor(store, "Meredith", "Grey").await;
     add_doctor(store, "Derek", "Shepherd").await;
     let away = add_doctor(store, "Cristina", "Yang").await;
-    store.update_doctor(&Doctor { status: DoctorStatus::OnLeave, ..next_doctor(&away) }, 1).await.expect("leave");
+    store.update_doctor(&Doctor { status: DoctorStatus::OnLeave, ..next_doctor(&away) }, 1, ev()).await.expect("leave");
     let cardiology = department(store, CARDIOLOGY).await;
 
     store
         .update_department(
             &Department { head_doctor_id: Some(head.doctor_id.clone()), ..next_department(&cardiology) },
             1,
+            ev(),
         )
         .await
         .expect("set head");
@@ -401,10 +404,15 @@ async fn a_head_doctor_from_another_department_is_rejected(store: &dyn ClinicSto
         .update_department(
             &Department { head_doctor_id: Some(cardiologist.doctor_id), ..next_department(&emergency) },
             1,
+            ev(),
         )
         .await;
     let unknown = store
-        .update_department(&Department { head_doctor_id: Some(DoctorId::generate()), ..next_department(&emergency) }, 1)
+        .update_department(
+            &Department { head_doctor_id: Some(DoctorId::generate()), ..next_department(&emergency) },
+            1,
+            ev(),
+        )
         .await;
 
     assert!(matches!(foreign, Err(StoreError::Rejected(Rule::HeadDoctorConflict))), "{foreign:?}");
@@ -417,16 +425,16 @@ async fn a_head_doctor_cannot_move_to_another_department(store: &dyn ClinicStore
     let other = add_doctor(store, "Derek", "Shepherd").await;
     let cardiology = department(store, CARDIOLOGY).await;
     let headed = Department { head_doctor_id: Some(head.doctor_id.clone()), ..next_department(&cardiology) };
-    store.update_department(&headed, 1).await.expect("set head");
+    store.update_department(&headed, 1, ev()).await.expect("set head");
     let to_emergency = |d: &Doctor| Doctor { department_id: dept(EMERGENCY), ..next_doctor(d) };
 
-    let head_moves = store.update_doctor(&to_emergency(&head), 1).await;
-    store.update_doctor(&to_emergency(&other), 1).await.expect("a non-head moves");
+    let head_moves = store.update_doctor(&to_emergency(&head), 1, ev()).await;
+    store.update_doctor(&to_emergency(&other), 1, ev()).await.expect("a non-head moves");
     store
-        .update_department(&Department { head_doctor_id: None, ..next_department(&headed) }, 2)
+        .update_department(&Department { head_doctor_id: None, ..next_department(&headed) }, 2, ev())
         .await
         .expect("clear head");
-    store.update_doctor(&to_emergency(&head), 1).await.expect("a former head moves");
+    store.update_doctor(&to_emergency(&head), 1, ev()).await.expect("a former head moves");
 
     assert!(matches!(head_moves, Err(StoreError::Rejected(Rule::HeadDoctorConflict))), "{head_moves:?}");
     let moved = store.get_doctor(&head.doctor_id).await.expect("get").expect("exists");
@@ -437,9 +445,10 @@ async fn a_department_update_with_a_wrong_version_is_stale(store: &dyn ClinicSto
     let oncology = department(store, "DEPT-006").await;
     let renamed = Department { name: "Cancer Centre".into(), ..next_department(&oncology) };
 
-    let stale = store.update_department(&renamed, 7).await;
-    let missing =
-        store.update_department(&Department { department_id: DepartmentId::generate(), ..renamed.clone() }, 1).await;
+    let stale = store.update_department(&renamed, 7, ev()).await;
+    let missing = store
+        .update_department(&Department { department_id: DepartmentId::generate(), ..renamed.clone() }, 1, ev())
+        .await;
 
     assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
@@ -467,7 +476,7 @@ async fn an_inserted_patient_reads_back_unchanged(store: &dyn ClinicStore) {
         ..patient("Amy", "March", "Amy.March@Example.org")
     };
 
-    store.insert_patient(&p, None).await.expect("insert");
+    store.insert_patient(&p, None, ev()).await.expect("insert");
 
     assert_eq!(store.get_patient(&p.patient_id).await.expect("get"), Some(p));
 }
@@ -482,9 +491,9 @@ async fn reading_unknown_ids_returns_none(store: &dyn ClinicStore) {
 async fn a_duplicate_patient_key_conflicts_whatever_the_case(store: &dyn ClinicStore) {
     add_patient(store, "Amy", "March", "amy@example.org").await;
 
-    let twin = store.insert_patient(&patient("Amelia", "MARCH", "AMY@Example.ORG"), None).await;
+    let twin = store.insert_patient(&patient("Amelia", "MARCH", "AMY@Example.ORG"), None, ev()).await;
     let other_birthday = Patient { date_of_birth: date("1990-01-01"), ..patient("Amy", "March", "amy@example.org") };
-    store.insert_patient(&other_birthday, None).await.expect("another birth date is another key");
+    store.insert_patient(&other_birthday, None, ev()).await.expect("another birth date is another key");
 
     assert!(matches!(twin, Err(StoreError::Conflict)), "{twin:?}");
     assert_eq!(store.list_patients(&PatientFilter::default(), ALL).await.expect("list").total, 2);
@@ -521,9 +530,9 @@ async fn the_patient_filters_combine_with_and(store: &dyn ClinicStore) {
         date_of_birth: date("1990-06-01"),
         ..patient("Jo", "March", "jo@example.org")
     };
-    store.insert_patient(&jo, None).await.expect("insert");
+    store.insert_patient(&jo, None, ev()).await.expect("insert");
     let gone = Patient { status: PatientStatus::Inactive, ..patient("Beth", "March", "beth@example.org") };
-    store.insert_patient(&gone, None).await.expect("insert");
+    store.insert_patient(&gone, None, ev()).await.expect("insert");
     let found = async |filter: PatientFilter| {
         let mut found = ids(&store.list_patients(&filter, ALL).await.expect("list").items, |p| &p.patient_id);
         found.sort();
@@ -556,7 +565,7 @@ async fn patients_are_newest_first_with_ties_broken_by_id_descending(store: &dyn
     let tie_a = add_patient(store, "B", "Two", "2@example.org").await;
     let tie_b = add_patient(store, "C", "Three", "3@example.org").await;
     let newest = Patient { created_at: ts("2026-11-21T09:00:00.000Z"), ..patient("D", "Four", "4@example.org") };
-    store.insert_patient(&newest, None).await.expect("insert");
+    store.insert_patient(&newest, None, ev()).await.expect("insert");
     let mut ties = [tie_a.patient_id.to_string(), tie_b.patient_id.to_string(), older.patient_id.to_string()];
     ties.sort();
     ties.reverse();
@@ -583,7 +592,7 @@ async fn a_patient_update_at_the_expected_version_replaces_it(store: &dyn Clinic
     let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
     let changed = Patient { phone: "+1 555 0999".into(), allergies: vec!["latex".into()], ..next_patient(&amy) };
 
-    let cancelled = store.update_patient(&changed, 1, None).await.expect("update");
+    let cancelled = store.update_patient(&changed, 1, None, ev()).await.expect("update");
 
     assert_eq!(cancelled, 0);
     assert_eq!(store.get_patient(&amy.patient_id).await.expect("get"), Some(changed));
@@ -593,8 +602,8 @@ async fn a_patient_update_with_a_wrong_version_is_stale_and_a_missing_one_not_fo
     let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
     let changed = Patient { first_name: "Amelia".into(), ..next_patient(&amy) };
 
-    let stale = store.update_patient(&changed, 2, None).await;
-    let missing = store.update_patient(&Patient { patient_id: PatientId::generate(), ..changed }, 1, None).await;
+    let stale = store.update_patient(&changed, 2, None, ev()).await;
+    let missing = store.update_patient(&Patient { patient_id: PatientId::generate(), ..changed }, 1, None, ev()).await;
 
     assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
@@ -605,7 +614,8 @@ async fn a_patient_update_onto_a_taken_duplicate_key_conflicts(store: &dyn Clini
     add_patient(store, "Amy", "March", "amy@example.org").await;
     let jo = add_patient(store, "Jo", "March", "jo@example.org").await;
 
-    let taken = store.update_patient(&Patient { email: "AMY@example.org".into(), ..next_patient(&jo) }, 1, None).await;
+    let taken =
+        store.update_patient(&Patient { email: "AMY@example.org".into(), ..next_patient(&jo) }, 1, None, ev()).await;
 
     assert!(matches!(taken, Err(StoreError::Conflict)), "{taken:?}");
     assert_eq!(store.get_patient(&jo.patient_id).await.expect("get"), Some(jo));
@@ -622,11 +632,12 @@ async fn deactivation_cancels_only_future_scheduled_appointments_and_counts_them
     let tomorrow = book(store, &amy, &doc, "2026-11-26", "10:00", "10:30").await;
     let completed = book(store, &amy, &doc, "2026-11-27", "10:00", "10:30").await;
     let completed_done = Appointment { status: AppointmentStatus::Completed, ..next_appointment(&completed) };
-    store.update_appointment(&completed_done, 1, false).await.expect("complete");
+    store.update_appointment(&completed_done, 1, false, ev()).await.expect("complete");
     let someone_elses = book(store, &other, &doc, "2026-11-28", "10:00", "10:30").await;
     let inactive = Patient { status: PatientStatus::Inactive, ..next_patient(&amy) };
 
-    let count = store.update_patient(&inactive, 1, Some(ts("2026-11-25T10:00:00.400Z"))).await.expect("deactivate");
+    let count =
+        store.update_patient(&inactive, 1, Some(ts("2026-11-25T10:00:00.400Z")), ev()).await.expect("deactivate");
 
     assert_eq!(count, 2);
     for (a, status, version) in [
@@ -651,9 +662,9 @@ async fn deactivation_cancels_only_future_scheduled_appointments_and_counts_them
 // ---- doctors ----
 
 async fn a_duplicate_licence_conflicts_whatever_the_case(store: &dyn ClinicStore) {
-    store.insert_doctor(&doctor("Meredith", "Grey", "md-123"), None).await.expect("insert");
+    store.insert_doctor(&doctor("Meredith", "Grey", "md-123"), None, ev()).await.expect("insert");
 
-    let twin = store.insert_doctor(&doctor("Derek", "Shepherd", "MD-123"), None).await;
+    let twin = store.insert_doctor(&doctor("Derek", "Shepherd", "MD-123"), None, ev()).await;
 
     assert!(matches!(twin, Err(StoreError::Conflict)), "{twin:?}");
 }
@@ -664,7 +675,7 @@ async fn a_doctor_reads_back_with_its_department_name_joined_live(store: &dyn Cl
     let cardiology = department(store, CARDIOLOGY).await;
 
     store
-        .update_department(&Department { name: "Heart Centre".into(), ..next_department(&cardiology) }, 1)
+        .update_department(&Department { name: "Heart Centre".into(), ..next_department(&cardiology) }, 1, ev())
         .await
         .expect("rename");
 
@@ -675,15 +686,15 @@ async fn a_doctor_reads_back_with_its_department_name_joined_live(store: &dyn Cl
 async fn the_doctor_filters_combine_with_and(store: &dyn ClinicStore) {
     let grey = add_doctor(store, "Meredith", "Grey").await;
     let yang = Doctor { specialty: "Cardiothoracic Surgery".into(), ..doctor("Cristina", "Yang", "L-2") };
-    store.insert_doctor(&yang, None).await.expect("insert");
+    store.insert_doctor(&yang, None, ev()).await.expect("insert");
     let bailey = Doctor {
         department_id: dept(EMERGENCY),
         department_name: "Emergency".into(),
         ..doctor("Miranda", "Bailey", "L-3")
     };
-    store.insert_doctor(&bailey, None).await.expect("insert");
+    store.insert_doctor(&bailey, None, ev()).await.expect("insert");
     store
-        .update_doctor(&Doctor { status: DoctorStatus::Inactive, ..next_doctor(&bailey) }, 1)
+        .update_doctor(&Doctor { status: DoctorStatus::Inactive, ..next_doctor(&bailey) }, 1, ev())
         .await
         .expect("deactivate");
     let found = async |filter: DoctorFilter| {
@@ -721,7 +732,7 @@ async fn doctors_are_newest_first_with_ties_broken_by_id_descending(store: &dyn 
     let tie_a = add_doctor(store, "A", "One").await;
     let tie_b = add_doctor(store, "B", "Two").await;
     let newest = Doctor { created_at: ts("2026-11-21T09:00:00.000Z"), ..doctor("C", "Three", "L-3") };
-    store.insert_doctor(&newest, None).await.expect("insert");
+    store.insert_doctor(&newest, None, ev()).await.expect("insert");
     let mut ties = vec![tie_a.doctor_id.to_string(), tie_b.doctor_id.to_string()];
     ties.sort();
     ties.reverse();
@@ -737,10 +748,13 @@ async fn department_doctors_are_ordered_by_last_then_first_name_in_any_status(st
     let amy = add_doctor(store, "Amy", "Baker").await;
     let abe = add_doctor(store, "Abe", "Baker").await;
     let abe_again = add_doctor(store, "Abe", "Baker2").await;
-    store.update_doctor(&Doctor { status: DoctorStatus::Inactive, ..next_doctor(&amy) }, 1).await.expect("deactivate");
+    store
+        .update_doctor(&Doctor { status: DoctorStatus::Inactive, ..next_doctor(&amy) }, 1, ev())
+        .await
+        .expect("deactivate");
     let elsewhere =
         Doctor { department_id: dept(EMERGENCY), department_name: "Emergency".into(), ..doctor("Al", "Aaron", "L-9") };
-    store.insert_doctor(&elsewhere, None).await.expect("insert");
+    store.insert_doctor(&elsewhere, None, ev()).await.expect("insert");
 
     let doctors = store.list_department_doctors(&dept(CARDIOLOGY)).await.expect("list");
 
@@ -751,8 +765,8 @@ async fn department_doctors_are_ordered_by_last_then_first_name_in_any_status(st
 async fn a_doctor_update_with_a_wrong_version_is_stale(store: &dyn ClinicStore) {
     let doc = add_doctor(store, "Meredith", "Grey").await;
 
-    let stale = store.update_doctor(&Doctor { phone: "+1 555 0777".into(), ..next_doctor(&doc) }, 3).await;
-    let missing = store.update_doctor(&doctor("No", "Body", "L-0"), 1).await;
+    let stale = store.update_doctor(&Doctor { phone: "+1 555 0777".into(), ..next_doctor(&doc) }, 3, ev()).await;
+    let missing = store.update_doctor(&doctor("No", "Body", "L-0"), 1, ev()).await;
 
     assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
@@ -767,9 +781,12 @@ async fn touching_appointments_of_one_doctor_do_not_clash(store: &dyn ClinicStor
     let doc = add_doctor(store, "Meredith", "Grey").await;
     book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
 
-    store.book_appointment(&appointment(&jo, &doc, "2026-12-01", "10:30", "11:00"), None).await.expect("after");
-    store.book_appointment(&appointment(&jo, &doc, "2026-12-01", "09:30", "10:00"), None).await.expect("before");
-    store.book_appointment(&appointment(&jo, &doc, "2026-12-02", "10:00", "10:30"), None).await.expect("next day");
+    store.book_appointment(&appointment(&jo, &doc, "2026-12-01", "10:30", "11:00"), None, ev()).await.expect("after");
+    store.book_appointment(&appointment(&jo, &doc, "2026-12-01", "09:30", "10:00"), None, ev()).await.expect("before");
+    store
+        .book_appointment(&appointment(&jo, &doc, "2026-12-02", "10:00", "10:30"), None, ev())
+        .await
+        .expect("next day");
 }
 
 async fn an_overlapping_appointment_of_the_same_doctor_clashes_on_the_doctor_side(store: &dyn ClinicStore) {
@@ -779,7 +796,7 @@ async fn an_overlapping_appointment_of_the_same_doctor_clashes_on_the_doctor_sid
     book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
 
     for (start, end) in [("10:15", "10:45"), ("09:45", "10:15"), ("10:05", "10:10"), ("09:00", "12:00")] {
-        let result = store.book_appointment(&appointment(&jo, &doc, "2026-12-01", start, end), None).await;
+        let result = store.book_appointment(&appointment(&jo, &doc, "2026-12-01", start, end), None, ev()).await;
         assert!(matches!(result, Err(StoreError::Rejected(r)) if r == clash(true, false)), "{start}-{end}: {result:?}");
     }
     let page = store.list_appointments(&AppointmentFilter::default(), ALL).await.expect("list");
@@ -792,7 +809,7 @@ async fn the_same_patient_with_another_doctor_clashes_on_the_patient_side(store:
     let yang = add_doctor(store, "Cristina", "Yang").await;
     book(store, &amy, &grey, "2026-12-01", "10:00", "10:30").await;
 
-    let result = store.book_appointment(&appointment(&amy, &yang, "2026-12-01", "10:15", "10:45"), None).await;
+    let result = store.book_appointment(&appointment(&amy, &yang, "2026-12-01", "10:15", "10:45"), None, ev()).await;
 
     assert!(matches!(result, Err(StoreError::Rejected(r)) if r == clash(false, true)), "{result:?}");
 }
@@ -802,7 +819,7 @@ async fn a_clash_on_both_sides_reports_both(store: &dyn ClinicStore) {
     let doc = add_doctor(store, "Meredith", "Grey").await;
     book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
 
-    let result = store.book_appointment(&appointment(&amy, &doc, "2026-12-01", "10:00", "10:30"), None).await;
+    let result = store.book_appointment(&appointment(&amy, &doc, "2026-12-01", "10:00", "10:30"), None, ev()).await;
 
     assert!(matches!(result, Err(StoreError::Rejected(r)) if r == clash(true, true)), "{result:?}");
 }
@@ -812,9 +829,9 @@ async fn cancelled_appointments_do_not_block_their_slot(store: &dyn ClinicStore)
     let doc = add_doctor(store, "Meredith", "Grey").await;
     let first = book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
     let cancelled = Appointment { status: AppointmentStatus::Cancelled, ..next_appointment(&first) };
-    store.update_appointment(&cancelled, 1, false).await.expect("cancel");
+    store.update_appointment(&cancelled, 1, false, ev()).await.expect("cancel");
 
-    store.book_appointment(&appointment(&amy, &doc, "2026-12-01", "10:00", "10:30"), None).await.expect("rebook");
+    store.book_appointment(&appointment(&amy, &doc, "2026-12-01", "10:00", "10:30"), None, ev()).await.expect("rebook");
 }
 
 async fn concurrent_bookings_of_one_slot_have_exactly_one_winner(store: &dyn ClinicStore) {
@@ -826,7 +843,7 @@ async fn concurrent_bookings_of_one_slot_have_exactly_one_winner(store: &dyn Cli
     let bookings: Vec<Appointment> =
         patients.iter().map(|p| appointment(p, &doc, "2026-12-01", "10:00", "10:30")).collect();
 
-    let results = join_all(bookings.iter().map(|a| store.book_appointment(a, None))).await;
+    let results = join_all(bookings.iter().map(|a| store.book_appointment(a, None, ev()))).await;
 
     let winners = results.iter().filter(|r| r.is_ok()).count();
     let clashes =
@@ -853,7 +870,7 @@ async fn fifty_parallel_bookings_of_one_slot_have_one_winner_twenty_times_over(s
             })
             .collect();
 
-        let results = join_all(bookings.iter().map(|a| store.book_appointment(a, None))).await;
+        let results = join_all(bookings.iter().map(|a| store.book_appointment(a, None, ev()))).await;
 
         let winners = results.iter().filter(|r| r.is_ok()).count();
         let clashes =
@@ -873,7 +890,10 @@ async fn one_patient_booking_two_doctors_at_once_gets_one_appointment(store: &dy
         let (with_grey, with_yang) =
             (appointment(&amy, &grey, &day, "10:00", "10:30"), appointment(&amy, &yang, &day, "10:15", "10:45"));
 
-        let (a, b) = tokio::join!(store.book_appointment(&with_grey, None), store.book_appointment(&with_yang, None));
+        let (a, b) = tokio::join!(
+            store.book_appointment(&with_grey, None, ev()),
+            store.book_appointment(&with_yang, None, ev())
+        );
 
         let outcomes = [&a, &b];
         assert_eq!(outcomes.iter().filter(|r| r.is_ok()).count(), 1, "round {round}: {a:?} / {b:?}");
@@ -894,8 +914,8 @@ async fn a_booking_racing_the_patients_deactivation_is_refused_or_cancelled(stor
         let gone = Patient { status: PatientStatus::Inactive, ..next_patient(&amy) };
 
         let (booked, cancelled) = tokio::join!(
-            store.book_appointment(&visit, None),
-            store.update_patient(&gone, 1, Some(ts("2026-11-25T10:00:00.000Z")))
+            store.book_appointment(&visit, None, ev()),
+            store.update_patient(&gone, 1, Some(ts("2026-11-25T10:00:00.000Z")), ev())
         );
 
         let cancelled = cancelled.unwrap_or_else(|e| panic!("round {round}: deactivation failed: {e:?}"));
@@ -917,14 +937,14 @@ async fn booking_needs_an_existing_active_patient_and_an_active_doctor(store: &d
     let amy = add_patient(store, "Amy", "March", "amy@example.org").await;
     let gone = add_patient(store, "Beth", "March", "beth@example.org").await;
     store
-        .update_patient(&Patient { status: PatientStatus::Inactive, ..next_patient(&gone) }, 1, None)
+        .update_patient(&Patient { status: PatientStatus::Inactive, ..next_patient(&gone) }, 1, None, ev())
         .await
         .expect("deactivate");
     let doc = add_doctor(store, "Meredith", "Grey").await;
     let away = add_doctor(store, "Cristina", "Yang").await;
-    store.update_doctor(&Doctor { status: DoctorStatus::OnLeave, ..next_doctor(&away) }, 1).await.expect("leave");
+    store.update_doctor(&Doctor { status: DoctorStatus::OnLeave, ..next_doctor(&away) }, 1, ev()).await.expect("leave");
     let try_book = async |p: &Patient, d: &Doctor| {
-        store.book_appointment(&appointment(p, d, "2026-12-01", "10:00", "10:30"), None).await
+        store.book_appointment(&appointment(p, d, "2026-12-01", "10:00", "10:30"), None, ev()).await
     };
 
     let inactive = try_book(&gone, &doc).await;
@@ -946,9 +966,9 @@ async fn rescheduling_ignores_the_appointment_itself_but_not_the_others(store: &
     book(store, &jo, &doc, "2026-12-01", "11:00", "11:30").await;
 
     let later = Appointment { start_time: time("10:15"), end_time: time("10:45"), ..next_appointment(&mine) };
-    store.update_appointment(&later, 1, true).await.expect("shift onto its own slot");
+    store.update_appointment(&later, 1, true, ev()).await.expect("shift onto its own slot");
     let onto_jo = Appointment { start_time: time("10:45"), end_time: time("11:15"), ..next_appointment(&later) };
-    let clashing = store.update_appointment(&onto_jo, 2, true).await;
+    let clashing = store.update_appointment(&onto_jo, 2, true, ev()).await;
 
     assert!(matches!(clashing, Err(StoreError::Rejected(r)) if r == clash(true, false)), "{clashing:?}");
     assert_eq!(store.get_appointment(&mine.appointment_id).await.expect("get"), Some(later));
@@ -959,16 +979,16 @@ async fn a_plain_appointment_update_skips_the_booking_checks_but_not_the_version
     let doc = add_doctor(store, "Meredith", "Grey").await;
     let visit = book(store, &amy, &doc, "2026-12-01", "10:00", "10:30").await;
     store
-        .update_patient(&Patient { status: PatientStatus::Inactive, ..next_patient(&amy) }, 1, None)
+        .update_patient(&Patient { status: PatientStatus::Inactive, ..next_patient(&amy) }, 1, None, ev())
         .await
         .expect("deactivate");
     let done =
         Appointment { status: AppointmentStatus::Completed, notes: Some("Fine".into()), ..next_appointment(&visit) };
 
-    let stale = store.update_appointment(&done, 5, false).await;
-    store.update_appointment(&done, 1, false).await.expect("complete");
+    let stale = store.update_appointment(&done, 5, false, ev()).await;
+    store.update_appointment(&done, 1, false, ev()).await.expect("complete");
     let missing = store
-        .update_appointment(&Appointment { appointment_id: AppointmentId::generate(), ..done.clone() }, 1, false)
+        .update_appointment(&Appointment { appointment_id: AppointmentId::generate(), ..done.clone() }, 1, false, ev())
         .await;
 
     assert!(matches!(stale, Err(StoreError::Stale)), "{stale:?}");
@@ -981,12 +1001,12 @@ async fn an_appointment_reads_back_with_names_and_the_doctors_current_department
     let doc = add_doctor(store, "Meredith", "Grey").await;
     let visit =
         Appointment { notes: Some("Bring ECG".into()), ..appointment(&amy, &doc, "2026-12-01", "10:00", "10:30") };
-    store.book_appointment(&visit, None).await.expect("book");
+    store.book_appointment(&visit, None, ev()).await.expect("book");
     assert_eq!(store.get_appointment(&visit.appointment_id).await.expect("get"), Some(visit.clone()));
 
-    store.update_doctor(&Doctor { department_id: dept(EMERGENCY), ..next_doctor(&doc) }, 1).await.expect("move");
+    store.update_doctor(&Doctor { department_id: dept(EMERGENCY), ..next_doctor(&doc) }, 1, ev()).await.expect("move");
     store
-        .update_patient(&Patient { last_name: "Laurence".into(), ..next_patient(&amy) }, 1, None)
+        .update_patient(&Patient { last_name: "Laurence".into(), ..next_patient(&amy) }, 1, None, ev())
         .await
         .expect("rename");
 
@@ -1006,7 +1026,7 @@ async fn appointments_filter_by_patient_doctor_date_and_status_newest_first(stor
     let a3 = book(store, &amy, &yang, "2026-12-02", "09:00", "09:30").await;
     let j1 = book(store, &jo, &grey, "2026-12-03", "09:00", "09:30").await;
     store
-        .update_appointment(&Appointment { status: AppointmentStatus::NoShow, ..next_appointment(&j1) }, 1, false)
+        .update_appointment(&Appointment { status: AppointmentStatus::NoShow, ..next_appointment(&j1) }, 1, false, ev())
         .await
         .expect("no-show");
     let listed = async |filter: AppointmentFilter| {
@@ -1048,6 +1068,7 @@ async fn busy_intervals_are_the_non_cancelled_appointments_of_the_inclusive_rang
             &Appointment { status: AppointmentStatus::Cancelled, ..next_appointment(&cancelled) },
             1,
             false,
+            ev(),
         )
         .await
         .expect("cancel");
@@ -1095,7 +1116,7 @@ async fn a_claim_completed_with_the_patient_it_created_reports_that_answer(store
     let p = patient("Ada", "Lovelace", "ada.idem@example.org");
     let done = completion(&c, r#"{"patientId":"x"}"#, NOW + 86_400_000);
 
-    store.insert_patient(&p, Some(&done)).await.expect("insert with its completion");
+    store.insert_patient(&p, Some(&done), ev()).await.expect("insert with its completion");
 
     assert!(store.get_patient(&p.patient_id).await.expect("get").is_some());
     let again = store.claim_idempotency(&claim(&scope, "B", NOW + 5_000, 2_000)).await.expect("claim");
@@ -1117,7 +1138,7 @@ async fn a_write_completing_a_lost_claim_writes_nothing(store: &dyn ClinicStore)
     let d = doctor("Gregory", "House", "LIC-LOST");
     let done = completion(&mine, "{}", NOW + 86_400_000);
 
-    let result = store.insert_doctor(&d, Some(&done)).await;
+    let result = store.insert_doctor(&d, Some(&done), ev()).await;
 
     assert!(matches!(result, Err(StoreError::ClaimLost)), "{result:?}");
     assert!(store.get_doctor(&d.doctor_id).await.expect("get").is_none(), "nothing of the write may land");
@@ -1132,9 +1153,12 @@ async fn every_create_of_r_completes_its_claim_atomically(store: &dyn ClinicStor
     store.claim_idempotency(&c2).await.expect("claim");
 
     let done = completion(&c1, "department", NOW + 86_400_000);
-    store.insert_department(&new_department("Idem"), Some(&done)).await.expect("department");
+    store.insert_department(&new_department("Idem"), Some(&done), ev()).await.expect("department");
     let done = completion(&c2, "appointment", NOW + 86_400_000);
-    store.book_appointment(&appointment(&p, &d, "2026-12-01", "10:00", "10:30"), Some(&done)).await.expect("booking");
+    store
+        .book_appointment(&appointment(&p, &d, "2026-12-01", "10:00", "10:30"), Some(&done), ev())
+        .await
+        .expect("booking");
 
     for (scope, what) in [(department, "department"), (booking, "appointment")] {
         let again = store.claim_idempotency(&claim(&scope, "B", NOW, 2_000)).await.expect("claim");
@@ -1173,7 +1197,7 @@ async fn revocations_page_newest_first_and_the_index_keeps_each_subs_latest(stor
     let written =
         [at(1_000, "01A", "dr-a"), at(3_000, "01C", "dr-a"), at(2_000, "01B", "nurse-ü"), at(3_000, "01D", "dr-b")];
     for r in &written {
-        store.insert_revocation(r).await.expect("insert");
+        store.insert_revocation(r, ev()).await.expect("insert");
     }
     let mut seen = Vec::new();
     let mut after = None;

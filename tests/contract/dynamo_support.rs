@@ -52,6 +52,7 @@ pub fn settings_for(endpoint: String) -> DynamoSettings {
         invoices_table: format!("test-invoices-{tag}"),
         history_table: format!("test-history-{tag}"),
         idempotency_table: format!("test-idempotency-{tag}"),
+        audit_table: format!("test-audit-{tag}"),
         call_timeout: Duration::from_secs(10),
     }
 }
@@ -138,6 +139,7 @@ impl Drop for DropTables {
                     &settings.invoices_table,
                     &settings.history_table,
                     &settings.idempotency_table,
+                    &settings.audit_table,
                 ];
                 for table in tables {
                     let _ = store.client().delete_table().table_name(table).send().await;
@@ -285,7 +287,15 @@ mod dynamodb_tables {
                 created_at: at,
                 updated_at: at,
             };
-            backend.store.insert_record(&record, None).await.expect("insert a bulky record");
+            backend
+                .store
+                .insert_record(
+                    &record,
+                    None,
+                    &gospital::audit::note::AuditNote::default().write_event("bulky", &[], record.created_at),
+                )
+                .await
+                .expect("insert a bulky record");
             ids.push(record.record_id);
         }
 

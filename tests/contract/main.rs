@@ -1,5 +1,6 @@
 //! Contract suites: one per store port, stamped out for every adapter available here.
 
+mod audit;
 mod clinic;
 mod dynamo_support;
 mod idempotency;

@@ -1,6 +1,7 @@
 //! What only the MySQL adapter has to show: server-side timeouts and lock waits end as `Unavailable` (503), in
 //! bounded time, instead of hanging or surfacing as internal errors.
 
+use crate::support::ev;
 use std::time::{Duration, Instant};
 
 use gospital::domain::appointment::{Appointment, AppointmentStatus};
@@ -85,8 +86,8 @@ async fn a_booking_behind_a_lock_held_elsewhere_is_unavailable_after_one_retry()
     let test_db = mysql_test_db("a_booking_behind_a_lock_held_elsewhere_is_unavailable_after_one_retry").await;
     let store = MySqlClinicStore::new(test_db.db.clone());
     let (amy, doc) = (patient(), doctor());
-    store.insert_patient(&amy, None).await.expect("insert patient");
-    store.insert_doctor(&doc, None).await.expect("insert doctor");
+    store.insert_patient(&amy, None, ev()).await.expect("insert patient");
+    store.insert_doctor(&doc, None, ev()).await.expect("insert doctor");
     let mut holder = test_db.db.pool.acquire().await.expect("acquire");
     holder.execute("START TRANSACTION").await.expect("begin");
     sqlx::query("SELECT 1 FROM patients WHERE patient_id = ? FOR UPDATE")
@@ -113,10 +114,10 @@ async fn a_booking_behind_a_lock_held_elsewhere_is_unavailable_after_one_retry()
     };
 
     let started = Instant::now();
-    let blocked = store.book_appointment(&visit, None).await;
+    let blocked = store.book_appointment(&visit, None, ev()).await;
     let waited = started.elapsed();
     holder.execute("ROLLBACK").await.expect("release");
-    store.book_appointment(&visit, None).await.expect("books once the lock is gone");
+    store.book_appointment(&visit, None, ev()).await.expect("books once the lock is gone");
 
     assert!(matches!(blocked, Err(StoreError::Unavailable(_))), "{blocked:?}");
     // Two lock waits of about 5 s each: the first attempt and its one retry.

@@ -4,6 +4,7 @@
 //! run on a fresh, empty store: SQLite always, DynamoDB (see `dynamo_support.rs`), and MySQL when
 //! `GOSPITAL_TEST_MYSQL_URL` is set (see `support.rs`).
 
+use crate::support::ev;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -246,13 +247,13 @@ fn invoice(patient: &PatientId, day: &str, status: PaymentStatus) -> Invoice {
 
 async fn insert_records(store: &dyn RecordStore, records: &[MedicalRecord]) {
     for r in records {
-        store.insert_record(r, None).await.expect("insert record");
+        store.insert_record(r, None, ev()).await.expect("insert record");
     }
 }
 
 async fn insert_invoices(store: &dyn RecordStore, invoices: &[Invoice]) {
     for i in invoices {
-        store.insert_invoice(i, None).await.expect("insert invoice");
+        store.insert_invoice(i, None, ev()).await.expect("insert invoice");
     }
 }
 
@@ -326,7 +327,7 @@ async fn the_backend_names_itself_and_answers_pings(store: &dyn RecordStore) {
 async fn an_inserted_record_reads_back_unchanged(store: &dyn RecordStore) {
     let original = full_record(&PatientId::generate());
 
-    store.insert_record(&original, None).await.expect("insert");
+    store.insert_record(&original, None, ev()).await.expect("insert");
     let read = store.get_record(&original.record_id).await.expect("get");
 
     assert_eq!(read, Some(original));
@@ -341,7 +342,7 @@ async fn an_inserted_invoice_reads_back_with_exact_money(store: &dyn RecordStore
         ..invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending)
     };
 
-    store.insert_invoice(&original, None).await.expect("insert");
+    store.insert_invoice(&original, None, ev()).await.expect("insert");
     let read = store.get_invoice(&original.invoice_id).await.expect("get").expect("present");
 
     assert_eq!(read, original);
@@ -358,14 +359,14 @@ async fn reading_an_unknown_id_returns_none(store: &dyn RecordStore) {
 
 async fn inserting_a_duplicate_record_conflicts_and_keeps_the_original(store: &dyn RecordStore) {
     let original = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
-    store.insert_record(&original, None).await.expect("insert");
+    store.insert_record(&original, None, ev()).await.expect("insert");
     let intruder = MedicalRecord {
         chief_complaint: "Overwritten".into(),
         ..record(&PatientId::generate(), "2026-04-01T00:00:00.000Z")
     };
     let intruder = MedicalRecord { record_id: original.record_id.clone(), ..intruder };
 
-    let result = store.insert_record(&intruder, None).await;
+    let result = store.insert_record(&intruder, None, ev()).await;
 
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
     assert_eq!(store.get_record(&original.record_id).await.expect("get"), Some(original.clone()));
@@ -375,14 +376,14 @@ async fn inserting_a_duplicate_record_conflicts_and_keeps_the_original(store: &d
 
 async fn inserting_a_duplicate_invoice_conflicts_and_keeps_the_original(store: &dyn RecordStore) {
     let original = invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending);
-    store.insert_invoice(&original, None).await.expect("insert");
+    store.insert_invoice(&original, None, ev()).await.expect("insert");
     let intruder = Invoice {
         invoice_id: original.invoice_id.clone(),
         total: money("999.99"),
         ..invoice(&PatientId::generate(), "2026-04-01", PaymentStatus::Paid)
     };
 
-    let result = store.insert_invoice(&intruder, None).await;
+    let result = store.insert_invoice(&intruder, None, ev()).await;
 
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
     assert_eq!(store.get_invoice(&original.invoice_id).await.expect("get"), Some(original.clone()));
@@ -404,7 +405,7 @@ async fn updating_a_record_at_the_expected_version_replaces_it(store: &dyn Recor
         ..moved.clone()
     };
 
-    store.amend_record(&moved, &changed).await.expect("update");
+    store.amend_record(&moved, &changed, ev()).await.expect("update");
 
     assert_eq!(store.get_record(&moved.record_id).await.expect("get"), Some(changed.clone()));
     // The new visit date must move the record in the list and in the date filter, not just in the document.
@@ -418,12 +419,12 @@ async fn updating_a_record_at_the_expected_version_replaces_it(store: &dyn Recor
 
 async fn updating_a_record_with_a_wrong_version_is_stale_and_changes_nothing(store: &dyn RecordStore) {
     let original = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
-    store.insert_record(&original, None).await.expect("insert");
+    store.insert_record(&original, None, ev()).await.expect("insert");
     let first = MedicalRecord { notes: Some("first".into()), version: 2, ..original.clone() };
-    store.amend_record(&original, &first).await.expect("first update");
+    store.amend_record(&original, &first, ev()).await.expect("first update");
     let late = MedicalRecord { notes: Some("late".into()), version: 2, ..original.clone() };
 
-    let result = store.amend_record(&original, &late).await;
+    let result = store.amend_record(&original, &late, ev()).await;
 
     assert!(matches!(result, Err(StoreError::Stale)), "{result:?}");
     assert_eq!(store.get_record(&original.record_id).await.expect("get"), Some(first));
@@ -433,7 +434,7 @@ async fn updating_a_missing_record_is_not_found(store: &dyn RecordStore) {
     let never_stored = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
     let ghost = MedicalRecord { version: 2, ..never_stored.clone() };
 
-    let result = store.amend_record(&never_stored, &ghost).await;
+    let result = store.amend_record(&never_stored, &ghost, ev()).await;
 
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
     assert_eq!(store.get_record(&ghost.record_id).await.expect("get"), None, "an update must never create");
@@ -441,7 +442,7 @@ async fn updating_a_missing_record_is_not_found(store: &dyn RecordStore) {
 
 async fn updating_an_invoice_at_the_expected_version_replaces_it(store: &dyn RecordStore) {
     let original = invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending);
-    store.insert_invoice(&original, None).await.expect("insert");
+    store.insert_invoice(&original, None, ev()).await.expect("insert");
     let paid = Invoice {
         payment_status: PaymentStatus::Paid,
         payment_method: Some(PaymentMethod::Cash),
@@ -452,7 +453,7 @@ async fn updating_an_invoice_at_the_expected_version_replaces_it(store: &dyn Rec
         ..original.clone()
     };
 
-    store.update_invoice(&paid, 1).await.expect("update");
+    store.update_invoice(&paid, 1, ev()).await.expect("update");
 
     assert_eq!(store.get_invoice(&original.invoice_id).await.expect("get"), Some(paid.clone()));
     // The status filter must follow the new status.
@@ -466,10 +467,10 @@ async fn updating_an_invoice_at_the_expected_version_replaces_it(store: &dyn Rec
 
 async fn updating_an_invoice_with_a_wrong_version_is_stale(store: &dyn RecordStore) {
     let original = invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending);
-    store.insert_invoice(&original, None).await.expect("insert");
+    store.insert_invoice(&original, None, ev()).await.expect("insert");
     let changed = Invoice { payment_status: PaymentStatus::Cancelled, version: 6, ..original.clone() };
 
-    let result = store.update_invoice(&changed, 5).await;
+    let result = store.update_invoice(&changed, 5, ev()).await;
 
     assert!(matches!(result, Err(StoreError::Stale)), "{result:?}");
     assert_eq!(store.get_invoice(&original.invoice_id).await.expect("get"), Some(original));
@@ -478,7 +479,7 @@ async fn updating_an_invoice_with_a_wrong_version_is_stale(store: &dyn RecordSto
 async fn updating_a_missing_invoice_is_not_found(store: &dyn RecordStore) {
     let ghost = Invoice { version: 2, ..invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending) };
 
-    let result = store.update_invoice(&ghost, 1).await;
+    let result = store.update_invoice(&ghost, 1, ev()).await;
 
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
     assert_eq!(store.get_invoice(&ghost.invoice_id).await.expect("get"), None, "an update must never create");
@@ -628,7 +629,7 @@ async fn invoices_are_newest_first_with_ties_broken_by_id_descending(store: &dyn
 
 async fn concurrent_payments_at_one_version_have_one_winner_and_lose_nothing(store: &dyn RecordStore) {
     let original = invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending);
-    store.insert_invoice(&original, None).await.expect("insert");
+    store.insert_invoice(&original, None, ev()).await.expect("insert");
     let pay = |base: &Invoice, amount: &str| Invoice {
         amount_paid: base.amount_paid.plus(money(amount)),
         amount_due: base.amount_due.minus(money(amount)),
@@ -637,7 +638,7 @@ async fn concurrent_payments_at_one_version_have_one_winner_and_lose_nothing(sto
     };
     let (five, seven) = (pay(&original, "5.00"), pay(&original, "7.00"));
 
-    let (a, b) = tokio::join!(store.update_invoice(&five, 1), store.update_invoice(&seven, 1));
+    let (a, b) = tokio::join!(store.update_invoice(&five, 1, ev()), store.update_invoice(&seven, 1, ev()));
 
     let outcomes = [&a, &b];
     assert_eq!(outcomes.iter().filter(|r| r.is_ok()).count(), 1, "{a:?} / {b:?}");
@@ -646,7 +647,7 @@ async fn concurrent_payments_at_one_version_have_one_winner_and_lose_nothing(sto
     let stored = store.get_invoice(&original.invoice_id).await.expect("get").expect("present");
     assert_eq!(&stored, winner);
     // The loser re-reads and re-applies on top of the winner: neither payment is lost.
-    store.update_invoice(&pay(&stored, loser_amount), stored.version).await.expect("re-applied payment");
+    store.update_invoice(&pay(&stored, loser_amount), stored.version, ev()).await.expect("re-applied payment");
     let last = store.get_invoice(&original.invoice_id).await.expect("get").expect("present");
     assert_eq!(
         (last.amount_paid.to_string(), last.amount_due.to_string(), last.version),
@@ -684,8 +685,8 @@ async fn records_and_invoices_complete_their_claims_in_the_same_write(store: &dy
     let r = record(&patient, "2026-03-10T09:00:00.000Z");
     let i = invoice(&patient, "2026-03-10", PaymentStatus::Pending);
 
-    store.insert_record(&r, Some(&completion(&c1, "record", NOW + 86_400_000))).await.expect("record");
-    store.insert_invoice(&i, Some(&completion(&c2, "invoice", NOW + 86_400_000))).await.expect("invoice");
+    store.insert_record(&r, Some(&completion(&c1, "record", NOW + 86_400_000)), ev()).await.expect("record");
+    store.insert_invoice(&i, Some(&completion(&c2, "invoice", NOW + 86_400_000)), ev()).await.expect("invoice");
 
     assert!(store.get_record(&r.record_id).await.expect("get").is_some());
     assert!(store.get_invoice(&i.invoice_id).await.expect("get").is_some());
@@ -705,8 +706,8 @@ async fn a_write_completing_a_lost_claim_writes_nothing(store: &dyn RecordStore)
     let i = invoice(&PatientId::generate(), "2026-03-10", PaymentStatus::Pending);
     let done = completion(&mine, "{}", NOW + 86_400_000);
 
-    let record_result = store.insert_record(&r, Some(&done)).await;
-    let invoice_result = store.insert_invoice(&i, Some(&done)).await;
+    let record_result = store.insert_record(&r, Some(&done), ev()).await;
+    let invoice_result = store.insert_invoice(&i, Some(&done), ev()).await;
 
     assert!(matches!(record_result, Err(StoreError::ClaimLost)), "{record_result:?}");
     assert!(matches!(invoice_result, Err(StoreError::ClaimLost)), "{invoice_result:?}");
@@ -728,12 +729,12 @@ fn amended(previous: &MedicalRecord, notes: &str) -> MedicalRecord {
 
 async fn an_amendment_keeps_the_version_it_replaces_in_the_history(store: &dyn RecordStore) {
     let v1 = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
-    store.insert_record(&v1, None).await.expect("insert");
+    store.insert_record(&v1, None, ev()).await.expect("insert");
     let v2 = amended(&v1, "second");
     let v3 = amended(&v2, "third");
 
-    store.amend_record(&v1, &v2).await.expect("amend to 2");
-    store.amend_record(&v2, &v3).await.expect("amend to 3");
+    store.amend_record(&v1, &v2, ev()).await.expect("amend to 2");
+    store.amend_record(&v2, &v3, ev()).await.expect("amend to 3");
 
     assert_eq!(store.get_record(&v1.record_id).await.expect("get"), Some(v3));
     let page = store.list_record_history(&v1.record_id, 10, None).await.expect("history");
@@ -745,7 +746,7 @@ async fn a_record_never_amended_has_no_history_and_others_histories_never_appear
     let lone = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
     let busy = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
     insert_records(store, &[lone.clone(), busy.clone()]).await;
-    store.amend_record(&busy, &amended(&busy, "x")).await.expect("amend");
+    store.amend_record(&busy, &amended(&busy, "x"), ev()).await.expect("amend");
 
     let page = store.list_record_history(&lone.record_id, 10, None).await.expect("history");
     assert!(page.items.is_empty() && page.next.is_none(), "{page:?}");
@@ -754,10 +755,10 @@ async fn a_record_never_amended_has_no_history_and_others_histories_never_appear
 
 async fn history_pages_newest_first_without_gaps_or_repeats(store: &dyn RecordStore) {
     let mut current = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
-    store.insert_record(&current, None).await.expect("insert");
+    store.insert_record(&current, None, ev()).await.expect("insert");
     for i in 0..5 {
         let next = amended(&current, &format!("n{i}"));
-        store.amend_record(&current, &next).await.expect("amend");
+        store.amend_record(&current, &next, ev()).await.expect("amend");
         current = next;
     }
     let mut versions = Vec::new();
@@ -778,10 +779,10 @@ async fn history_pages_newest_first_without_gaps_or_repeats(store: &dyn RecordSt
 
 async fn two_amendments_from_one_version_have_one_winner_and_one_history_entry(store: &dyn RecordStore) {
     let v1 = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
-    store.insert_record(&v1, None).await.expect("insert");
+    store.insert_record(&v1, None, ev()).await.expect("insert");
     let (a, b) = (amended(&v1, "a"), amended(&v1, "b"));
 
-    let (ra, rb) = tokio::join!(store.amend_record(&v1, &a), store.amend_record(&v1, &b));
+    let (ra, rb) = tokio::join!(store.amend_record(&v1, &a, ev()), store.amend_record(&v1, &b, ev()));
 
     let wins = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
     assert_eq!(wins, 1, "{ra:?} {rb:?}");
@@ -791,7 +792,7 @@ async fn two_amendments_from_one_version_have_one_winner_and_one_history_entry(s
     let page = store.list_record_history(&v1.record_id, 10, None).await.expect("history");
     assert_eq!(page.items, std::slice::from_ref(&v1), "the history holds version 1 once");
     // A late writer that read version 1 can never overwrite that entry or the record.
-    let late = store.amend_record(&v1, &amended(&v1, "late")).await;
+    let late = store.amend_record(&v1, &amended(&v1, "late"), ev()).await;
     assert!(matches!(late, Err(StoreError::Stale)), "{late:?}");
     let stored = store.get_record(&v1.record_id).await.expect("get").expect("record");
     assert!(stored == a || stored == b);
@@ -799,7 +800,7 @@ async fn two_amendments_from_one_version_have_one_winner_and_one_history_entry(s
 
 async fn amending_a_missing_record_is_not_found_and_keeps_no_history(store: &dyn RecordStore) {
     let never = record(&PatientId::generate(), "2026-03-10T09:00:00.000Z");
-    let result = store.amend_record(&never, &amended(&never, "x")).await;
+    let result = store.amend_record(&never, &amended(&never, "x"), ev()).await;
     assert!(matches!(result, Err(StoreError::NotFound)), "{result:?}");
     assert!(store.list_record_history(&never.record_id, 10, None).await.expect("history").items.is_empty());
 }

@@ -212,3 +212,13 @@ async fn a_test_database_is_dropped_even_when_its_test_panics() {
             .expect("list databases");
     assert_eq!(left, Vec::<String>::new());
 }
+
+/// A fresh audit event for a write made outside any request (each write stores its own, under a new ID). Leaked,
+/// so that concurrent writes in one expression can each borrow their own for as long as they run.
+pub fn ev() -> &'static gospital::audit::AuditEvent {
+    Box::leak(Box::new(gospital::audit::note::AuditNote::default().write_event(
+        "contract-test",
+        &[],
+        gospital::domain::formats::Timestamp::from_millis(1_700_000_000_000),
+    )))
+}

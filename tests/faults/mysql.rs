@@ -1,5 +1,6 @@
 //! MariaDB cut, reset, stalled and slowed behind the fault proxy, with D on the DynamoDB emulator.
 
+use gospital::audit::Chain;
 use std::time::{Duration, Instant};
 
 use gospital::store::circuit_breaker::BreakerState;
@@ -45,6 +46,17 @@ async fn cut_and_recover(mode: Mode) {
     assert_eq!(rec.body["recordId"], json!(seed.record));
     app.get(&format!("/api/v1/billing/invoices/{}", seed.invoice)).await.assert(200);
     assert_eq!(app.state.resilience.records.state(), BreakerState::Closed);
+    // Their audit events are stored in D, which needs nothing of R (SECURITY.md §5 guarantee 1).
+    let reads = gospital::audit::AuditFilter { action: Some(gospital::audit::Action::Read), ..Default::default() };
+    let trail = gospital::store::AuditStore::list_audit_events(app.state.records.as_ref(), &reads, 100, None)
+        .await
+        .expect("D's trail");
+    for id in [&seed.record, &seed.invoice] {
+        let served = trail.items.iter().any(|e| {
+            e.record.resource_id.as_deref() == Some(id.as_str()) && e.record.outcome == 200 && e.store == Chain::D
+        });
+        assert!(served, "the read of {id} is in D's trail with R down");
+    }
 
     let health = app.get("/health").await;
     health.assert(503);

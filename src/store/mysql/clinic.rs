@@ -21,7 +21,8 @@ use sqlx::mysql::{MySqlArguments, MySqlQueryResult, MySqlRow};
 use sqlx::{AssertSqlSafe, MySql, MySqlConnection};
 
 use super::rows::{FromMySql, decode, text};
-use super::{MySqlClinicStore, TxResult, idempotency, retry_on_lock_failure};
+use super::{MySqlClinicStore, TxError, TxResult, idempotency, retry_on_lock_failure};
+use crate::audit::Chain;
 use crate::domain::appointment::Appointment;
 use crate::domain::department::Department;
 use crate::domain::doctor::Doctor;
@@ -41,7 +42,7 @@ use crate::store::{
     DoctorFilter, DoctorStore, IdempotencyClaim, IdempotencyStore, Page, PageRequest, PatientFilter, PatientStore,
     PoolStats, Rule, StoreError, StoreResult,
 };
-use crate::store::{CursorKey, KeyPage, RevocationStore};
+use crate::store::{AuditEvent, CursorKey, KeyPage, RevocationStore};
 
 type Query<'q> = sqlx::query::Query<'q, MySql, MySqlArguments>;
 
@@ -226,7 +227,12 @@ impl MySqlClinicStore {
         Ok((rows, total))
     }
 
-    async fn insert_patient_once(&self, row: &PatientRow, done: Option<&Completion>) -> TxResult<()> {
+    async fn insert_patient_once(
+        &self,
+        row: &PatientRow,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
         let outcome: TxResult<()> = async {
             let conn = tx.conn();
@@ -236,7 +242,7 @@ impl MySqlClinicStore {
             idempotency::complete(conn, done).await
         }
         .await;
-        tx.finish(outcome).await
+        tx.finish_audited(outcome, Chain::R, event).await
     }
 
     async fn update_patient_once(
@@ -244,6 +250,7 @@ impl MySqlClinicStore {
         row: &PatientRow,
         expected_version: i64,
         cancel_from: Option<Timestamp>,
+        event: &AuditEvent,
     ) -> TxResult<u64> {
         let mut tx = self.db.begin().await?;
         let outcome: TxResult<u64> = async {
@@ -269,10 +276,10 @@ impl MySqlClinicStore {
             Ok(cancelled)
         }
         .await;
-        tx.finish(outcome).await
+        tx.finish_audited(outcome, Chain::R, event).await
     }
 
-    async fn insert_doctor_once(&self, row: &DoctorRow, done: Option<&Completion>) -> TxResult<()> {
+    async fn insert_doctor_once(&self, row: &DoctorRow, done: Option<&Completion>, event: &AuditEvent) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
         let outcome: TxResult<()> = async {
             let conn = tx.conn();
@@ -282,10 +289,10 @@ impl MySqlClinicStore {
             idempotency::complete(conn, done).await
         }
         .await;
-        tx.finish(outcome).await
+        tx.finish_audited(outcome, Chain::R, event).await
     }
 
-    async fn update_doctor_once(&self, row: &DoctorRow, expected_version: i64) -> TxResult<()> {
+    async fn update_doctor_once(&self, row: &DoctorRow, expected_version: i64, event: &AuditEvent) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
         let outcome: TxResult<()> = async {
             let conn = tx.conn();
@@ -322,10 +329,15 @@ impl MySqlClinicStore {
             one_row(result)
         }
         .await;
-        tx.finish(outcome).await
+        tx.finish_audited(outcome, Chain::R, event).await
     }
 
-    async fn insert_department_once(&self, row: &DepartmentRow, done: Option<&Completion>) -> TxResult<()> {
+    async fn insert_department_once(
+        &self,
+        row: &DepartmentRow,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
         let outcome: TxResult<()> = async {
             let conn = tx.conn();
@@ -335,10 +347,15 @@ impl MySqlClinicStore {
             idempotency::complete(conn, done).await
         }
         .await;
-        tx.finish(outcome).await
+        tx.finish_audited(outcome, Chain::R, event).await
     }
 
-    async fn update_department_once(&self, row: &DepartmentRow, expected_version: i64) -> TxResult<()> {
+    async fn update_department_once(
+        &self,
+        row: &DepartmentRow,
+        expected_version: i64,
+        event: &AuditEvent,
+    ) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
         let outcome: TxResult<()> = async {
             let conn = tx.conn();
@@ -370,7 +387,7 @@ impl MySqlClinicStore {
             one_row(result)
         }
         .await;
-        tx.finish(outcome).await
+        tx.finish_audited(outcome, Chain::R, event).await
     }
 
     async fn book_appointment_once(
@@ -378,6 +395,7 @@ impl MySqlClinicStore {
         appointment: &Appointment,
         row: &AppointmentRow,
         done: Option<&Completion>,
+        event: &AuditEvent,
     ) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
         let outcome: TxResult<()> = async {
@@ -397,7 +415,7 @@ impl MySqlClinicStore {
             idempotency::complete(conn, done).await
         }
         .await;
-        tx.finish(outcome).await
+        tx.finish_audited(outcome, Chain::R, event).await
     }
 
     async fn update_appointment_once(
@@ -406,6 +424,7 @@ impl MySqlClinicStore {
         row: &AppointmentRow,
         expected_version: i64,
         reschedule: bool,
+        event: &AuditEvent,
     ) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
         let outcome: TxResult<()> = async {
@@ -425,15 +444,20 @@ impl MySqlClinicStore {
             one_row(result)
         }
         .await;
-        tx.finish(outcome).await
+        tx.finish_audited(outcome, Chain::R, event).await
     }
 }
 
 #[async_trait]
 impl PatientStore for MySqlClinicStore {
-    async fn insert_patient(&self, patient: &Patient, done: Option<&Completion>) -> StoreResult<()> {
+    async fn insert_patient(
+        &self,
+        patient: &Patient,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let row = &PatientRow::from_domain(patient)?;
-        retry_on_lock_failure(move || self.insert_patient_once(row, done)).await
+        retry_on_lock_failure(move || self.insert_patient_once(row, done, event)).await
     }
 
     async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>> {
@@ -459,17 +483,18 @@ impl PatientStore for MySqlClinicStore {
         patient: &Patient,
         expected_version: i64,
         cancel_from: Option<Timestamp>,
+        event: &AuditEvent,
     ) -> StoreResult<u64> {
         let row = &PatientRow::from_domain(patient)?;
-        retry_on_lock_failure(move || self.update_patient_once(row, expected_version, cancel_from)).await
+        retry_on_lock_failure(move || self.update_patient_once(row, expected_version, cancel_from, event)).await
     }
 }
 
 #[async_trait]
 impl DoctorStore for MySqlClinicStore {
-    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>) -> StoreResult<()> {
+    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>, event: &AuditEvent) -> StoreResult<()> {
         let row = &DoctorRow::from_domain(doctor)?;
-        retry_on_lock_failure(move || self.insert_doctor_once(row, done)).await
+        retry_on_lock_failure(move || self.insert_doctor_once(row, done, event)).await
     }
 
     async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>> {
@@ -500,9 +525,9 @@ impl DoctorStore for MySqlClinicStore {
         rows.into_iter().map(DoctorRow::into_domain).collect()
     }
 
-    async fn update_doctor(&self, doctor: &Doctor, expected_version: i64) -> StoreResult<()> {
+    async fn update_doctor(&self, doctor: &Doctor, expected_version: i64, event: &AuditEvent) -> StoreResult<()> {
         let row = &DoctorRow::from_domain(doctor)?;
-        retry_on_lock_failure(move || self.update_doctor_once(row, expected_version)).await
+        retry_on_lock_failure(move || self.update_doctor_once(row, expected_version, event)).await
     }
 }
 
@@ -524,22 +549,37 @@ impl DepartmentStore for MySqlClinicStore {
         row.map(DepartmentRow::into_domain).transpose()
     }
 
-    async fn insert_department(&self, department: &Department, done: Option<&Completion>) -> StoreResult<()> {
+    async fn insert_department(
+        &self,
+        department: &Department,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let row = &DepartmentRow::from_domain(department);
-        retry_on_lock_failure(move || self.insert_department_once(row, done)).await
+        retry_on_lock_failure(move || self.insert_department_once(row, done, event)).await
     }
 
-    async fn update_department(&self, department: &Department, expected_version: i64) -> StoreResult<()> {
+    async fn update_department(
+        &self,
+        department: &Department,
+        expected_version: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let row = &DepartmentRow::from_domain(department);
-        retry_on_lock_failure(move || self.update_department_once(row, expected_version)).await
+        retry_on_lock_failure(move || self.update_department_once(row, expected_version, event)).await
     }
 }
 
 #[async_trait]
 impl AppointmentStore for MySqlClinicStore {
-    async fn book_appointment(&self, appointment: &Appointment, done: Option<&Completion>) -> StoreResult<()> {
+    async fn book_appointment(
+        &self,
+        appointment: &Appointment,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let row = &AppointmentRow::from_domain(appointment);
-        retry_on_lock_failure(move || self.book_appointment_once(appointment, row, done)).await
+        retry_on_lock_failure(move || self.book_appointment_once(appointment, row, done, event)).await
     }
 
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>> {
@@ -565,10 +605,13 @@ impl AppointmentStore for MySqlClinicStore {
         appointment: &Appointment,
         expected_version: i64,
         reschedule: bool,
+        event: &AuditEvent,
     ) -> StoreResult<()> {
         let row = &AppointmentRow::from_domain(appointment);
-        retry_on_lock_failure(move || self.update_appointment_once(appointment, row, expected_version, reschedule))
-            .await
+        retry_on_lock_failure(move || {
+            self.update_appointment_once(appointment, row, expected_version, reschedule, event)
+        })
+        .await
     }
 
     async fn doctor_busy_intervals(
@@ -609,16 +652,22 @@ impl IdempotencyStore for MySqlClinicStore {
 
 #[async_trait]
 impl RevocationStore for MySqlClinicStore {
-    async fn insert_revocation(&self, r: &Revocation) -> StoreResult<()> {
-        sqlx::query(revocations::INSERT)
-            .bind(&r.id)
-            .bind(&r.sub)
-            .bind(&r.reason)
-            .bind(r.revoked_at.millis())
-            .bind(&r.revoked_by)
-            .execute(&self.db.pool)
-            .await?;
-        Ok(())
+    async fn insert_revocation(&self, r: &Revocation, event: &AuditEvent) -> StoreResult<()> {
+        retry_on_lock_failure(move || async move {
+            let mut tx = self.db.begin().await?;
+            let outcome = sqlx::query(revocations::INSERT)
+                .bind(&r.id)
+                .bind(&r.sub)
+                .bind(&r.reason)
+                .bind(r.revoked_at.millis())
+                .bind(&r.revoked_by)
+                .execute(tx.conn())
+                .await
+                .map(|_| ())
+                .map_err(TxError::from);
+            tx.finish_audited(outcome, Chain::R, event).await
+        })
+        .await
     }
 
     async fn list_revocations(&self, limit: u32, after: Option<&CursorKey>) -> StoreResult<KeyPage<Revocation>> {

@@ -3,10 +3,10 @@
 //! derived columns are rewritten from the document on every write, `version` lives only in its column, documents
 //! decode straight into the domain structs (exact money), nothing is upserted.
 //!
-//! Inserts (with their idempotency completion) and amendments (with their history entry) are one transaction each;
-//! invoice updates are single autocommit statements, hence atomic without one, and one that matched nothing is
-//! resolved to `NotFound` or `Stale` by a second read, which is exact because rows are never deleted. Lists are
-//! keyset-paged on `(sort_key, id)` descending.
+//! Every write is one transaction with its audit event: inserts also complete their idempotency claim, amendments
+//! keep their history entry. An invoice update that matched nothing is resolved to `NotFound` or `Stale` by a
+//! second read, which is exact because rows are never deleted. Lists are keyset-paged on `(sort_key, id)`
+//! descending.
 
 use async_trait::async_trait;
 use sqlx::mysql::MySqlRow;
@@ -14,20 +14,21 @@ use sqlx::{MySql, QueryBuilder, Row};
 
 use super::rows::{FromMySql, decode, text};
 use super::{MySqlDb, TxError, TxResult, idempotency, retry_on_lock_failure};
+use crate::audit::Chain;
 use crate::domain::formats::{Timestamp, format_date};
 use crate::domain::ids::{InvoiceId, PatientId, RecordId};
 use crate::domain::invoice::{Invoice, PaymentStatus};
 use crate::domain::medical_record::MedicalRecord;
 use crate::store::documents::{self as documents, Document, encode, history_page};
 use crate::store::{
-    ClaimOutcome, Completion, CursorKey, DateRange, IdempotencyClaim, IdempotencyStore, InvoiceStore, KeyPage,
-    MedicalRecordStore, RecordStore, StoreError, StoreResult,
+    AuditEvent, ClaimOutcome, Completion, CursorKey, DateRange, IdempotencyClaim, IdempotencyStore, InvoiceStore,
+    KeyPage, MedicalRecordStore, RecordStore, StoreError, StoreResult,
 };
 
 /// The records store on MySQL/MariaDB (same database as the relational store).
 #[derive(Debug, Clone)]
 pub struct MySqlRecordStore {
-    db: MySqlDb,
+    pub(super) db: MySqlDb,
 }
 
 impl MySqlRecordStore {
@@ -66,26 +67,38 @@ impl MySqlRecordStore {
         row.map(decode_doc).transpose()
     }
 
-    /// Runs a single-statement write (`query` binds everything); a write that matched no row is told apart as
-    /// `NotFound` or `Stale` by `exists_sql`.
+    /// Runs a single-statement write (`query` binds everything) with its audit event, in one transaction; a write
+    /// that matched no row is told apart as `NotFound` or `Stale` by `exists_sql`.
     async fn write_once(
         &self,
         sql: &'static str,
         binds: &[WriteArg<'_>],
-        exists_sql: Option<(&'static str, &str)>,
+        exists_sql: (&'static str, &str),
+        event: &AuditEvent,
     ) -> TxResult<()> {
-        let done = bound(sqlx::query(sql), binds).execute(&self.db.pool).await?;
-        if let Some((exists_sql, id)) = exists_sql
-            && done.rows_affected() == 0
-        {
-            let exists: Option<i64> = sqlx::query_scalar(exists_sql).bind(id).fetch_optional(&self.db.pool).await?;
-            return Err(TxError::Store(if exists.is_some() { StoreError::Stale } else { StoreError::NotFound }));
+        let mut tx = self.db.begin().await?;
+        let outcome: TxResult<()> = async {
+            let conn = tx.conn();
+            let done = bound(sqlx::query(sql), binds).execute(&mut *conn).await?;
+            if done.rows_affected() == 0 {
+                let (exists_sql, id) = exists_sql;
+                let exists: Option<i64> = sqlx::query_scalar(exists_sql).bind(id).fetch_optional(conn).await?;
+                return Err(TxError::Store(if exists.is_some() { StoreError::Stale } else { StoreError::NotFound }));
+            }
+            Ok(())
         }
-        Ok(())
+        .await;
+        tx.finish_audited(outcome, Chain::D, event).await
     }
 
     /// Inserts a document and completes its idempotency claim in one transaction.
-    async fn insert_once(&self, sql: &'static str, binds: &[WriteArg<'_>], done: Option<&Completion>) -> TxResult<()> {
+    async fn insert_once(
+        &self,
+        sql: &'static str,
+        binds: &[WriteArg<'_>],
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
         let outcome: TxResult<()> = async {
             let conn = tx.conn();
@@ -93,12 +106,12 @@ impl MySqlRecordStore {
             idempotency::complete(conn, done).await
         }
         .await;
-        tx.finish(outcome).await
+        tx.finish_audited(outcome, Chain::D, event).await
     }
 
     /// Copies the record's stored row (at `expected`) into its history and replaces it, in one transaction that
     /// holds the record's row lock throughout.
-    async fn amend_once(&self, id: &str, expected: i64, update: &[WriteArg<'_>]) -> TxResult<()> {
+    async fn amend_once(&self, id: &str, expected: i64, update: &[WriteArg<'_>], event: &AuditEvent) -> TxResult<()> {
         let mut tx = self.db.begin().await?;
         let outcome: TxResult<()> = async {
             let conn = tx.conn();
@@ -132,7 +145,7 @@ impl MySqlRecordStore {
             Ok(())
         }
         .await;
-        tx.finish(outcome).await
+        tx.finish_audited(outcome, Chain::D, event).await
     }
 
     /// Finishes a list query whose `WHERE` is already pushed: adds the cursor, order and limit, and fetches one row
@@ -191,7 +204,12 @@ fn bound<'q>(
 
 #[async_trait]
 impl MedicalRecordStore for MySqlRecordStore {
-    async fn insert_record(&self, record: &MedicalRecord, done: Option<&Completion>) -> StoreResult<()> {
+    async fn insert_record(
+        &self,
+        record: &MedicalRecord,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let doc = encode(record)?;
         let (sort_key, visit_day) = (record.sort_key(), format_date(record.visit_date.date()));
         let binds = [
@@ -205,7 +223,7 @@ impl MedicalRecordStore for MySqlRecordStore {
         let sql = "INSERT INTO medical_records (record_id, patient_id, sort_key, visit_day, version, doc) \
                    VALUES (?, ?, ?, ?, ?, ?)";
         let binds = &binds;
-        retry_on_lock_failure(move || self.insert_once(sql, binds, done)).await
+        retry_on_lock_failure(move || self.insert_once(sql, binds, done, event)).await
     }
 
     async fn get_record(&self, id: &RecordId) -> StoreResult<Option<MedicalRecord>> {
@@ -216,7 +234,12 @@ impl MedicalRecordStore for MySqlRecordStore {
         .await
     }
 
-    async fn amend_record(&self, previous: &MedicalRecord, next: &MedicalRecord) -> StoreResult<()> {
+    async fn amend_record(
+        &self,
+        previous: &MedicalRecord,
+        next: &MedicalRecord,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let doc = encode(next)?;
         let (sort_key, visit_day) = (next.sort_key(), format_date(next.visit_date.date()));
         let binds = [
@@ -229,7 +252,7 @@ impl MedicalRecordStore for MySqlRecordStore {
             WriteArg::Int(previous.version),
         ];
         let binds = &binds;
-        retry_on_lock_failure(move || self.amend_once(next.record_id.as_str(), previous.version, binds)).await
+        retry_on_lock_failure(move || self.amend_once(next.record_id.as_str(), previous.version, binds, event)).await
     }
 
     async fn list_record_history(
@@ -276,7 +299,12 @@ impl MedicalRecordStore for MySqlRecordStore {
 
 #[async_trait]
 impl InvoiceStore for MySqlRecordStore {
-    async fn insert_invoice(&self, invoice: &Invoice, done: Option<&Completion>) -> StoreResult<()> {
+    async fn insert_invoice(
+        &self,
+        invoice: &Invoice,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let doc = encode(invoice)?;
         let sort_key = invoice.sort_key();
         let binds = [
@@ -290,7 +318,7 @@ impl InvoiceStore for MySqlRecordStore {
         let sql = "INSERT INTO invoices (invoice_id, patient_id, sort_key, payment_status, version, doc) \
                    VALUES (?, ?, ?, ?, ?, ?)";
         let binds = &binds;
-        retry_on_lock_failure(move || self.insert_once(sql, binds, done)).await
+        retry_on_lock_failure(move || self.insert_once(sql, binds, done, event)).await
     }
 
     async fn get_invoice(&self, id: &InvoiceId) -> StoreResult<Option<Invoice>> {
@@ -298,7 +326,7 @@ impl InvoiceStore for MySqlRecordStore {
             .await
     }
 
-    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64) -> StoreResult<()> {
+    async fn update_invoice(&self, invoice: &Invoice, expected_version: i64, event: &AuditEvent) -> StoreResult<()> {
         let doc = encode(invoice)?;
         let sort_key = invoice.sort_key();
         let binds = [
@@ -312,9 +340,9 @@ impl InvoiceStore for MySqlRecordStore {
         ];
         let sql = "UPDATE invoices SET patient_id = ?, sort_key = ?, payment_status = ?, version = ?, doc = ? \
                    WHERE invoice_id = ? AND version = ?";
-        let exists = Some(("SELECT 1 FROM invoices WHERE invoice_id = ?", invoice.invoice_id.as_str()));
+        let exists = ("SELECT 1 FROM invoices WHERE invoice_id = ?", invoice.invoice_id.as_str());
         let binds = &binds;
-        retry_on_lock_failure(move || self.write_once(sql, binds, exists)).await
+        retry_on_lock_failure(move || self.write_once(sql, binds, exists, event)).await
     }
 
     async fn list_patient_invoices(

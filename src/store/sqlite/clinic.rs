@@ -16,6 +16,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteQueryResult};
 use sqlx::{AssertSqlSafe, Sqlite, Transaction};
 
 use super::{SqliteClinicStore, idempotency};
+use crate::audit::Chain;
 use crate::domain::appointment::Appointment;
 use crate::domain::department::Department;
 use crate::domain::doctor::Doctor;
@@ -35,7 +36,7 @@ use crate::store::{
     DoctorFilter, DoctorStore, IdempotencyClaim, IdempotencyStore, Page, PageRequest, PatientFilter, PatientStore,
     PoolStats, Rule, StoreError, StoreResult,
 };
-use crate::store::{CursorKey, KeyPage, RevocationStore};
+use crate::store::{AuditEvent, CursorKey, KeyPage, RevocationStore};
 
 type Tx = Transaction<'static, Sqlite>;
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
@@ -208,13 +209,19 @@ impl SqliteClinicStore {
 
 #[async_trait]
 impl PatientStore for SqliteClinicStore {
-    async fn insert_patient(&self, patient: &Patient, done: Option<&Completion>) -> StoreResult<()> {
+    async fn insert_patient(
+        &self,
+        patient: &Patient,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let row = PatientRow::from_domain(patient)?;
         let mut tx = self.begin().await?;
         bind_patient_changes(sqlx::query(PATIENT_INSERT).bind(&row.patient_id).bind(row.created_at), &row)
             .execute(&mut *tx)
             .await?;
         idempotency::complete(&mut tx, done).await?;
+        super::audit::insert(&mut tx, Chain::R, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -239,6 +246,7 @@ impl PatientStore for SqliteClinicStore {
         patient: &Patient,
         expected_version: i64,
         cancel_from: Option<Timestamp>,
+        event: &AuditEvent,
     ) -> StoreResult<u64> {
         let row = PatientRow::from_domain(patient)?;
         let mut tx = self.begin().await?;
@@ -264,6 +272,7 @@ impl PatientStore for SqliteClinicStore {
                     .rows_affected()
             }
         };
+        super::audit::insert(&mut tx, Chain::R, event).await?;
         tx.commit().await?;
         Ok(cancelled)
     }
@@ -271,13 +280,14 @@ impl PatientStore for SqliteClinicStore {
 
 #[async_trait]
 impl DoctorStore for SqliteClinicStore {
-    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>) -> StoreResult<()> {
+    async fn insert_doctor(&self, doctor: &Doctor, done: Option<&Completion>, event: &AuditEvent) -> StoreResult<()> {
         let row = DoctorRow::from_domain(doctor)?;
         let mut tx = self.begin().await?;
         bind_doctor_changes(sqlx::query(DOCTOR_INSERT).bind(&row.doctor_id).bind(row.created_at), &row)
             .execute(&mut *tx)
             .await?;
         idempotency::complete(&mut tx, done).await?;
+        super::audit::insert(&mut tx, Chain::R, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -304,7 +314,7 @@ impl DoctorStore for SqliteClinicStore {
         rows.into_iter().map(DoctorRow::into_domain).collect()
     }
 
-    async fn update_doctor(&self, doctor: &Doctor, expected_version: i64) -> StoreResult<()> {
+    async fn update_doctor(&self, doctor: &Doctor, expected_version: i64, event: &AuditEvent) -> StoreResult<()> {
         let row = DoctorRow::from_domain(doctor)?;
         let mut tx = self.begin().await?;
         let stored: Option<(String, i64)> =
@@ -335,6 +345,7 @@ impl DoctorStore for SqliteClinicStore {
             .execute(&mut *tx)
             .await?;
         one_row(result)?;
+        super::audit::insert(&mut tx, Chain::R, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -355,18 +366,29 @@ impl DepartmentStore for SqliteClinicStore {
         row.map(DepartmentRow::into_domain).transpose()
     }
 
-    async fn insert_department(&self, department: &Department, done: Option<&Completion>) -> StoreResult<()> {
+    async fn insert_department(
+        &self,
+        department: &Department,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let row = DepartmentRow::from_domain(department);
         let mut tx = self.begin().await?;
         bind_department_changes(sqlx::query(DEPARTMENT_INSERT).bind(&row.department_id).bind(row.created_at), &row)
             .execute(&mut *tx)
             .await?;
         idempotency::complete(&mut tx, done).await?;
+        super::audit::insert(&mut tx, Chain::R, event).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn update_department(&self, department: &Department, expected_version: i64) -> StoreResult<()> {
+    async fn update_department(
+        &self,
+        department: &Department,
+        expected_version: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let row = DepartmentRow::from_domain(department);
         let mut tx = self.begin().await?;
         check_version(&mut tx, "departments", "department_id", &row.department_id, expected_version).await?;
@@ -387,6 +409,7 @@ impl DepartmentStore for SqliteClinicStore {
             .execute(&mut *tx)
             .await?;
         one_row(result)?;
+        super::audit::insert(&mut tx, Chain::R, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -394,7 +417,12 @@ impl DepartmentStore for SqliteClinicStore {
 
 #[async_trait]
 impl AppointmentStore for SqliteClinicStore {
-    async fn book_appointment(&self, appointment: &Appointment, done: Option<&Completion>) -> StoreResult<()> {
+    async fn book_appointment(
+        &self,
+        appointment: &Appointment,
+        done: Option<&Completion>,
+        event: &AuditEvent,
+    ) -> StoreResult<()> {
         let row = AppointmentRow::from_domain(appointment);
         let mut tx = self.begin().await?;
         check_bookable(&mut tx, appointment, None).await?;
@@ -409,6 +437,7 @@ impl AppointmentStore for SqliteClinicStore {
         .execute(&mut *tx)
         .await?;
         idempotency::complete(&mut tx, done).await?;
+        super::audit::insert(&mut tx, Chain::R, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -433,6 +462,7 @@ impl AppointmentStore for SqliteClinicStore {
         appointment: &Appointment,
         expected_version: i64,
         reschedule: bool,
+        event: &AuditEvent,
     ) -> StoreResult<()> {
         let row = AppointmentRow::from_domain(appointment);
         let mut tx = self.begin().await?;
@@ -446,6 +476,7 @@ impl AppointmentStore for SqliteClinicStore {
             .execute(&mut *tx)
             .await?;
         one_row(result)?;
+        super::audit::insert(&mut tx, Chain::R, event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -487,15 +518,18 @@ impl IdempotencyStore for SqliteClinicStore {
 
 #[async_trait]
 impl RevocationStore for SqliteClinicStore {
-    async fn insert_revocation(&self, r: &Revocation) -> StoreResult<()> {
+    async fn insert_revocation(&self, r: &Revocation, event: &AuditEvent) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
         sqlx::query(revocations::INSERT)
             .bind(&r.id)
             .bind(&r.sub)
             .bind(&r.reason)
             .bind(r.revoked_at.millis())
             .bind(&r.revoked_by)
-            .execute(&self.db.write)
+            .execute(&mut *tx)
             .await?;
+        super::audit::insert(&mut tx, Chain::R, event).await?;
+        tx.commit().await?;
         Ok(())
     }
 

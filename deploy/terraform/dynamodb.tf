@@ -148,3 +148,48 @@ resource "aws_dynamodb_table" "idempotency" {
 
   tags = { Name = "${var.name}-idempotency" }
 }
+
+# D's audit trail ([audit], SECURITY.md §5): events, their chain's lease, head and signed checkpoints, keyed like the
+# document tables (src/store/dynamodb/audit.rs has the item layout). The service only ever adds to it; PITR keeps
+# 35 days of it restorable, and deletion protection follows var.deletion_protection like the other tables.
+resource "aws_dynamodb_table" "audit_events" {
+  name         = "${var.name}-audit-events"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "pk"
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  # The list an item belongs to: all#D, pending#D, seq#D, checkpoints#D, or a patient ID.
+  attribute {
+    name = "patientId"
+    type = "S"
+  }
+
+  # <recordedAt ms, 20 digits>#<eventId>, or a 20-digit seq.
+  attribute {
+    name = "sortKey"
+    type = "S"
+  }
+
+  global_secondary_index {
+    name            = "PatientIdIndex"
+    hash_key        = "patientId"
+    range_key       = "sortKey"
+    projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+
+  deletion_protection_enabled = var.deletion_protection
+
+  tags = { Name = "${var.name}-audit-events" }
+}

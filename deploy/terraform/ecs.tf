@@ -25,6 +25,7 @@ locals {
     { name = "INVOICES_TABLE", value = aws_dynamodb_table.invoices.name },
     { name = "MEDICAL_RECORD_HISTORY_TABLE", value = aws_dynamodb_table.medical_record_history.name },
     { name = "IDEMPOTENCY_TABLE", value = aws_dynamodb_table.idempotency.name },
+    { name = "AUDIT_EVENTS_TABLE", value = aws_dynamodb_table.audit_events.name },
     { name = "RUST_LOG", value = var.log_level },
     # [auth] mode oidc (SECURITY.md §1): the hospital's identity provider signs the tokens; the task holds no key
     # and no secret, only where to find the provider's public keys.
@@ -38,6 +39,9 @@ locals {
   # with the execution role, so it never appears in the task definition, the console or the Terraform plan.
   app_secrets = [
     { name = "DATABASE_URL", valueFrom = aws_secretsmanager_secret.database_url.arn },
+    # Every task signs audit checkpoints with this one key (SECURITY.md §5), so one `gospital audit verify` with it
+    # checks the checkpoints of all of them.
+    { name = "GOSPITAL_AUDIT_KEY", valueFrom = aws_secretsmanager_secret.audit_key.arn },
   ]
 
   # The image has no curl: `gospital healthcheck` asks GOSPITAL_ADDR's /health/live and exits 0 on 200.

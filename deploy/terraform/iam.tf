@@ -68,7 +68,7 @@ data "aws_iam_policy_document" "execution" {
   statement {
     sid       = "DatabaseUrlSecret"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.database_url.arn]
+    resources = [aws_secretsmanager_secret.database_url.arn, aws_secretsmanager_secret.audit_key.arn]
   }
 }
 
@@ -82,12 +82,12 @@ resource "aws_iam_role_policy" "execution" {
 
 resource "aws_iam_role" "task" {
   name_prefix        = "${var.name}-task-"
-  description        = "ECS task role of Gospital: its four DynamoDB tables and Prometheus remote write"
+  description        = "ECS task role of Gospital: its five DynamoDB tables and Prometheus remote write"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
 data "aws_iam_policy_document" "task" {
-  # Checked by deploy/check-terraform (dynamodb-iam-scope): only these actions, only these four tables.
+  # Checked by deploy/check-terraform (dynamodb-iam-scope): only these actions, only these five tables.
   # UpdateItem completes an idempotency record and DeleteItem releases one, both inside or beside the
   # TransactWriteItems that create records and invoices (IAM checks each item of a transaction by its action).
   statement {
@@ -108,7 +108,16 @@ data "aws_iam_policy_document" "task" {
       "${aws_dynamodb_table.invoices.arn}/index/*",
       aws_dynamodb_table.medical_record_history.arn,
       aws_dynamodb_table.idempotency.arn,
+      aws_dynamodb_table.audit_events.arn,
+      "${aws_dynamodb_table.audit_events.arn}/index/*",
     ]
+  }
+
+  # The access log and the verifier read a patient's (or the chain's) events by ID, up to 100 per call.
+  statement {
+    sid       = "AuditEventsBatchRead"
+    actions   = ["dynamodb:BatchGetItem"]
+    resources = [aws_dynamodb_table.audit_events.arn]
   }
 
   statement {

@@ -44,12 +44,13 @@ output "database_url_secret_arn" {
 }
 
 output "dynamodb_tables" {
-  description = "DynamoDB tables (MEDICAL_RECORDS_TABLE, INVOICES_TABLE, MEDICAL_RECORD_HISTORY_TABLE, IDEMPOTENCY_TABLE)."
+  description = "DynamoDB tables (MEDICAL_RECORDS_TABLE, INVOICES_TABLE, MEDICAL_RECORD_HISTORY_TABLE, IDEMPOTENCY_TABLE, AUDIT_EVENTS_TABLE)."
   value = {
     medical_records        = aws_dynamodb_table.medical_records.name
     invoices               = aws_dynamodb_table.invoices.name
     medical_record_history = aws_dynamodb_table.medical_record_history.name
     idempotency            = aws_dynamodb_table.idempotency.name
+    audit_events           = aws_dynamodb_table.audit_events.name
   }
 }
 

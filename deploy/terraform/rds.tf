@@ -61,6 +61,22 @@ resource "aws_secretsmanager_secret" "database_url" {
   recovery_window_in_days = 7
 }
 
+# The audit checkpoint key (Ed25519, PKCS#8 PEM) every task signs with; `gospital audit verify` needs it too.
+resource "tls_private_key" "audit" {
+  algorithm = "ED25519"
+}
+
+resource "aws_secretsmanager_secret" "audit_key" {
+  name_prefix             = "${var.name}/audit-key-"
+  description             = "GOSPITAL_AUDIT_KEY of the Gospital service: the Ed25519 key that signs audit checkpoints"
+  recovery_window_in_days = 7
+}
+
+resource "aws_secretsmanager_secret_version" "audit_key" {
+  secret_id     = aws_secretsmanager_secret.audit_key.id
+  secret_string = tls_private_key.audit.private_key_pem
+}
+
 resource "aws_secretsmanager_secret_version" "database_url" {
   secret_id     = aws_secretsmanager_secret.database_url.id
   secret_string = "mysql://${var.db_username}:${urlencode(random_password.db.result)}@${aws_db_instance.this.address}:${aws_db_instance.this.port}/${var.db_name}"

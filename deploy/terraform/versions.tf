@@ -18,13 +18,18 @@ terraform {
       source  = "hashicorp/random"
       version = "~> 3.6"
     }
+    tls = {
+      source  = "hashicorp/tls"
+      version = "~> 4.0"
+    }
     grafana = {
       source  = "grafana/grafana"
       version = "~> 3.0"
     }
   }
 
-  # The state holds the generated database password (inside the DATABASE_URL secret) and the Grafana
+  # The state holds the generated database password (inside the DATABASE_URL secret), the audit checkpoint key
+  # (inside the GOSPITAL_AUDIT_KEY secret) and the Grafana
   # service-account token, so it must live in an encrypted, access-controlled remote backend, never in a local
   # file that could be committed. Configure it at init time, e.g.:
   #   terraform init -backend-config="bucket=<state bucket>" -backend-config="key=gospital/terraform.tfstate" \

@@ -19,7 +19,8 @@ PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 export GOSPITAL_ADDR="127.0.0.1:$PORT" DATABASE_URL="sqlite://$TMP/gospital.db" GOSPITAL_URL="http://127.0.0.1:$PORT"
 # Mode local, the default: the walk-through mints its token first, with the roles its steps need (SECURITY.md §3).
 export GOSPITAL_AUTH_KEY_FILE="$TMP/gospital.key"
-AUTH_HEADER="Authorization: Bearer $("$BIN" token --role admin,doctor,billing --sub walkthrough)"
+export GOSPITAL_AUDIT_KEY_FILE="$TMP/gospital-audit.key"
+AUTH_HEADER="Authorization: Bearer $("$BIN" token --role admin,doctor,billing,auditor --sub walkthrough)"
 export AUTH_HEADER
 "$BIN" serve >"$TMP/server.log" 2>&1 &
 PID=$!
@@ -40,6 +41,7 @@ EXPECTED=(
     "^record +REC-$ULID\$"
     "^invoice +INV-$ULID, total 378.00\$"
     '^lists +1 record\(s\), 1 invoice\(s\)$'
+    '^access log +6 entries, newest: search invoice$'
 )
 
 for run in 1 2; do

@@ -91,3 +91,8 @@ call GET "/patients/$PAT/medical-records?limit=10" 200
 RECORDS="$(get 'len(a["records"])')"
 call GET "/patients/$PAT/invoices" 200
 echo "lists         $RECORDS record(s), $(get 'len(a["invoices"])') invoice(s)"
+
+# Who touched the patient's data ([audit], needs the auditor role): the registration, the booking (the refused one
+# changed nothing), the record, the invoice and the two lists; the directory reads are not recorded
+call GET "/patients/$PAT/access-log" 200
+echo "access log    $(get 'len(a["entries"])') entries, newest: $(get 'a["entries"][0]["action"] + " " + a["entries"][0]["resourceType"]')"

@@ -148,6 +148,7 @@ fi
 # allowed and what is tested is the contract, not the matrix (tests/api/auth.rs tests that). The per-principal
 # rate limit is off: the fuzzer is one principal sending thousands of requests.
 export GOSPITAL_AUTH_KEY_FILE="$work/gospital.key"
+export GOSPITAL_AUDIT_KEY_FILE="$work/gospital-audit.key"
 GOSPITAL_TOKEN="$("$binary" token --role admin,doctor,nurse,receptionist,billing,auditor --sub openapi-fuzzer --ttl 2h)" \
   || die "gospital token failed"
 export GOSPITAL_TOKEN GOSPITAL_TOKEN_SUB=openapi-fuzzer

@@ -6,6 +6,7 @@
 //! - `modified`: an event's content (or a checkpointed hash) no longer matches;
 //! - `bad signature`: a checkpoint was not signed by the audit key, or was changed;
 //! - `truncated`: a checkpoint names a seq past the chain's end (its tail was cut).
+//!
 //! Events not yet sequenced are counted, not judged.
 
 use std::collections::HashSet;

@@ -43,6 +43,8 @@ const HEAD: &str = "head";
 const PLACE_BATCH: usize = 32;
 
 type Item = HashMap<String, AttributeValue>;
+/// A FilterExpression with its attribute names and values.
+type Filter = (String, HashMap<String, String>, HashMap<String, AttributeValue>);
 
 fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
@@ -180,7 +182,7 @@ impl DynamoRecordStore {
         low: &str,
         high: &str,
         forward: bool,
-        filter: Option<(String, HashMap<String, String>, HashMap<String, AttributeValue>)>,
+        filter: Option<Filter>,
         want: usize,
         skip: Option<&str>,
     ) -> StoreResult<Vec<Item>> {
@@ -230,7 +232,7 @@ impl DynamoRecordStore {
 }
 
 /// The FilterExpression of an event filter's non-key members.
-fn filter_expression(f: &AuditFilter) -> Option<(String, HashMap<String, String>, HashMap<String, AttributeValue>)> {
+fn filter_expression(f: &AuditFilter) -> Option<Filter> {
     let mut parts = Vec::new();
     let mut names = HashMap::new();
     let mut values = HashMap::new();

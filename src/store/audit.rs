@@ -39,8 +39,8 @@ pub(crate) const HEAD: &str = "SELECT seq, hash FROM audit_events WHERE chain = 
 pub(crate) const PENDING: &str = "SELECT body, seq, hash FROM audit_events WHERE chain = ? AND seq IS NULL \
      ORDER BY recorded_at, event_id LIMIT ?";
 pub(crate) const COUNT_PENDING: &str = "SELECT COUNT(*) FROM audit_events WHERE chain = ? AND seq IS NULL";
-pub(crate) const PLACE: &str =
-    "UPDATE audit_events SET seq = ?, hash = ? WHERE event_id = ? AND chain = ? AND seq IS NULL";
+/// Events placed per UPDATE statement (5 binds each, within every engine's limit).
+pub(crate) const PLACE_CHUNK: usize = 250;
 pub(crate) const INSERT_CHECKPOINT: &str = "INSERT INTO audit_checkpoints \
      (chain, seq, hash, signed_at, key_id, signature) VALUES (?, ?, ?, ?, ?, ?)";
 pub(crate) const LAST_CHECKPOINT: &str = "SELECT seq, hash, signed_at, key_id, signature FROM audit_checkpoints \
@@ -134,9 +134,9 @@ pub(crate) fn page(chain: Chain, rows: Vec<EventRow>, limit: u32) -> StoreResult
 
 /// Implements `AuditStore` for a SQL store `$ty` keeping chain `$chain` (`self` bound as `$s`): `$begin` starts
 /// a write transaction (dereferencing to the connection, ended by `commit`, rolled back when dropped), `$write`
-/// and `$read` name its pools, and `$insert` stores one event on a connection.
+/// and `$read` name its pools.
 macro_rules! sql_audit_store {
-    ($ty:ty, $chain:expr, |$s:ident| $begin:expr, $write:expr, $read:expr, $insert:path) => {
+    ($ty:ty, $chain:expr, |$s:ident| $begin:expr, $write:expr, $read:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::AuditStore for $ty {
             async fn insert_audit_events(
@@ -144,9 +144,38 @@ macro_rules! sql_audit_store {
                 events: &[$crate::audit::AuditEvent],
             ) -> $crate::store::StoreResult<()> {
                 let $s = self;
+                if events.is_empty() {
+                    return Ok(());
+                }
                 let mut tx = $begin.await?;
-                for e in events {
-                    $insert(&mut *tx, $chain, e).await?;
+                // Two multi-row statements per batch, whatever its size: a batch is many requests waiting.
+                let mut rows = sqlx::QueryBuilder::new(
+                    "INSERT INTO audit_events (event_id, chain, recorded_at, actor_sub, resource_type, action, body) ",
+                );
+                rows.push_values(events, |mut row, e| {
+                    let r = &e.record;
+                    row.push_bind(r.event_id.as_str())
+                        .push_bind($chain.as_str())
+                        .push_bind(r.recorded_at.millis())
+                        .push_bind(r.actor.sub.as_str())
+                        .push_bind(r.resource_type.map(|t| t.as_str()))
+                        .push_bind(r.action.as_str())
+                        .push_bind(e.canonical.as_str());
+                });
+                rows.build().execute(&mut *tx).await?;
+                let named: Vec<(&str, &$crate::audit::AuditEvent)> =
+                    events.iter().flat_map(|e| e.record.patient_ids.iter().map(move |p| (p.as_str(), e))).collect();
+                if !named.is_empty() {
+                    let mut index = sqlx::QueryBuilder::new(
+                        "INSERT INTO audit_event_patients (chain, patient_id, recorded_at, event_id) ",
+                    );
+                    index.push_values(named, |mut row, (p, e)| {
+                        row.push_bind($chain.as_str())
+                            .push_bind(p)
+                            .push_bind(e.record.recorded_at.millis())
+                            .push_bind(e.record.event_id.as_str());
+                    });
+                    index.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -200,7 +229,7 @@ macro_rules! sql_audit_store {
                 use $crate::store::audit as a;
                 let $s = self;
                 let row: Option<a::HeadRow> =
-                    sqlx::query_as(a::HEAD).bind($chain.as_str()).fetch_optional($write).await?;
+                    sqlx::query_as(a::HEAD).bind($chain.as_str()).fetch_optional($read).await?;
                 Ok(row.map(a::head))
             }
 
@@ -213,7 +242,7 @@ macro_rules! sql_audit_store {
                 let rows = sqlx::query_as::<_, a::EventRow>(a::PENDING)
                     .bind($chain.as_str())
                     .bind(i64::from(limit))
-                    .fetch_all($write)
+                    .fetch_all($read)
                     .await?;
                 a::events($chain, rows)
             }
@@ -245,15 +274,25 @@ macro_rules! sql_audit_store {
                 if renewed.rows_affected() != 1 {
                     return Err($crate::store::StoreError::ClaimLost);
                 }
-                for (id, seq, hash) in placed {
-                    let done = sqlx::query(a::PLACE)
-                        .bind(*seq)
-                        .bind(hash.as_str())
-                        .bind(id.as_str())
-                        .bind($chain.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    if done.rows_affected() != 1 {
+                // One statement per chunk, not one per event: the write lock (SQLite's single writer) is held for
+                // as short a time as the placement allows.
+                for chunk in placed.chunks(a::PLACE_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::new("UPDATE audit_events SET seq = CASE event_id");
+                    for (id, seq, _) in chunk {
+                        q.push(" WHEN ").push_bind(id.as_str()).push(" THEN ").push_bind(*seq);
+                    }
+                    q.push(" END, hash = CASE event_id");
+                    for (id, _, hash) in chunk {
+                        q.push(" WHEN ").push_bind(id.as_str()).push(" THEN ").push_bind(hash.as_str());
+                    }
+                    q.push(" END WHERE chain = ").push_bind($chain.as_str()).push(" AND seq IS NULL AND event_id IN (");
+                    let mut ids = q.separated(", ");
+                    for (id, _, _) in chunk {
+                        ids.push_bind(id.as_str());
+                    }
+                    q.push(")");
+                    let done = q.build().execute(&mut *tx).await?;
+                    if done.rows_affected() != chunk.len() as u64 {
                         return Err($crate::store::StoreError::Conflict);
                     }
                 }
@@ -280,7 +319,7 @@ macro_rules! sql_audit_store {
                 use $crate::store::audit as a;
                 let $s = self;
                 let row: Option<a::CheckpointRow> =
-                    sqlx::query_as(a::LAST_CHECKPOINT).bind($chain.as_str()).fetch_optional($write).await?;
+                    sqlx::query_as(a::LAST_CHECKPOINT).bind($chain.as_str()).fetch_optional($read).await?;
                 Ok(row.map(|r| a::checkpoint($chain, r)))
             }
 

@@ -291,8 +291,7 @@ crate::store::audit::sql_audit_store!(
     crate::audit::Chain::R,
     |s| s.db.begin(),
     &s.db.pool,
-    &s.db.pool,
-    audit::insert
+    &s.db.pool
 );
 
 crate::store::audit::sql_audit_store!(
@@ -300,6 +299,5 @@ crate::store::audit::sql_audit_store!(
     crate::audit::Chain::D,
     |s| s.db.begin(),
     &s.db.pool,
-    &s.db.pool,
-    audit::insert
+    &s.db.pool
 );

@@ -126,6 +126,5 @@ crate::store::audit::sql_audit_store!(
     crate::audit::Chain::R,
     |s| s.db.write.begin_with("BEGIN IMMEDIATE"),
     &s.db.write,
-    &s.db.read,
-    audit::insert
+    &s.db.read
 );

@@ -417,6 +417,5 @@ super::audit::sql_audit_store!(
     crate::audit::Chain::D,
     |s| s.db.write.begin_with("BEGIN IMMEDIATE"),
     &s.db.write,
-    &s.db.read,
-    super::sqlite::audit::insert
+    &s.db.read
 );

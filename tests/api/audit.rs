@@ -403,6 +403,18 @@ fn cases(w: &World) -> Vec<Expect> {
             p(),
             "/api/v1/patients/{patientId}/access-log",
         ),
+        e(
+            "GET",
+            "/api/v1/audit-events?actorSub=nobody&limit=5".into(),
+            None,
+            200,
+            "search",
+            Some("auditEvent"),
+            R,
+            None,
+            vec![],
+            "/api/v1/audit-events",
+        ),
         // A failed write: recorded with its status, nothing it would have changed.
         e(
             "POST",

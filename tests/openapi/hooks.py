@@ -8,7 +8,8 @@ schema) inside it, and leave every negative case as generated:
 - dates relative to the server's "today" (UTC): dateOfBirth ≤ today, appointmentDate ≥ today, visitDate and
   paymentDate ≤ now + 5 min (API.md §2.1, §2.4, §2.6, §2.7);
 - rules between two fields: endTime after startTime by 5-480 minutes, dueDate ≥ invoiceDate, followUpDate ≥ the
-  visit's date, blood pressure SYS above DIA, an availability range of at most 31 days, endDate ≥ startDate;
+  visit's date, blood pressure SYS above DIA, an availability range of at most 31 days, endDate ≥ startDate, and
+  the audit routes' `to` ≥ `from`;
 - payment amounts judged against the stored invoice (400 INVALID_PAYMENT_DATA, §3.6 #29), and body references
   that must exist for a PUT on a resource just created (a random departmentId would read as "the doctor is gone"
   to `ensure_resource_availability`);
@@ -174,6 +175,10 @@ def _fix_query(path: str, query: dict) -> None:
             query["endDate"] = first.isoformat()
     elif start is not None and end is not None and end < start:
         query["startDate"], query["endDate"] = query["endDate"], query["startDate"]
+    # The audit routes' time range ([audit]): `from` must not be after `to` (400 otherwise, as for endDate).
+    since, until = _timestamp(query.get("from")), _timestamp(query.get("to"))
+    if since is not None and until is not None and until < since:
+        query["from"], query["to"] = query["to"], query["from"]
 
 
 def _fix_case(case):

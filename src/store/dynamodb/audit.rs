@@ -286,6 +286,11 @@ impl AuditStore for DynamoRecordStore {
         {
             high = c.clone();
         }
+        // A cursor below `from` (or `from` after `to`) leaves nothing, and DynamoDB refuses a BETWEEN whose bounds
+        // are the wrong way round.
+        if low > high {
+            return Ok(KeyPage { items: Vec::new(), next: None });
+        }
         let list = filter.patient_id.as_deref().unwrap_or(ALL);
         let rows = self
             .query_list(list, &low, &high, false, filter_expression(filter), page_len + 1, cursor.as_deref())

@@ -82,12 +82,15 @@ impl AppState {
         if let Some(limiter) = &auth.limiter {
             limiter.spawn_janitor();
         }
-        // The audit writers and the sequencers work on the bare stores, each with a time limit of its own: their
-        // calls never take a request's bulkhead slot (one writer per store is its own bulkhead) and never move a
-        // breaker, which the request's own store calls keep informed.
+        // The audit writers go through their store's breaker (a store that cannot keep its trail is failing, and an
+        // open breaker refuses the reads waiting on it at once) but not its bulkhead (see `Guarded`). The
+        // sequencers work in the background on the bare stores, as readiness checks do, each round with a time
+        // limit of its own: they never move a breaker.
+        let r: Arc<dyn AuditStore> = resilience.clinic.clone();
+        let d: Arc<dyn AuditStore> = resilience.records.clone();
+        let recorder = Recorder::start(r, d, settings.resilience.store_call_timeout);
         let bare_r: Arc<dyn AuditStore> = resilience.clinic.inner().clone();
         let bare_d: Arc<dyn AuditStore> = resilience.records.inner().clone();
-        let recorder = Recorder::start(bare_r.clone(), bare_d.clone(), settings.resilience.store_call_timeout);
         // One name for this instance in both leases, so its log lines tell which instance sequences what.
         let holder = ulid::Ulid::new().to_string();
         tracing::info!(holder = %holder, "audit sequencers started");

@@ -85,14 +85,27 @@ impl Sequencer {
     }
 
     /// Takes (or renews) the lease; when held, places every waiting event and signs the checkpoints due.
+    ///
+    /// Nothing is written (the lease included) while there is nothing to place or sign: an idle round is three
+    /// reads. That keeps the sequencers off the write path (SQLite's one writer above all) when there is no work,
+    /// and while the store refuses writes.
     pub async fn round(&self) -> StoreResult<Round> {
         let label = self.chain.as_str();
+        let waiting = self.store.count_unsequenced_audit_events().await?;
+        ::metrics::gauge!("audit_unsequenced_events", "store" => label).set(waiting as f64);
+        let head = self.store.audit_head().await?;
+        let last_checkpoint = self.store.last_audit_checkpoint().await?;
+        if waiting == 0 && !checkpoint_due(head.as_ref(), last_checkpoint.as_ref()) {
+            ::metrics::gauge!("audit_sequencing_lag_seconds", "store" => label).set(0.0);
+            return Ok(Round::default());
+        }
         let now = wall_now();
         let mut round =
             Round { held: self.store.acquire_audit_lease(&self.holder, now, until(now)).await?, ..Round::default() };
         if !round.held {
             return Ok(round);
         }
+        // Read again under the lease: the previous holder may have placed more since.
         let mut head = self.store.audit_head().await?;
         let mut last_checkpoint = self.store.last_audit_checkpoint().await?;
         loop {
@@ -124,15 +137,11 @@ impl Sequencer {
             }
         }
         ::metrics::gauge!("audit_sequencing_lag_seconds", "store" => label).set(0.0);
-        if let Some(h) = &head {
-            let newer = last_checkpoint.as_ref().is_none_or(|c| c.seq < h.seq);
-            let due = last_checkpoint
-                .as_ref()
-                .is_none_or(|c| wall_now().millis() - c.signed_at.millis() >= CHECKPOINT_EVERY.as_millis() as i64);
-            if newer && due {
-                self.checkpoint(h).await?;
-                round.checkpoints += 1;
-            }
+        if let Some(h) = &head
+            && checkpoint_due(Some(h), last_checkpoint.as_ref())
+        {
+            self.checkpoint(h).await?;
+            round.checkpoints += 1;
         }
         let waiting = self.store.count_unsequenced_audit_events().await?;
         ::metrics::gauge!("audit_unsequenced_events", "store" => label).set(waiting as f64);
@@ -155,6 +164,15 @@ impl Sequencer {
         );
         Ok(cp)
     }
+}
+
+/// A checkpoint of `head` is due: there is something newer than the last checkpoint, which is at least
+/// [`CHECKPOINT_EVERY`] old (or there is none yet).
+fn checkpoint_due(head: Option<&ChainHead>, last: Option<&super::Checkpoint>) -> bool {
+    let Some(head) = head else { return false };
+    last.is_none_or(|c| {
+        c.seq < head.seq && wall_now().millis() - c.signed_at.millis() >= CHECKPOINT_EVERY.as_millis() as i64
+    })
 }
 
 /// The places of `pending` after `head`: contiguous seqs and the chained hashes, and the new head.

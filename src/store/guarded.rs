@@ -229,6 +229,26 @@ impl<S> Guarded<S> {
 
     /// Runs one store call through breaker, bulkhead and timeout.
     async fn call<T>(&self, op: &'static str, fut: impl Future<Output = StoreResult<T>> + Send) -> StoreResult<T> {
+        self.call_with(op, fut, true).await
+    }
+
+    /// As [`Self::call`] without the bulkhead: for the audit writer, one task per store and so its own bulkhead of
+    /// one. Taking request slots would let a busy store starve it (and every read waits for it), and holding one
+    /// through a stall would take it from requests.
+    async fn call_unbounded<T>(
+        &self,
+        op: &'static str,
+        fut: impl Future<Output = StoreResult<T>> + Send,
+    ) -> StoreResult<T> {
+        self.call_with(op, fut, false).await
+    }
+
+    async fn call_with<T>(
+        &self,
+        op: &'static str,
+        fut: impl Future<Output = StoreResult<T>> + Send,
+        bulkhead: bool,
+    ) -> StoreResult<T> {
         let permit = match self.breaker.acquire() {
             Ok(p) => p,
             Err(refused) => {
@@ -237,11 +257,16 @@ impl<S> Guarded<S> {
             }
         };
         let deadline = crate::deadline::current();
-        let Some(_slot) = self.bulkhead.enter(deadline.map(|d| d.remaining())).await else {
-            // Dropping the permit frees a half-open probe slot without an outcome: the store was never asked.
-            drop(permit);
-            calls_total(self.store, op, "bulkhead_full");
-            return Err(StoreError::Unavailable(format!("{} bulkhead full", self.store)));
+        let _slot = if bulkhead {
+            let Some(slot) = self.bulkhead.enter(deadline.map(|d| d.remaining())).await else {
+                // Dropping the permit frees a half-open probe slot without an outcome: the store was never asked.
+                drop(permit);
+                calls_total(self.store, op, "bulkhead_full");
+                return Err(StoreError::Unavailable(format!("{} bulkhead full", self.store)));
+            };
+            Some(slot)
+        } else {
+            None
         };
         let mut tracker = InFlightCall { store: self.store, op, finished: false };
         let started = Instant::now();
@@ -448,7 +473,7 @@ macro_rules! guarded_audit {
         #[async_trait]
         impl AuditStore for Guarded<Arc<$store>> {
             async fn insert_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()> {
-                self.call("insert_audit_events", self.inner.insert_audit_events(events)).await
+                self.call_unbounded("insert_audit_events", self.inner.insert_audit_events(events)).await
             }
             async fn list_audit_events(
                 &self,

@@ -108,27 +108,7 @@ impl AuditNote {
                 patient_ids.push((*p).to_owned());
             }
         }
-        let built = self.with(|d| {
-            let outcome = if d.spec.action == super::Action::Create { 201 } else { 200 };
-            AuditEvent::new(
-                EventRecord {
-                    event_id: super::new_event_id(),
-                    recorded_at: now,
-                    actor: d.actor.clone().unwrap_or_else(ActorRecord::anonymous),
-                    action: d.spec.action,
-                    outcome,
-                    method: d.method.clone(),
-                    route: d.route.clone(),
-                    resource_type: d.spec.resource_type,
-                    resource_id: Some(resource_id.to_owned()),
-                    patient_ids: patient_ids.clone(),
-                    query: d.query.clone(),
-                    request_id: d.request_id.clone(),
-                    source_ip: d.source_ip.clone(),
-                },
-                d.spec.chain,
-            )
-        });
+        let built = self.with(|d| d.event(d.success_status(), Some(resource_id.to_owned()), patient_ids.clone(), now));
         built.unwrap_or_else(|| detached_event(resource_id, patient_ids, now))
     }
 
@@ -136,8 +116,7 @@ impl AuditNote {
     pub fn written(&self) {
         self.with(|d| {
             d.written = true;
-            let outcome = if d.spec.action == super::Action::Create { 201 } else { 200 };
-            super::recorder::count(d.spec.chain.as_str(), outcome);
+            super::recorder::count(d.spec.chain.as_str(), d.success_status());
         });
     }
 
@@ -169,24 +148,39 @@ impl AuditNote {
             } else {
                 Vec::new()
             };
-            let record = EventRecord {
-                event_id: super::new_event_id(),
-                recorded_at: now,
-                actor: d.actor.clone().unwrap_or_else(ActorRecord::anonymous),
-                action: d.spec.action,
-                outcome: status,
-                method: d.method.clone(),
-                route: d.route.clone(),
-                resource_type: d.spec.resource_type,
-                resource_id,
-                patient_ids,
-                query: d.query.clone(),
-                request_id: d.request_id.clone(),
-                source_ip: d.source_ip.clone(),
-            };
-            Some(Finished { event: AuditEvent::new(record, d.spec.chain), fail_closed: success && d.spec.fail_closed })
+            let event = d.event(status, resource_id, patient_ids, now);
+            Some(Finished { event, fail_closed: success && d.spec.fail_closed })
         })
         .flatten()
+    }
+}
+
+impl Draft {
+    /// What a successful request of this route answers: 201 for a create, else 200.
+    fn success_status(&self) -> u16 {
+        if self.spec.action == super::Action::Create { 201 } else { 200 }
+    }
+
+    /// This request's event with its outcome and what it touched.
+    fn event(&self, outcome: u16, resource_id: Option<String>, patient_ids: Vec<String>, now: Timestamp) -> AuditEvent {
+        AuditEvent::new(
+            EventRecord {
+                event_id: super::new_event_id(),
+                recorded_at: now,
+                actor: self.actor.clone().unwrap_or_else(ActorRecord::anonymous),
+                action: self.spec.action,
+                outcome,
+                method: self.method.clone(),
+                route: self.route.clone(),
+                resource_type: self.spec.resource_type,
+                resource_id,
+                patient_ids,
+                query: self.query.clone(),
+                request_id: self.request_id.clone(),
+                source_ip: self.source_ip.clone(),
+            },
+            self.spec.chain,
+        )
     }
 }
 

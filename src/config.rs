@@ -170,14 +170,24 @@ pub struct Config {
     #[arg(long, env = "GOSPITAL_REQUEST_TIMEOUT_MS", default_value_t = 1000, global = true)]
     pub request_timeout_ms: u64,
 
-    /// Process CPU percent (of the cgroup quota, else of all cores) at which `/api` load shedding opens;
-    /// `0` disables the shedder.
+    /// Process CPU percent (of the cgroup quota, else of all cores) at which the process counts as CPU-bound and
+    /// the adaptive concurrency limit of `/api` requests is enforced; `0` disables load shedding.
     #[arg(long, env = "GOSPITAL_CPU_SHED_OPEN", default_value_t = 95.0, global = true)]
     pub cpu_shed_open: f64,
 
-    /// Process CPU percent below which load shedding closes again (hysteresis; at most the open threshold).
+    /// Process CPU percent below which the concurrency limit is lifted again (hysteresis; at most the open
+    /// threshold).
     #[arg(long, env = "GOSPITAL_CPU_SHED_CLOSE", default_value_t = 85.0, global = true)]
     pub cpu_shed_close: f64,
+
+    /// Overload control: fewest `/api` requests in flight the adaptive limit keeps admitting while CPU-bound
+    /// (also the concurrency at which it measures the latency baseline).
+    #[arg(long, env = "GOSPITAL_OVERLOAD_MIN_LIMIT", default_value_t = 8, global = true)]
+    pub overload_min_limit: u32,
+
+    /// Overload control: most `/api` requests in flight the adaptive limit admits while CPU-bound.
+    #[arg(long, env = "GOSPITAL_OVERLOAD_MAX_LIMIT", default_value_t = 1000, global = true)]
+    pub overload_max_limit: u32,
 
     /// Circuit breakers: length of the sliding window of call outcomes, in milliseconds.
     #[arg(long, env = "GOSPITAL_BREAKER_WINDOW_MS", default_value_t = 10_000, global = true)]
@@ -547,6 +557,7 @@ pub struct ResilienceSettings {
     /// Percent; `0` disables the shedder.
     pub cpu_shed_open: f64,
     pub cpu_shed_close: f64,
+    pub overload_limits: crate::middleware::overload::LimitBounds,
 }
 
 impl Config {
@@ -728,6 +739,17 @@ impl Config {
                 "at least",
             ));
         }
+        if self.overload_min_limit == 0 {
+            return Err(ConfigError::of("overload_min_limit", "must be at least 1"));
+        }
+        if self.overload_max_limit < self.overload_min_limit {
+            return Err(self.cross(
+                ("overload_max_limit", self.overload_max_limit.to_string()),
+                "at least",
+                ("overload_min_limit", self.overload_min_limit.to_string()),
+                "at most",
+            ));
+        }
         if self.idempotency_retention_hours < 24 {
             return Err(ConfigError::of("idempotency_retention_hours", "must be at least 24 (API.md §1.11)"));
         }
@@ -794,6 +816,10 @@ impl Config {
             public_max_in_flight: self.public_max_in_flight,
             cpu_shed_open: self.cpu_shed_open,
             cpu_shed_close: self.cpu_shed_close,
+            overload_limits: crate::middleware::overload::LimitBounds {
+                min: self.overload_min_limit,
+                max: self.overload_max_limit,
+            },
         })
     }
 }

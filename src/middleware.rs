@@ -7,8 +7,8 @@
 //! 4. `catch_panic`: a panicking handler answers 500 INTERNAL_ERROR.
 //! 5. `deadline` (only `/api` routes): the handler future is dropped at the deadline (its transaction
 //!    rolls back) and 504 REQUEST_TIMEOUT is returned.
-//! 6. `cpu::shed` (only matched `/api` routes, so 404 and 405 win, API.md §1.5 step 2): 503 SERVICE_OVERLOADED
-//!    while the CPU shedder is open.
+//! 6. `overload::shed` (only matched `/api` routes, so 404 and 405 win, API.md §1.5 step 2): while the process
+//!    is CPU-bound, 503 SERVICE_OVERLOADED for the requests above the adaptive concurrency limit.
 //! 7. `audit::record` (only matched `/api` routes, SECURITY.md §5): opens the request's audit note and, once the
 //!    answer is known, records its event (a 2xx with patient data waits until the event is durable, else 503).
 //! 8. `auth::authenticate` (only matched `/api` routes, API.md §1.5 step 3): bearer token, revocation, rate
@@ -22,6 +22,7 @@ pub mod auth;
 pub mod cpu;
 pub mod edge;
 pub mod metrics;
+pub mod overload;
 pub mod timeout;
 pub mod traffic;
 
@@ -40,7 +41,7 @@ pub fn stack(api: Router<AppState>, root: Router<AppState>, state: AppState) -> 
         .route_layer(from_fn_with_state(state.clone(), traffic::admit))
         .route_layer(from_fn_with_state(state.clone(), auth::authenticate))
         .route_layer(from_fn_with_state(state.clone(), audit::record))
-        .route_layer(from_fn_with_state(state.clone(), cpu::shed))
+        .route_layer(from_fn_with_state(state.clone(), overload::shed))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state.settings.request_timeout, timeout::deadline));
     let inner = Router::new()

@@ -9,6 +9,7 @@ use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::config::{ResilienceSettings, Settings};
 use crate::middleware::cpu::{self, CpuShedder};
+use crate::middleware::overload::ConcurrencyLimit;
 use crate::middleware::traffic::TrafficClasses;
 use crate::service::Service;
 use crate::store::guarded::{Guarded, guard_clinic, guard_records};
@@ -42,7 +43,10 @@ pub struct Resilience {
     pub records: Arc<Guarded<Arc<dyn RecordStore>>>,
     /// `staff` and `public` in-flight caps at the edge.
     pub traffic: TrafficClasses,
+    /// Whether the process is CPU-bound (the signal that turns the concurrency limit on).
     pub cpu: Arc<CpuShedder>,
+    /// The adaptive concurrency limit of routed `/api` requests.
+    pub overload: ConcurrencyLimit,
 }
 
 impl Resilience {
@@ -56,6 +60,7 @@ impl Resilience {
             records: guard_records(records, settings),
             traffic: TrafficClasses::new(settings.staff_max_in_flight, settings.public_max_in_flight),
             cpu: Arc::new(CpuShedder::new(settings.cpu_shed_open, settings.cpu_shed_close)),
+            overload: ConcurrencyLimit::new(settings.overload_limits),
         }
     }
 }

@@ -40,6 +40,12 @@ impl CachingVerifier {
 
 #[async_trait]
 impl TokenVerifier for CachingVerifier {
+    fn known(&self, token: &str) -> Option<Arc<Principal>> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.get(&key).filter(|(_, until)| *until > Instant::now()).map(|(p, _)| p.clone())
+    }
+
     async fn verify(&self, token: &str) -> Result<Arc<Principal>, Invalid> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = Instant::now();
@@ -106,5 +112,17 @@ mod tests {
         assert!(cache.verify("bad").await.is_err());
         assert!(cache.verify("bad").await.is_err());
         assert_eq!(inner.0.load(Ordering::SeqCst), 4, "refusals are never remembered");
+    }
+
+    #[tokio::test]
+    async fn only_verified_tokens_are_known_and_knowing_checks_nothing() {
+        let inner = Arc::new(Counting::default());
+        let cache = CachingVerifier::new(inner.clone());
+        assert!(cache.known("a").is_none(), "not verified yet");
+        cache.verify("a").await.unwrap();
+        assert!(cache.verify("bad").await.is_err());
+        assert_eq!(cache.known("a").map(|p| p.sub.clone()).as_deref(), Some("a"));
+        assert!(cache.known("bad").is_none(), "a refused token is never known");
+        assert_eq!(inner.0.load(Ordering::SeqCst), 2, "known() verifies nothing");
     }
 }

@@ -94,6 +94,18 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Arc<Principal
     })
 }
 
+/// Whether the caller is known to be staff before authentication runs, for overload priority only: a token the
+/// verifier has already verified (its cache), or `X-User-Type` in mode `off`. Unknown callers count as public, so
+/// a forged token never buys priority; authentication still checks every request afterwards.
+pub fn known_staff(state: &AppState, headers: &HeaderMap) -> bool {
+    match state.auth.mode {
+        AuthMode::Off => staff_by_header(headers),
+        AuthMode::Local | AuthMode::Oidc => bearer(headers)
+            .and_then(|token| state.auth.verifier.as_ref()?.known(token))
+            .is_some_and(|p| p.roles.has_staff_role()),
+    }
+}
+
 /// The token of `Authorization: Bearer <token>` (scheme case-insensitive, RFC 7235 §2.1); `None` when the header
 /// is missing, not valid text, another scheme, or empty.
 fn bearer(headers: &HeaderMap) -> Option<&str> {

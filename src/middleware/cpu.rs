@@ -1,29 +1,19 @@
-//! CPU load shedder (DESIGN.md §3, API.md §1.9): while this process uses too much of the CPU it may use, every
-//! routed `/api` request answers 503 SERVICE_OVERLOADED with `Retry-After: 2` and `["Current CPU: NN.N%"]`.
+//! The CPU signal of overload control (DESIGN.md §3, API.md §1.9): whether this process is using the CPU it may
+//! use. While it does ("shedding" below, the name the metrics keep), `overload::shed` enforces its adaptive
+//! concurrency limit and answers the excess 503 SERVICE_OVERLOADED; the shedder itself refuses nothing.
 //!
 //! A background task samples a [`CpuProbe`] about every 250 ms. The real probe reads this process's CPU time from
 //! `/proc/self/stat` (utime + stime, all threads) and divides its growth by the CPU the process may use: the cgroup
 //! v2 quota (`/sys/fs/cgroup/cpu.max`) when one is set, else the core count. So it works on any Linux host, in or
 //! out of a container. Hysteresis: shedding opens at ≥ `open`% and closes only below `close`%, so the state does
-//! not flap around one threshold. `open = 0` disables the shedder. Root routes are never shed: the middleware is
-//! installed as a route layer of the `/api` router only, after routing, so 404 and 405 win (API.md §1.5 step 2).
+//! not flap around one threshold. `open = 0` disables the shedder (and so all load shedding).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use crate::error::{ApiError, ErrorCode};
-use crate::state::AppState;
-
 /// How often the background task samples the probe.
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
-
-/// `Retry-After` of a shed request (API.md §1.9).
-const SHED_RETRY_AFTER: u64 = 2;
 
 /// Source of CPU readings: percent of the CPU this process may use, or `None` when no reading is available yet.
 pub trait CpuProbe: Send {
@@ -181,19 +171,6 @@ impl CpuShedder {
             }
         });
     }
-}
-
-/// Sheds routed `/api` requests while the shedder is open.
-pub async fn shed(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let cpu = &state.resilience.cpu;
-    if cpu.is_shedding() {
-        ::metrics::counter!("cpu_circuit_breaker_rejections_total").increment(1);
-        return ApiError::new(ErrorCode::SERVICE_OVERLOADED)
-            .with_detail(format!("Current CPU: {:.1}%", cpu.current()))
-            .with_retry_after(SHED_RETRY_AFTER)
-            .into_response();
-    }
-    next.run(req).await
 }
 
 #[cfg(test)]

@@ -54,6 +54,11 @@ fn describe_resilience_metrics() {
     describe_histogram!("store_call_duration_seconds", Unit::Seconds, "Store call latency by store and operation");
     describe_gauge!("db_pool_connections", "Database connections by pool and state (idle, in_use), read at scrape");
     describe_gauge!("db_pool_max_connections", "Largest size of each database connection pool");
+    describe_histogram!(
+        "sqlite_wal_checkpoint_duration_seconds",
+        Unit::Seconds,
+        "Background SQLite WAL checkpoints (PASSIVE), off the writer connection"
+    );
 }
 
 /// Decrements the in-flight gauge even when the request future is dropped.

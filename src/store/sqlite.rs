@@ -3,6 +3,11 @@
 //! Server tuning: WAL, foreign keys, a busy timeout, and a single writer connection so that writes
 //! (bookings above all) serialise; reads use a separate pool. Every write transaction starts with
 //! `BEGIN IMMEDIATE` on the writer, so check-then-write sequences are atomic.
+//!
+//! WAL checkpoints run on a connection of their own, off the request path ([`spawn_checkpointer`]): with
+//! SQLite's automatic checkpoint, the commit that crosses 1,000 WAL pages copies them into the database and
+//! fsyncs it while holding the one writer, and every write (audit events included) waits behind that fsync. On a
+//! busy disk that wait passed a request's whole deadline (a 504 on a payment in CI).
 
 mod clinic;
 pub(crate) mod idempotency;
@@ -26,6 +31,10 @@ use crate::schema::SchemaState;
 
 /// Embedded migrations for SQLite (same file names as the MySQL set).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// How often [`SqliteDb::spawn_checkpointer`] copies the WAL into the database. At the writer's rate here
+/// (a few thousand small commits a second) a second keeps the WAL to a few MB.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Connection settings for [`SqliteDb::open`].
 #[derive(Debug, Clone, Copy)]
@@ -51,19 +60,67 @@ impl SqliteDb {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(opts.busy_timeout);
+            .busy_timeout(opts.busy_timeout)
+            .pragma("wal_autocheckpoint", "0");
+        // No ping before a checkout: a SQLite connection is a file handle on this host, never a network peer
+        // that went away, and each ping is a hand-off to the connection's worker thread and back.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(opts.acquire_timeout)
             .after_release(|conn, _| Box::pin(end_abandoned_transaction(conn)))
             .connect_with(connect.clone())
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(opts.read_connections.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(opts.acquire_timeout)
-            .connect_with(connect.read_only(false))
+            .connect_with(connect.clone().read_only(false))
             .await?;
-        Ok(Self { read, write })
+        let db = Self { read, write };
+        db.spawn_checkpointer(connect);
+        Ok(db)
+    }
+
+    /// Copies the WAL into the database every [`CHECKPOINT_EVERY`] on a connection of its own, for as long as the
+    /// writer pool is open (see the module doc for why not on commit).
+    ///
+    /// `PASSIVE` never takes the write lock and never waits for readers: writers keep appending while it copies,
+    /// and frames a reader still needs wait for the next round. Without a runtime (none of the CLI's paths open a
+    /// database outside one) nothing is started and SQLite's WAL simply grows until the next server start.
+    fn spawn_checkpointer(&self, connect: SqliteConnectOptions) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let write = self.write.clone();
+        runtime.spawn(async move {
+            let mut conn: Option<SqliteConnection> = None;
+            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if write.is_closed() {
+                    break;
+                }
+                if conn.is_none() {
+                    conn = SqliteConnection::connect_with(&connect).await.ok();
+                }
+                let Some(c) = conn.as_mut() else { continue };
+                let started = std::time::Instant::now();
+                match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *c).await {
+                    Ok(_) => {
+                        let took = started.elapsed();
+                        ::metrics::histogram!("sqlite_wal_checkpoint_duration_seconds").record(took.as_secs_f64());
+                        // Slow checkpoints are what once held the writer past a deadline; say when they happen.
+                        if took > Duration::from_millis(500) {
+                            tracing::info!(millis = took.as_millis() as u64, "slow SQLite WAL checkpoint");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "SQLite WAL checkpoint failed");
+                        conn = None;
+                    }
+                }
+            }
+        });
     }
 
     /// Applies the embedded migrations (idempotent).

@@ -446,26 +446,46 @@ impl CpuProbe for Dial {
 }
 
 #[tokio::test]
-async fn the_cpu_shedder_sheds_api_requests_with_the_exact_envelope_and_hysteresis_while_root_routes_answer() {
-    let app = TestApp::spawn_with(|c| {
+async fn while_cpu_bound_requests_above_the_concurrency_limit_are_shed_with_the_exact_envelope_and_staff_first() {
+    // A limit of 2: public callers may hold 1 of it, staff both.
+    let (app, fault) = faulty_app(|c| {
         c.cpu_shed_open = 95.0;
         c.cpu_shed_close = 85.0;
+        c.overload_min_limit = 2;
+        c.overload_max_limit = 2;
     })
     .await;
+    let (_, record) = patient_with_record(&app).await;
+    let record_path = format!("/api/v1/medical-records/{record}");
     let cpu = &app.state.resilience.cpu;
     let dial = Dial::default();
     cpu.set_probe(Box::new(dial.clone()));
     let rejections = || async { sample(&metrics_text(&app).await, "cpu_circuit_breaker_rejections_total") };
 
-    dial.set(94.9);
+    // Hot, but nothing in flight: a request is served (the first release refused every request here).
+    dial.set(97.3);
     cpu.tick();
     app.get("/api/v1/patients").await.assert(200);
 
-    dial.set(97.3);
-    cpu.tick();
+    // One public request held inside the store fills the public share.
+    fault.set(STALL);
+    let calls = fault.calls();
+    let router = app.router.clone();
+    let held = tokio::spawn(async move {
+        use tower::ServiceExt;
+        let req = axum::http::Request::get("/api/v1/patients").body(axum::body::Body::empty()).unwrap();
+        router.oneshot(req).await.expect("infallible").status()
+    });
+    while fault.calls() < calls + 1 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(app.state.resilience.overload.in_flight(), 1);
+
     let before = rejections().await;
-    let res = app.get("/api/v1/patients").await;
+    let started = Instant::now();
+    let res = app.get(&record_path).await;
     res.assert_error(503, "SERVICE_OVERLOADED");
+    assert!(started.elapsed() < Duration::from_millis(50), "a refusal is immediate");
     assert_eq!(
         res.body["error"]["message"],
         json!("Service temporarily overloaded due to high CPU usage, please retry later")
@@ -475,29 +495,36 @@ async fn the_cpu_shedder_sheds_api_requests_with_the_exact_envelope_and_hysteres
     assert_eq!(res.header("cache-control"), Some("no-store"));
     assert!(res.header("x-request-id").is_some());
     assert!(rejections().await > before, "cpu_circuit_breaker_rejections_total did not grow");
+    // Staff keep the rest of the limit.
+    let staff = [("x-user-type", "staff")];
+    app.send_with_headers(Method::GET, &record_path, &staff, None).await.assert(200);
     // Routing wins over shedding (API.md §1.5), and root routes are never shed.
     app.get("/api/v1/nothing-here").await.assert_error(404, "NOT_FOUND");
     app.request(Method::DELETE, "/api/v1/patients", None).await.assert_error(405, "METHOD_NOT_ALLOWED");
     app.get("/health/live").await.assert(200);
-    app.get("/health").await.assert(200);
     app.get("/metrics").await.assert(200);
 
-    // Hysteresis: still open between the thresholds, and at the close threshold itself.
+    // Hysteresis: still limiting between the thresholds and at the close threshold itself.
     for reading in [90.0, 85.0] {
         dial.set(reading);
         cpu.tick();
-        app.get("/api/v1/patients").await.assert_error(503, "SERVICE_OVERLOADED");
+        app.get(&record_path).await.assert_error(503, "SERVICE_OVERLOADED");
     }
+    // Below it the limit is lifted, though the held request is still in flight.
     dial.set(84.9);
     cpu.tick();
-    app.get("/api/v1/patients").await.assert(200);
-    // And closed stays closed until the open threshold.
+    app.get(&record_path).await.assert(200);
     dial.set(94.0);
     cpu.tick();
-    app.get("/api/v1/patients").await.assert(200);
+    app.get(&record_path).await.assert(200);
+
+    fault.set(PASS);
+    assert_eq!(held.await.expect("no panic").as_u16(), 200);
     let text = metrics_text(&app).await;
-    assert!(text.lines().any(|l| l.starts_with("cpu_usage_percent ")), "cpu_usage_percent missing");
-    assert!(text.lines().any(|l| l.starts_with("cpu_circuit_breaker_state ")), "cpu_circuit_breaker_state missing");
+    for name in ["cpu_usage_percent ", "cpu_circuit_breaker_state ", "overload_concurrency_limit "] {
+        assert!(text.lines().any(|l| l.starts_with(name)), "{name}missing");
+    }
+    assert!(text.contains("overload_rejections_total{class=\"public\"}"), "per-class rejections missing");
 }
 
 #[tokio::test]

@@ -201,6 +201,11 @@ pub struct Config {
     #[arg(long, env = "GOSPITAL_BREAKER_MIN_CALLS", default_value_t = 3, global = true)]
     pub breaker_min_calls: u32,
 
+    /// Circuit breakers: infrastructure failures in a row that open a breaker whatever its window holds; `0`
+    /// turns this rule off.
+    #[arg(long, env = "GOSPITAL_BREAKER_CONSECUTIVE_FAILURES", default_value_t = 5, global = true)]
+    pub breaker_consecutive_failures: u32,
+
     /// Circuit breakers: how long an open breaker refuses calls before half-opening, in milliseconds.
     #[arg(long, env = "GOSPITAL_BREAKER_OPEN_MS", default_value_t = 30_000, global = true)]
     pub breaker_open_ms: u64,
@@ -805,6 +810,7 @@ impl Config {
                 window: Duration::from_millis(self.breaker_window_ms),
                 failure_rate: self.breaker_failure_rate / 100.0,
                 min_calls: self.breaker_min_calls,
+                consecutive_failures: self.breaker_consecutive_failures,
                 open_for: Duration::from_millis(self.breaker_open_ms),
                 half_open_probes: self.breaker_half_open_probes,
             },

@@ -2,7 +2,10 @@
 //!
 //! Closed: calls pass and their outcomes fill a sliding window (`window`, kept as ten buckets so memory stays
 //! bounded at any call rate). When the window holds at least `min_calls` outcomes and the failure share reaches
-//! `failure_rate`, the breaker opens. Open: calls are refused at once for `open_for`, with the time left as
+//! `failure_rate`, the breaker opens; it also opens after `consecutive_failures` failures in a row, whatever the
+//! window holds, so a store that just died is noticed in a few calls rather than once its failures outweigh the
+//! successes of the last ten seconds (at 50 calls/s that took ~15 s; Envoy's outlier detection has the same
+//! `consecutive_5xx` rule beside its success-rate one). Open: calls are refused at once for `open_for`, with the time left as
 //! `Retry-After`. Then half-open: at most `half_open_probes` calls are let through; if all of them succeed the
 //! breaker closes with an empty window, and any failure opens it again.
 //!
@@ -28,6 +31,8 @@ pub struct BreakerConfig {
     pub failure_rate: f64,
     /// Fewest outcomes in the window before the rate is judged.
     pub min_calls: u32,
+    /// Failures in a row that open the breaker on their own; `0` turns the rule off.
+    pub consecutive_failures: u32,
     /// How long the breaker stays open before half-opening.
     pub open_for: Duration,
     /// Calls let through while half-open; all must succeed to close.
@@ -40,6 +45,7 @@ impl Default for BreakerConfig {
             window: Duration::from_secs(10),
             failure_rate: 0.6,
             min_calls: 3,
+            consecutive_failures: 5,
             open_for: Duration::from_secs(30),
             half_open_probes: 3,
         }
@@ -148,6 +154,8 @@ struct Inner {
     /// Bumped on every transition, so late outcomes from an earlier phase are recognised and ignored.
     generation: u64,
     buckets: VecDeque<Bucket>,
+    /// Failures since the last success (closed phase only).
+    streak: u32,
 }
 
 /// One store's breaker. `store` and `gauge` name it in the metrics.
@@ -194,7 +202,7 @@ impl CircuitBreaker {
         for to in [BreakerState::Open, BreakerState::HalfOpen, BreakerState::Closed] {
             ::metrics::counter!("circuit_breaker_transitions_total", "store" => store, "to" => to.label()).absolute(0);
         }
-        let inner = Inner { phase: Phase::Closed, generation: 0, buckets: VecDeque::new() };
+        let inner = Inner { phase: Phase::Closed, generation: 0, buckets: VecDeque::new(), streak: 0 };
         Self { config, ticker, store, gauge, inner: Mutex::new(inner) }
     }
 
@@ -261,7 +269,9 @@ impl CircuitBreaker {
             && matches!(inner.phase, Phase::Closed)
         {
             self.count(&mut inner, now, failed);
-            if self.should_trip(&inner.buckets) {
+            inner.streak = if failed { inner.streak + 1 } else { 0 };
+            let streak = self.config.consecutive_failures > 0 && inner.streak >= self.config.consecutive_failures;
+            if streak || self.should_trip(&inner.buckets) {
                 self.transition(&mut inner, reopen);
             }
         }
@@ -303,6 +313,7 @@ impl CircuitBreaker {
         inner.phase = to;
         inner.generation += 1;
         inner.buckets.clear();
+        inner.streak = 0;
         ::metrics::gauge!(self.gauge).set(f64::from(state as u8));
         ::metrics::counter!("circuit_breaker_transitions_total", "store" => self.store, "to" => state.label())
             .increment(1);
@@ -337,6 +348,24 @@ mod tests {
             call(b, true);
         }
         assert_eq!(b.state(), BreakerState::Open);
+    }
+
+    #[test]
+    fn failures_in_a_row_open_it_whatever_the_window_holds() {
+        let (b, _) = breaker();
+        for _ in 0..100 {
+            call(&b, false);
+        }
+        for _ in 0..4 {
+            call(&b, true);
+        }
+        call(&b, false);
+        for _ in 0..4 {
+            call(&b, true);
+        }
+        assert_eq!(b.state(), BreakerState::Closed, "a success ends the streak; 8 of 109 is under the rate");
+        call(&b, true);
+        assert_eq!(b.state(), BreakerState::Open, "the fifth failure in a row");
     }
 
     #[test]
@@ -481,6 +510,7 @@ mod tests {
             window: Duration::from_secs(1),
             failure_rate: 1.0,
             min_calls: 5,
+            consecutive_failures: 0,
             open_for: Duration::from_millis(200),
             half_open_probes: 1,
         };

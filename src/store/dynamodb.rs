@@ -86,6 +86,9 @@ const EXPIRES_ATTR: &str = "expiresAt";
 const FILTERED_PAGE: i32 = 100;
 
 /// How long [`DynamoRecordStore::check_credentials`] waits for the credential chain.
+/// First retry back-off of a failed DynamoDB call (doubled per attempt, with jitter, three attempts in all).
+const RETRY_BASE_BACKOFF: Duration = Duration::from_millis(10);
+
 const CREDENTIALS_WAIT: Duration = Duration::from_secs(10);
 /// How long [`DynamoRecordStore::check_endpoint`] waits for its one request.
 const ENDPOINT_WAIT: Duration = Duration::from_secs(5);
@@ -158,7 +161,14 @@ impl DynamoRecordStore {
             .build();
         let conf = aws_sdk_dynamodb::config::Builder::from(config)
             .timeout_config(timeouts)
-            .retry_config(RetryConfig::standard())
+            // The standard mode's 1 s base back-off made a refused or reset endpoint a ~0.5 s wait (often the
+            // whole deadline) before the 503; its retries are for throttling and a dropped connection, which a
+            // few tens of milliseconds cover as well inside a 1 s request deadline.
+            .retry_config(
+                RetryConfig::standard()
+                    .with_initial_backoff(RETRY_BASE_BACKOFF)
+                    .with_max_backoff(RETRY_BASE_BACKOFF * 8),
+            )
             .build();
         Self {
             client: Client::from_conf(conf),

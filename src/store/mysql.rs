@@ -8,6 +8,11 @@
 //!   doctor, then appointment; doctor, then department. Two writers therefore never wait on each other in a cycle;
 //!   a deadlock or lock-wait timeout that still happens (InnoDB's gap and foreign-key locks are not fully
 //!   ordered) is retried once, then reported as `Unavailable`.
+//! - Fail fast when the server is gone ([`MySqlDb::acquire`]): no ping before a checkout of a connection used in
+//!   the last second (one that died since fails its first statement with an I/O error: the 503 the caller should
+//!   get anyway), and a checkout that
+//!   has to open a connection while the server refuses TCP connections ends at once instead of retrying until the
+//!   pool's acquire timeout.
 //! - [`Tx`] closes its connection when dropped unfinished (a cancelled request), so no later borrower inherits a
 //!   transaction that a cancelled `BEGIN` or statement left open on the server.
 //! - Compared columns are VARBINARY (see `migrations/mysql/0001_clinic.sql`), which MySQL flags as binary; sqlx
@@ -53,6 +58,55 @@ pub struct MySqlOptions {
 #[derive(Debug, Clone)]
 pub struct MySqlDb {
     pub pool: MySqlPool,
+    reach: std::sync::Arc<Reachability>,
+}
+
+/// How long a checkout may wait for the pool before the server's address is probed: a local connect and
+/// handshake take ~2 ms, so only a checkout that is opening a connection to a slow or absent server waits longer.
+const PROBE_AFTER: Duration = Duration::from_millis(5);
+/// Idle time after which a connection is pinged before it is handed out; under load none is idle this long.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+/// How long one probe's verdict stands, so a burst of checkouts costs the server one TCP connect, not one each.
+const PROBE_VERDICT_FOR: Duration = Duration::from_millis(100);
+
+/// Whether the server's TCP address accepts connections, asked only when a checkout is slow.
+///
+/// Why this exists: when a new connection is refused, sqlx's pool (0.9, `PoolInner::connect`) assumes the server
+/// is starting and retries with backoff until `acquire_timeout`, and no pool option turns that off. A hospital's
+/// request would then wait out its whole deadline (504) for a database that is plainly down. Racing the checkout
+/// against a plain TCP connect turns "refused" (or unreachable, or an unknown host) into an immediate error.
+#[derive(Debug)]
+struct Reachability {
+    /// `None` for a Unix socket (a missing socket file fails the connect at once, without sqlx's retry loop).
+    target: Option<(String, u16)>,
+    last: std::sync::Mutex<Option<(std::time::Instant, Option<std::io::ErrorKind>)>>,
+}
+
+impl Reachability {
+    /// Resolves with the error when the address refuses (or cannot be reached); pending forever when it accepts.
+    async fn refused(&self) -> sqlx::Error {
+        let Some((host, port)) = &self.target else { return std::future::pending().await };
+        let now = std::time::Instant::now();
+        let cached = *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let verdict = match cached {
+            Some((at, verdict)) if now.duration_since(at) < PROBE_VERDICT_FOR => verdict,
+            _ => {
+                let connect = tokio::net::TcpStream::connect((host.as_str(), *port));
+                let verdict = match tokio::time::timeout(Duration::from_secs(1), connect).await {
+                    Ok(Ok(_stream)) => None,
+                    Ok(Err(e)) => Some(e.kind()),
+                    // No answer at all is a stall, which the request's deadline (504) already covers.
+                    Err(_) => None,
+                };
+                *self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((now, verdict));
+                verdict
+            }
+        };
+        match verdict {
+            Some(kind) => sqlx::Error::Io(std::io::Error::new(kind, "the database server refuses connections")),
+            None => std::future::pending().await,
+        }
+    }
 }
 
 impl MySqlDb {
@@ -63,13 +117,43 @@ impl MySqlDb {
         let connect =
             MySqlConnectOptions::from_str(url).map_err(|e| StoreError::Internal(format!("bad MySQL URL: {e}")))?;
         let statement_timeout = opts.statement_timeout;
+        let target = connect.get_socket().is_none().then(|| (connect.get_host().to_owned(), connect.get_port()));
+        let reach = std::sync::Arc::new(Reachability { target, last: std::sync::Mutex::new(None) });
+        // No ping before a checkout of a busy connection (see the module doc); sqlx still pings every connection
+        // on release (no option turns that off), but in a task of its own, off the request's path.
         let pool = MySqlPoolOptions::new()
             .max_connections(opts.max_connections.max(1))
+            .test_before_acquire(false)
+            // A connection that sat idle through an outage is likely dead: ping those (as HikariCP's
+            // `aliveBypassWindow` does), so the first requests after a recovery do not fail on them.
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE_FOR {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .acquire_timeout(opts.acquire_timeout)
             .after_connect(move |conn, _| Box::pin(configure_session(conn, statement_timeout)))
             .connect_with(connect)
             .await?;
-        Ok(Self { pool })
+        Ok(Self { pool, reach })
+    }
+
+    /// A pooled connection; fails at once when the pool must open one and the server refuses connections.
+    pub async fn acquire(&self) -> Result<PoolConnection<MySql>, sqlx::Error> {
+        // Not `try_acquire` first: it skips `before_acquire`, the idle check below.
+        let checkout = self.pool.acquire();
+        tokio::pin!(checkout);
+        if let Ok(conn) = tokio::time::timeout(PROBE_AFTER, &mut checkout).await {
+            return conn;
+        }
+        tokio::select! {
+            biased;
+            conn = &mut checkout => conn,
+            refused = self.reach.refused() => Err(refused),
+        }
     }
 
     /// Applies the embedded migrations (idempotent).
@@ -80,7 +164,7 @@ impl MySqlDb {
     /// The embedded migrations compared with those this database has applied. Creates nothing: a database
     /// without sqlx's migrations table has applied none.
     pub async fn schema_state(&self) -> Result<SchemaState, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.acquire().await?;
         let has_table: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
         )
@@ -103,12 +187,12 @@ impl MySqlDb {
 
     /// A read-write transaction.
     async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        Tx::begin(&self.pool, "START TRANSACTION").await
+        Tx::begin(self, "START TRANSACTION").await
     }
 
     /// A read-only transaction whose reads all see one snapshot, taken now.
     async fn begin_snapshot(&self) -> Result<Tx, sqlx::Error> {
-        Tx::begin(&self.pool, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY").await
+        Tx::begin(self, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY").await
     }
 }
 
@@ -186,8 +270,8 @@ struct Tx {
 }
 
 impl Tx {
-    async fn begin(pool: &MySqlPool, statement: &'static str) -> Result<Self, sqlx::Error> {
-        let conn = pool.acquire().await?;
+    async fn begin(db: &MySqlDb, statement: &'static str) -> Result<Self, sqlx::Error> {
+        let conn = db.acquire().await?;
         let mut tx = Self { conn, finished: false };
         tx.conn().execute(sqlx::raw_sql(statement)).await?;
         Ok(tx)
@@ -290,14 +374,14 @@ crate::store::audit::sql_audit_store!(
     MySqlClinicStore,
     crate::audit::Chain::R,
     |s| s.db.begin(),
-    &s.db.pool,
-    &s.db.pool
+    &mut *s.db.acquire().await?,
+    &mut *s.db.acquire().await?
 );
 
 crate::store::audit::sql_audit_store!(
     MySqlRecordStore,
     crate::audit::Chain::D,
     |s| s.db.begin(),
-    &s.db.pool,
-    &s.db.pool
+    &mut *s.db.acquire().await?,
+    &mut *s.db.acquire().await?
 );

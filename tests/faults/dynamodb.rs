@@ -10,6 +10,7 @@ use crate::helpers::{assert_every_transition_counted, assert_unavailable, transi
 use crate::proxy::Mode;
 
 async fn cut_and_recover(mode: Mode) {
+    let _metrics = BREAKER_METRICS.lock().await;
     let mysql = ProxiedMySql::open("dynamodb cut").await;
     let dynamo = ProxiedDynamo::open().await;
     let app = app(&config(|c| c.breaker_open_ms = 1000), mysql.clinic(), dynamo.records());
@@ -51,6 +52,30 @@ async fn cut_and_recover(mode: Mode) {
     app.get("/health").await.assert(200);
 
     assert_every_transition_counted(&app, "records", before).await;
+}
+
+async fn noticed_fast(mode: Mode) {
+    let _metrics = BREAKER_METRICS.lock().await;
+    let mysql = ProxiedMySql::open("dynamodb fast").await;
+    let dynamo = ProxiedDynamo::open().await;
+    let app = app(&config(|_| {}), mysql.clinic(), dynamo.records());
+    let seed = seed(&app, &format!("dfast-{mode:?}")).await;
+    let records = app.state.resilience.records.clone();
+    let path = format!("/api/v1/medical-records/{}", seed.record);
+    let cut = cut_under_steady_load(&app, &path, dynamo.proxy.set(mode), || records.state() == BreakerState::Open).await;
+    assert_noticed_fast(&format!("DynamoDB {mode:?}"), &cut);
+}
+
+#[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
+async fn a_refusing_dynamodb_is_a_503_within_50_ms_and_opens_the_breaker_within_a_second_at_50_requests_a_second() {
+    noticed_fast(Mode::Refuse).await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
+async fn a_resetting_dynamodb_is_a_503_within_50_ms_and_opens_the_breaker_within_a_second_at_50_requests_a_second() {
+    noticed_fast(Mode::Reset).await;
 }
 
 #[tokio::test]

@@ -167,3 +167,59 @@ pub async fn until_ok(app: &TestApp, path: &str, limit: Duration) -> Duration {
 pub fn check<'a>(health: &'a Res, name: &str) -> &'a Value {
     &health.body["checks"][name]
 }
+
+/// What a store cut under a steady load looked like from the client.
+#[derive(Debug)]
+pub struct CutUnderLoad {
+    /// Status and latency of the first request sent after the cut.
+    pub first: (u16, Duration),
+    /// From the cut until the breaker was seen open.
+    pub opened_after: Duration,
+    /// Statuses of every request after the cut, in order.
+    pub statuses: Vec<u16>,
+}
+
+/// Sends `GET path` at 50 req/s: half a second of 200s, then `cut`, then on until `open()` holds (at most 3 s).
+pub async fn cut_under_steady_load(
+    app: &TestApp,
+    path: &str,
+    cut: impl std::future::Future<Output = ()>,
+    open: impl Fn() -> bool,
+) -> CutUnderLoad {
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for _ in 0..25 {
+        tick.tick().await;
+        app.get(path).await.assert(200);
+    }
+    tick.tick().await;
+    cut.await;
+    let cut_at = Instant::now();
+    let mut first = None;
+    let mut statuses = Vec::new();
+    while !open() {
+        assert!(cut_at.elapsed() < Duration::from_secs(3), "the breaker did not open within 3 s: {statuses:?}");
+        let (res, took) = timed_get(app, path).await;
+        first.get_or_insert((res.status.as_u16(), took));
+        statuses.push(res.status.as_u16());
+        tick.tick().await;
+    }
+    CutUnderLoad { first: first.unwrap_or((0, Duration::ZERO)), opened_after: cut_at.elapsed(), statuses }
+}
+
+/// The promises of a connection-level cut (refused or reset): the first request after it is a 503 answered
+/// within 50 ms, no request waits for its deadline (no 504), and the breaker opens within 1 s at 50 req/s.
+#[track_caller]
+pub fn assert_noticed_fast(what: &str, cut: &CutUnderLoad) {
+    eprintln!(
+        "{what}: first answer after the cut {} in {:?}; breaker open after {:?}; statuses {:?}",
+        cut.first.0, cut.first.1, cut.opened_after, cut.statuses
+    );
+    assert_eq!(cut.first.0, 503, "{what}: the first request after the cut");
+    assert!(cut.first.1 < Duration::from_millis(50), "{what}: first 503 took {:?}", cut.first.1);
+    assert!(cut.statuses.iter().all(|&s| s == 503), "{what}: every answer a fast 503: {:?}", cut.statuses);
+    assert!(cut.opened_after < Duration::from_secs(1), "{what}: breaker opened after {:?}", cut.opened_after);
+}
+
+/// Held by the tests that open a breaker and then read its process-wide metrics (the state gauges and the
+/// transition counters have no per-app label), so two of them never see each other's trips.
+pub static BREAKER_METRICS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

@@ -20,6 +20,7 @@ async fn rig(test: &str, tweak: impl FnOnce(&mut gospital::config::Config)) -> (
 }
 
 async fn cut_and_recover(mode: Mode) {
+    let _metrics = BREAKER_METRICS.lock().await;
     let (mysql, _dynamo, app) = rig("mysql cut", |c| c.breaker_open_ms = 1000).await;
     let seed = seed(&app, &format!("cut-{mode:?}")).await;
     let patient_path = format!("/api/v1/patients/{}", seed.patient);
@@ -95,6 +96,28 @@ async fn a_refused_mysql_opens_the_r_breaker_fails_fast_keeps_dynamodb_routes_up
 #[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
 async fn a_mysql_that_resets_connections_opens_the_r_breaker_and_recovers_by_itself() {
     cut_and_recover(Mode::Reset).await;
+}
+
+async fn noticed_fast(mode: Mode) {
+    let _metrics = BREAKER_METRICS.lock().await;
+    let (mysql, _dynamo, app) = rig("mysql fast", |_| {}).await;
+    let seed = seed(&app, &format!("fast-{mode:?}")).await;
+    let clinic = app.state.resilience.clinic.clone();
+    let path = format!("/api/v1/patients/{}", seed.patient);
+    let cut = cut_under_steady_load(&app, &path, mysql.proxy.set(mode), || clinic.state() == BreakerState::Open).await;
+    assert_noticed_fast(&format!("MariaDB {mode:?}"), &cut);
+}
+
+#[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
+async fn a_refusing_mysql_is_a_503_within_50_ms_and_opens_the_breaker_within_a_second_at_50_requests_a_second() {
+    noticed_fast(Mode::Refuse).await;
+}
+
+#[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
+async fn a_resetting_mysql_is_a_503_within_50_ms_and_opens_the_breaker_within_a_second_at_50_requests_a_second() {
+    noticed_fast(Mode::Reset).await;
 }
 
 #[tokio::test]

@@ -465,7 +465,7 @@ impl PatientStore for MySqlClinicStore {
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.as_str())
             .try_map(decode::<PatientRow>)
-            .fetch_optional(&self.db.pool)
+            .fetch_optional(&mut *self.db.acquire().await?)
             .await?;
         row.map(PatientRow::into_domain).transpose()
     }
@@ -502,7 +502,7 @@ impl DoctorStore for MySqlClinicStore {
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.as_str())
             .try_map(decode::<DoctorRow>)
-            .fetch_optional(&self.db.pool)
+            .fetch_optional(&mut *self.db.acquire().await?)
             .await?;
         row.map(DoctorRow::into_domain).transpose()
     }
@@ -520,7 +520,7 @@ impl DoctorStore for MySqlClinicStore {
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(department.as_str())
             .try_map(decode::<DoctorRow>)
-            .fetch_all(&self.db.pool)
+            .fetch_all(&mut *self.db.acquire().await?)
             .await?;
         rows.into_iter().map(DoctorRow::into_domain).collect()
     }
@@ -535,7 +535,7 @@ impl DoctorStore for MySqlClinicStore {
 impl DepartmentStore for MySqlClinicStore {
     async fn list_departments(&self) -> StoreResult<Vec<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} ORDER BY dep.name_lc, dep.department_id");
-        let rows = sqlx::query(AssertSqlSafe(sql)).try_map(decode::<DepartmentRow>).fetch_all(&self.db.pool).await?;
+        let rows = sqlx::query(AssertSqlSafe(sql)).try_map(decode::<DepartmentRow>).fetch_all(&mut *self.db.acquire().await?).await?;
         rows.into_iter().map(DepartmentRow::into_domain).collect()
     }
 
@@ -544,7 +544,7 @@ impl DepartmentStore for MySqlClinicStore {
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.as_str())
             .try_map(decode::<DepartmentRow>)
-            .fetch_optional(&self.db.pool)
+            .fetch_optional(&mut *self.db.acquire().await?)
             .await?;
         row.map(DepartmentRow::into_domain).transpose()
     }
@@ -587,7 +587,7 @@ impl AppointmentStore for MySqlClinicStore {
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.as_str())
             .try_map(decode::<AppointmentRow>)
-            .fetch_optional(&self.db.pool)
+            .fetch_optional(&mut *self.db.acquire().await?)
             .await?;
         row.map(AppointmentRow::into_domain).transpose()
     }
@@ -629,7 +629,7 @@ impl AppointmentStore for MySqlClinicStore {
         .bind(format_date(from))
         .bind(format_date(to))
         .try_map(decode::<BusyRow>)
-        .fetch_all(&self.db.pool)
+        .fetch_all(&mut *self.db.acquire().await?)
         .await?;
         rows.into_iter().map(BusyRow::into_domain).collect()
     }
@@ -677,13 +677,13 @@ impl RevocationStore for MySqlClinicStore {
             .bind(at)
             .bind(id)
             .bind(i64::from(limit.max(1)) + 1)
-            .fetch_all(&self.db.pool)
+            .fetch_all(&mut *self.db.acquire().await?)
             .await?;
         Ok(revocations::page(rows, limit))
     }
 
     async fn revocation_index(&self) -> StoreResult<Vec<(String, i64)>> {
-        let rows: Vec<revocations::IndexRow> = sqlx::query_as(revocations::INDEX).fetch_all(&self.db.pool).await?;
+        let rows: Vec<revocations::IndexRow> = sqlx::query_as(revocations::INDEX).fetch_all(&mut *self.db.acquire().await?).await?;
         Ok(rows.into_iter().map(|r| (r.sub, r.revoked_at)).collect())
     }
 }
@@ -699,7 +699,7 @@ impl ClinicStore for MySqlClinicStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.db.pool).await?;
+        sqlx::query("SELECT 1").execute(&mut *self.db.acquire().await?).await?;
         Ok(())
     }
 

@@ -49,7 +49,7 @@ async fn claim_once(db: &MySqlDb, c: &IdempotencyClaim) -> StoreResult<Option<Cl
         .bind(&c.token)
         .bind(lease)
         .bind(lease)
-        .execute(&db.pool)
+        .execute(&mut *db.acquire().await?)
         .await;
     match inserted.map_err(StoreError::from) {
         Ok(_) => return Ok(Some(ClaimOutcome::Claimed)),
@@ -83,7 +83,7 @@ async fn claim_once(db: &MySqlDb, c: &IdempotencyClaim) -> StoreResult<Option<Cl
 }
 
 pub(super) async fn release(db: &MySqlDb, scope: &str, token: &str) -> StoreResult<()> {
-    sqlx::query(RELEASE).bind(scope).bind(token).execute(&db.pool).await?;
+    sqlx::query(RELEASE).bind(scope).bind(token).execute(&mut *db.acquire().await?).await?;
     Ok(())
 }
 
@@ -91,7 +91,7 @@ pub(super) async fn purge(db: &MySqlDb, now: Timestamp, limit: u32) -> StoreResu
     let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= ? LIMIT ?")
         .bind(now.millis())
         .bind(i64::from(limit))
-        .execute(&db.pool)
+        .execute(&mut *db.acquire().await?)
         .await?;
     Ok(done.rows_affected())
 }

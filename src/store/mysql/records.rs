@@ -63,7 +63,7 @@ fn decode_doc<T: Document>(row: DocRow) -> StoreResult<T> {
 
 impl MySqlRecordStore {
     async fn get_doc<T: Document>(&self, sql: &'static str, id: &str) -> StoreResult<Option<T>> {
-        let row = sqlx::query(sql).bind(id).try_map(decode::<DocRow>).fetch_optional(&self.db.pool).await?;
+        let row = sqlx::query(sql).bind(id).try_map(decode::<DocRow>).fetch_optional(&mut *self.db.acquire().await?).await?;
         row.map(decode_doc).transpose()
     }
 
@@ -170,7 +170,7 @@ impl MySqlRecordStore {
                 .push(")");
         }
         query.push(" ORDER BY sort_key DESC, ").push(id_column).push(" DESC LIMIT ").push_bind(i64::from(limit) + 1);
-        let mut rows = query.build().try_map(decode::<DocRow>).fetch_all(&self.db.pool).await?;
+        let mut rows = query.build().try_map(decode::<DocRow>).fetch_all(&mut *self.db.acquire().await?).await?;
         let page_len = limit as usize;
         let next = if rows.len() > page_len {
             rows.truncate(page_len);
@@ -271,7 +271,7 @@ impl MedicalRecordStore for MySqlRecordStore {
         .bind(below)
         .bind(i64::from(limit) + 1)
         .try_map(|r: MySqlRow| Ok((text(&r, "id")?, r.try_get::<i64, _>("version")?, text(&r, "doc")?)))
-        .fetch_all(&self.db.pool)
+        .fetch_all(&mut *self.db.acquire().await?)
         .await?;
         history_page(rows, limit)
     }
@@ -384,7 +384,7 @@ impl RecordStore for MySqlRecordStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.db.pool).await?;
+        sqlx::query("SELECT 1").execute(&mut *self.db.acquire().await?).await?;
         Ok(())
     }
 }

@@ -163,7 +163,75 @@ impl Drop for InFlightCall {
     }
 }
 
+/// Guarded operations of each store: their `store_calls_total` series are exported at 0 from the start (for
+/// [`RESILIENCE_OUTCOMES`]), so a dashboard shows 0, not "No data", until the first such call.
+const IDEMPOTENCY_OPS: &[&str] = &["claim_idempotency", "release_idempotency", "purge_idempotency"];
+const AUDIT_OPS: &[&str] = &[
+    "insert_audit_events",
+    "list_audit_events",
+    "acquire_audit_lease",
+    "audit_head",
+    "unsequenced_audit_events",
+    "count_unsequenced_audit_events",
+    "sequence_audit_events",
+    "insert_audit_checkpoint",
+    "last_audit_checkpoint",
+    "audit_chain",
+    "audit_checkpoints",
+];
+const CLINIC_OPS: &[&str] = &[
+    "insert_patient",
+    "get_patient",
+    "list_patients",
+    "update_patient",
+    "insert_doctor",
+    "get_doctor",
+    "list_doctors",
+    "list_department_doctors",
+    "update_doctor",
+    "list_departments",
+    "get_department",
+    "insert_department",
+    "update_department",
+    "book_appointment",
+    "get_appointment",
+    "list_appointments",
+    "update_appointment",
+    "doctor_busy_intervals",
+    "insert_revocation",
+    "list_revocations",
+    "revocation_index",
+];
+const RECORDS_OPS: &[&str] = &[
+    "insert_record",
+    "get_record",
+    "amend_record",
+    "list_record_history",
+    "list_patient_records",
+    "insert_invoice",
+    "get_invoice",
+    "update_invoice",
+    "list_patient_invoices",
+];
+/// The outcomes a dashboard watches for trouble (and `ok`, the denominator of its rates).
+const RESILIENCE_OUTCOMES: &[&str] = &["ok", "unavailable", "timeout", "circuit_open", "bulkhead_full", "cancelled"];
+
+/// The guarded operations of `store` (`clinic` or `records`); empty for any other label (tests).
+fn ops_of(store: &str) -> impl Iterator<Item = &'static str> {
+    let own: &[&str] = match store {
+        "clinic" => CLINIC_OPS,
+        "records" => RECORDS_OPS,
+        _ => &[],
+    };
+    let shared: &[&[&str]] = if own.is_empty() { &[] } else { &[IDEMPOTENCY_OPS, AUDIT_OPS] };
+    own.iter().chain(shared.iter().flat_map(|ops| ops.iter())).copied()
+}
+
 fn calls_total(store: &'static str, op: &'static str, outcome: &'static str) {
+    debug_assert!(
+        !matches!(store, "clinic" | "records") || ops_of(store).any(|o| o == op),
+        "{store} op {op} is missing from its list of operations"
+    );
     ::metrics::counter!("store_calls_total", "store" => store, "op" => op, "outcome" => outcome).increment(1);
 }
 
@@ -198,6 +266,12 @@ impl<S> Guarded<S> {
         config: GuardConfig,
         ticker: Box<dyn Ticker>,
     ) -> Self {
+        for op in ops_of(store) {
+            for outcome in RESILIENCE_OUTCOMES {
+                ::metrics::counter!("store_calls_total", "store" => store, "op" => op, "outcome" => *outcome)
+                    .absolute(0);
+            }
+        }
         Self {
             inner,
             store,

@@ -659,3 +659,18 @@ async fn a_write_cut_by_its_deadline_leaves_neither_the_change_nor_a_success_eve
         "no success event for a write that did not happen"
     );
 }
+
+#[tokio::test]
+async fn resilience_counters_are_exported_at_zero_before_anything_happens() {
+    let app = TestApp::spawn().await;
+    let text = metrics_text(&app).await;
+    // Series no test in this binary moves: present only because they are exported at start.
+    for (name, labels) in [
+        ("store_calls_total", ["store=\"clinic\"", "op=\"list_department_doctors\"", "outcome=\"bulkhead_full\""]),
+        ("store_calls_total", ["store=\"records\"", "op=\"list_record_history\"", "outcome=\"circuit_open\""]),
+        ("overload_rejections_total", ["class=\"staff\"", "", ""]),
+    ] {
+        let found = text.lines().any(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|x| l.contains(x)));
+        assert!(found, "{name} {labels:?} not exported:\n{text}");
+    }
+}

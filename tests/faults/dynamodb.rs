@@ -62,7 +62,8 @@ async fn noticed_fast(mode: Mode) {
     let seed = seed(&app, &format!("dfast-{mode:?}")).await;
     let records = app.state.resilience.records.clone();
     let path = format!("/api/v1/medical-records/{}", seed.record);
-    let cut = cut_under_steady_load(&app, &path, dynamo.proxy.set(mode), || records.state() == BreakerState::Open).await;
+    let cut =
+        cut_under_steady_load(&app, &path, dynamo.proxy.set(mode), || records.state() == BreakerState::Open).await;
     assert_noticed_fast(&format!("DynamoDB {mode:?}"), &cut);
 }
 

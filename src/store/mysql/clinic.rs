@@ -535,7 +535,10 @@ impl DoctorStore for MySqlClinicStore {
 impl DepartmentStore for MySqlClinicStore {
     async fn list_departments(&self) -> StoreResult<Vec<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} ORDER BY dep.name_lc, dep.department_id");
-        let rows = sqlx::query(AssertSqlSafe(sql)).try_map(decode::<DepartmentRow>).fetch_all(&mut *self.db.acquire().await?).await?;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .try_map(decode::<DepartmentRow>)
+            .fetch_all(&mut *self.db.acquire().await?)
+            .await?;
         rows.into_iter().map(DepartmentRow::into_domain).collect()
     }
 
@@ -683,7 +686,8 @@ impl RevocationStore for MySqlClinicStore {
     }
 
     async fn revocation_index(&self) -> StoreResult<Vec<(String, i64)>> {
-        let rows: Vec<revocations::IndexRow> = sqlx::query_as(revocations::INDEX).fetch_all(&mut *self.db.acquire().await?).await?;
+        let rows: Vec<revocations::IndexRow> =
+            sqlx::query_as(revocations::INDEX).fetch_all(&mut *self.db.acquire().await?).await?;
         Ok(rows.into_iter().map(|r| (r.sub, r.revoked_at)).collect())
     }
 }

@@ -63,7 +63,8 @@ fn decode_doc<T: Document>(row: DocRow) -> StoreResult<T> {
 
 impl MySqlRecordStore {
     async fn get_doc<T: Document>(&self, sql: &'static str, id: &str) -> StoreResult<Option<T>> {
-        let row = sqlx::query(sql).bind(id).try_map(decode::<DocRow>).fetch_optional(&mut *self.db.acquire().await?).await?;
+        let row =
+            sqlx::query(sql).bind(id).try_map(decode::<DocRow>).fetch_optional(&mut *self.db.acquire().await?).await?;
         row.map(decode_doc).transpose()
     }
 

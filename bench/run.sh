@@ -8,7 +8,11 @@
 # `gospital_bench`, there). Workloads: GET patient by id, list patients, GET medical record, book appointments,
 # register patients without and with an Idempotency-Key (alternating, 3 rounds each).
 # --baseline URL also runs the GET-patient load against another server of the same API in alternation with
-# ours (3 rounds each) and prints the throughput ratio. Load tools: wrk (apt-get install wrk).
+# ours (3 rounds each) and prints the throughput ratio. With MySQL, the GET-patient load alternates with sysbench
+# `oltp_point_select` (32 threads, 10k rows, its own database `gospital_sysbench`) on the same server, 3 rounds
+# each, and the API/DB ratio is printed; bookings report the server's statements and pings per booking (deltas
+# of SHOW GLOBAL STATUS `Questions` and `Com_admin_commands`, audit writes included).
+# Load tools: wrk, sysbench, mariadb-client (apt-get install wrk sysbench mariadb-client).
 set -euo pipefail
 
 DURATION=10s; CONNECTIONS=32; THREADS=2; MYSQL_URL=""; BASELINE=""; BUILD=1
@@ -39,7 +43,7 @@ WORK="$(mktemp -d)"
 SERVER_PID=""
 cleanup() {
   [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-  rm -rf "$WORK"
+  rm -rf "$WORK" "$WRK_OUT_FILE"
 }
 trap cleanup EXIT
 
@@ -89,11 +93,14 @@ seed() {
   RECORD="$(post "$base/api/v1/medical-records" "{\"patientId\":\"$PATIENT\",\"doctorId\":\"${DOCTORS%%,*}\",\"visitDate\":\"2026-11-20T09:30:00Z\",\"chiefComplaint\":\"Cough\",\"diagnosis\":\"Common cold\"}" | field recordId)"
 }
 
-# load <url> [wrk args…]: one wrk run; prints "req/s|p50|p99|errors".
+# load <url> [wrk args…]: one wrk run; prints "req/s|p50|p99|errors" and leaves the request count in
+# $WRK_OUT_FILE (a file, because the caller runs this in a subshell).
+WRK_OUT_FILE="$(mktemp)"
 load() {
   local url="$1"; shift
   local out
   out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "$@" "$url")"
+  awk '/requests in/ {print $1}' <<<"$out" >"$WRK_OUT_FILE"
   local rps p50 p99 non2xx sock
   rps="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")"
   p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
@@ -115,8 +122,16 @@ bench_backend() {
     row="$(load "${workload#*|}")"
     ROWS+=("| $name | ${workload%%|*} | ${row//|/ | } |")
   done
+  local before=""
+  [[ $name == mysql ]] && before="$(mysql_status)"
   row="$(BENCH_PATIENTS="$PATIENTS" BENCH_DOCTORS="$DOCTORS" load "$base/api/v1/appointments" -s "$ROOT/bench/book.lua")"
   ROWS+=("| $name | POST /api/v1/appointments | ${row//|/ | } |")
+  if [[ -n $before ]]; then
+    # Let the audit sequencer place this load's events too: they are part of what a booking costs.
+    sleep 1
+    read -r q0 p0 <<<"$before"; read -r q1 p1 <<<"$(mysql_status)"
+    BOOKING_TRIPS="$(python3 -c "n=$(cat "$WRK_OUT_FILE"); print(f'{($q1-$q0)/n:.1f} statements and {($p1-$p0)/n:.2f} pings per booking over {n} bookings')")"
+  fi
   # Registration without and with an Idempotency-Key, alternating (3 rounds each): the key's cost is the
   # difference, and alternating keeps the machine's drift out of it.
   for round in 1 2 3; do
@@ -154,8 +169,29 @@ print(u.username or "root", u.password or "-", u.hostname or "127.0.0.1", u.port
   AUTH="$M_USER"; [[ $M_PASS != - ]] && AUTH="$M_USER:$M_PASS"
   DB_URL="mysql://$AUTH@$M_HOST:$M_PORT/gospital_bench"
   (cd "$WORK" && DATABASE_URL="$DB_URL" "$BIN" migrate >"$WORK/migrate.log" 2>&1) || { cat "$WORK/migrate.log" >&2; exit 1; }
+  # "Questions Com_admin_commands" of the server (the bench server is alone on it while it runs).
+  mysql_status() {
+    mysql_cli -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('Questions','Com_admin_commands')" |
+      awk '{v[$1]=$2} END {print v["Questions"], v["Com_admin_commands"]}'
+  }
   start_server mysql DATABASE_URL="$DB_URL" GOSPITAL_DB_POOL_SIZE="${GOSPITAL_DB_POOL_SIZE:-16}"
   bench_backend mysql
+  if command -v sysbench >/dev/null; then
+    mysql_cli -e 'DROP DATABASE IF EXISTS gospital_sysbench; CREATE DATABASE gospital_sysbench'
+    SB=(sysbench oltp_point_select --db-driver=mysql --mysql-host="$M_HOST" --mysql-port="$M_PORT" --mysql-user="$M_USER"
+        --mysql-db=gospital_sysbench --tables=1 --table-size=10000 --threads=32 --time="${DURATION%s}")
+    [[ $M_PASS != - ]] && SB+=(--mysql-password="$M_PASS")
+    "${SB[@]}" prepare >/dev/null
+    DB_RATIOS=()
+    for round in 1 2 3; do
+      db="$("${SB[@]}" run | awk '/queries:/ {gsub(/[(]/,""); print $3; exit}')"
+      api="$(load "http://127.0.0.1:$PORT/api/v1/patients/$PATIENT")"
+      IFS='|' read -r api_rps _ api_p99 _ <<<"$api"
+      DB_RATIOS+=("| $round | ${db%.*} | $api_rps | $api_p99 | $(python3 -c "print(f'{$api_rps/$db:.2f}')") |")
+    done
+    "${SB[@]}" cleanup >/dev/null
+    mysql_cli -e 'DROP DATABASE IF EXISTS gospital_sysbench'
+  fi
   stop_server
   mysql_cli -e 'DROP DATABASE IF EXISTS gospital_bench'
 fi
@@ -173,4 +209,16 @@ if [[ -n $BASELINE ]]; then
   echo "| Round | Gospital req/s | Baseline req/s | Ratio |"
   echo "|---|---|---|---|"
   printf '%s\n' "${RATIOS[@]}"
+fi
+if [[ -n ${BOOKING_TRIPS:-} ]]; then
+  echo
+  echo "MariaDB per booking (SHOW GLOBAL STATUS deltas, audit included): $BOOKING_TRIPS"
+fi
+if [[ -n ${DB_RATIOS+x} ]]; then
+  echo
+  echo "GET /api/v1/patients/{id} on MariaDB against sysbench oltp_point_select (32 threads, 10k rows), alternating:"
+  echo
+  echo "| Round | sysbench queries/s | API req/s | API p99 | API/DB |"
+  echo "|---|---|---|---|---|"
+  printf '%s\n' "${DB_RATIOS[@]}"
 fi

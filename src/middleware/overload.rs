@@ -14,8 +14,8 @@
 //! - **gradient**: every [`WINDOW`], `limit = limit × clamp((minRTT × (1 + BUFFER)) / sampleRTT, 0.5, 1.5) + √limit`,
 //!   bounded by `[min_limit, max_limit]`. More concurrency than the CPU can run only queues, which shows as
 //!   latency, which lowers the limit.
-//! - **priority**: `public` callers may hold at most [`PUBLIC_SHARE`] of the limit, `staff` all of it, so a public
-//!   flood leaves staff slots free. The class is known here, before authentication (which runs after shedding),
+//! - **priority**: `public` callers may hold the limit, `staff` callers [`STAFF_HEADROOM`] times it, so a public
+//!   flood that fills the limit still leaves staff slots free, and without staff the public get all of it. The class is known here, before authentication (which runs after shedding),
 //!   only for tokens the verifier cache has already verified (`TokenVerifier::known`), or from `X-User-Type` in
 //!   auth mode `off`; anything else counts as public. A forged claim therefore never buys priority.
 //!
@@ -47,8 +47,8 @@ const PROBE_FOR_AT_MOST: Duration = Duration::from_millis(500);
 pub const REPROBE_EVERY: Duration = Duration::from_secs(10);
 /// Latency above minRTT that is still "no queue": Envoy's default buffer is 25 %.
 const BUFFER: f64 = 0.25;
-/// Share of the limit that public callers may hold.
-pub const PUBLIC_SHARE: f64 = 0.5;
+/// How far past the limit staff requests are still admitted (public ones stop at the limit).
+pub const STAFF_HEADROOM: f64 = 1.5;
 
 /// Bounds of the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +78,6 @@ struct Inner {
 pub struct ConcurrencyLimit {
     bounds: LimitBounds,
     in_flight: AtomicU32,
-    public_in_flight: AtomicU32,
     /// The enforced limit (0 while cool: no limit), read without the lock by admission.
     enforced: AtomicU32,
     /// Whether the CPU signal said hot when last followed (so the lock is taken only when it changes).
@@ -90,7 +89,6 @@ pub struct ConcurrencyLimit {
 #[must_use]
 pub struct Admitted<'a> {
     limit: &'a ConcurrencyLimit,
-    public: bool,
     started: Instant,
 }
 
@@ -104,9 +102,6 @@ impl Admitted<'_> {
 impl Drop for Admitted<'_> {
     fn drop(&mut self) {
         self.limit.in_flight.fetch_sub(1, Ordering::Relaxed);
-        if self.public {
-            self.limit.public_in_flight.fetch_sub(1, Ordering::Relaxed);
-        }
     }
 }
 
@@ -120,7 +115,6 @@ impl ConcurrencyLimit {
         Self {
             bounds,
             in_flight: AtomicU32::new(0),
-            public_in_flight: AtomicU32::new(0),
             enforced: AtomicU32::new(0),
             hot: AtomicBool::new(false),
             inner: Mutex::new(Inner { phase: Phase::Cool, limit: f64::from(bounds.max) }),
@@ -140,13 +134,11 @@ impl ConcurrencyLimit {
     /// Admits a request of class `staff` (else public), or `None` when its class is at its share of the limit.
     pub fn try_admit(&self, staff: bool, now: Instant) -> Option<Admitted<'_>> {
         let total = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
-        let public = !staff;
-        let mine = if public { self.public_in_flight.fetch_add(1, Ordering::Relaxed) + 1 } else { total };
-        let admitted = Admitted { limit: self, public, started: now };
+        let admitted = Admitted { limit: self, started: now };
         match self.enforced() {
             None => Some(admitted),
-            Some(limit) if staff => (total <= limit).then_some(admitted),
-            Some(limit) => (mine <= public_cap(limit)).then_some(admitted),
+            Some(limit) if staff => (total <= staff_cap(limit)).then_some(admitted),
+            Some(limit) => (total <= limit).then_some(admitted),
         }
     }
 
@@ -219,9 +211,9 @@ impl ConcurrencyLimit {
     }
 }
 
-/// Public callers' part of `limit` (at least one, so public traffic is never shut out entirely).
-fn public_cap(limit: u32) -> u32 {
-    ((f64::from(limit) * PUBLIC_SHARE).floor() as u32).max(1)
+/// Staff callers' part of `limit`: the limit and the headroom above it.
+fn staff_cap(limit: u32) -> u32 {
+    (f64::from(limit) * STAFF_HEADROOM).ceil() as u32
 }
 
 /// Sheds the routed `/api` requests above the limit while the process is CPU-bound (see the module doc).
@@ -270,25 +262,26 @@ mod tests {
         assert_eq!(l.in_flight(), 0);
         l.set_hot(true, now);
         assert_eq!(l.enforced(), Some(4));
-        let staff: Vec<_> = (0..4).filter_map(|_| l.try_admit(true, now)).collect();
-        assert_eq!(staff.len(), 4, "staff may hold the whole limit");
-        assert!(l.try_admit(true, now).is_none(), "the fifth is refused");
+        let public: Vec<_> = (0..4).filter_map(|_| l.try_admit(false, now)).collect();
+        assert_eq!(public.len(), 4, "the whole limit");
+        assert!(l.try_admit(false, now).is_none(), "the fifth is refused");
         assert_eq!(l.in_flight(), 4, "a refusal leaves nothing counted");
+        let staff = public;
         drop(staff);
         l.set_hot(false, now);
         assert_eq!(l.enforced(), None);
     }
 
     #[test]
-    fn public_callers_get_half_the_limit_and_staff_the_rest() {
+    fn public_callers_fill_the_limit_and_staff_still_get_the_headroom_above_it() {
         let l = ConcurrencyLimit::new(BOUNDS);
         let now = Instant::now();
         l.set_hot(true, now);
         let public: Vec<_> = (0..10).filter_map(|_| l.try_admit(false, now)).collect();
-        assert_eq!(public.len(), 2, "public share of 4");
+        assert_eq!(public.len(), 4, "public up to the limit of 4");
         let staff: Vec<_> = (0..10).filter_map(|_| l.try_admit(true, now)).collect();
-        assert_eq!(staff.len(), 2, "staff fills the limit");
-        assert_eq!(public_cap(1), 1, "public is never shut out entirely");
+        assert_eq!(staff.len(), 2, "staff up to 1.5 × 4");
+        assert!(l.try_admit(false, now).is_none());
     }
 
     #[test]

@@ -447,12 +447,12 @@ impl CpuProbe for Dial {
 
 #[tokio::test]
 async fn while_cpu_bound_requests_above_the_concurrency_limit_are_shed_with_the_exact_envelope_and_staff_first() {
-    // A limit of 2: public callers may hold 1 of it, staff both.
+    // A limit of 1: public callers may hold it, staff one more (the headroom above the limit).
     let (app, fault) = faulty_app(|c| {
         c.cpu_shed_open = 95.0;
         c.cpu_shed_close = 85.0;
-        c.overload_min_limit = 2;
-        c.overload_max_limit = 2;
+        c.overload_min_limit = 1;
+        c.overload_max_limit = 1;
     })
     .await;
     let (_, record) = patient_with_record(&app).await;
@@ -467,7 +467,7 @@ async fn while_cpu_bound_requests_above_the_concurrency_limit_are_shed_with_the_
     cpu.tick();
     app.get("/api/v1/patients").await.assert(200);
 
-    // One public request held inside the store fills the public share.
+    // One public request held inside the store fills the limit.
     fault.set(STALL);
     let calls = fault.calls();
     let router = app.router.clone();
@@ -495,7 +495,7 @@ async fn while_cpu_bound_requests_above_the_concurrency_limit_are_shed_with_the_
     assert_eq!(res.header("cache-control"), Some("no-store"));
     assert!(res.header("x-request-id").is_some());
     assert!(rejections().await > before, "cpu_circuit_breaker_rejections_total did not grow");
-    // Staff keep the rest of the limit.
+    // Staff still get in, above the limit.
     let staff = [("x-user-type", "staff")];
     app.send_with_headers(Method::GET, &record_path, &staff, None).await.assert(200);
     // Routing wins over shedding (API.md §1.5), and root routes are never shed.

@@ -2,10 +2,13 @@
 //!
 //! Closed: calls pass and their outcomes fill a sliding window (`window`, kept as ten buckets so memory stays
 //! bounded at any call rate). When the window holds at least `min_calls` outcomes and the failure share reaches
-//! `failure_rate`, the breaker opens; it also opens after `consecutive_failures` failures in a row, whatever the
-//! window holds, so a store that just died is noticed in a few calls rather than once its failures outweigh the
-//! successes of the last ten seconds (at 50 calls/s that took ~15 s; Envoy's outlier detection has the same
-//! `consecutive_5xx` rule beside its success-rate one). Open: calls are refused at once for `open_for`, with the time left as
+//! `failure_rate`, the breaker opens; it also opens after `consecutive_failures` *fast* failures in a row, whatever
+//! the window holds, so a store that just died (refused or reset connections, answered at once) is noticed in a
+//! few calls rather than once its failures outweigh the successes of the last ten seconds (at 50 calls/s that took
+//! ~15 s; Envoy's outlier detection has the same `consecutive_5xx` rule beside its success-rate one). Slow failures
+//! (timeouts, lock waits) do not extend the streak: under contention they come in runs from a healthy store, and
+//! the rate rule judges them (a first version counted them, and a booking burst on MariaDB opened the breaker for
+//! 30 s). Open: calls are refused at once for `open_for`, with the time left as
 //! `Retry-After`. Then half-open: at most `half_open_probes` calls are let through; if all of them succeed the
 //! breaker closes with an empty window, and any failure opens it again.
 //!
@@ -31,7 +34,7 @@ pub struct BreakerConfig {
     pub failure_rate: f64,
     /// Fewest outcomes in the window before the rate is judged.
     pub min_calls: u32,
-    /// Failures in a row that open the breaker on their own; `0` turns the rule off.
+    /// Fast failures in a row that open the breaker on their own; `0` turns the rule off.
     pub consecutive_failures: u32,
     /// How long the breaker stays open before half-opening.
     pub open_for: Duration,
@@ -179,10 +182,31 @@ pub struct Permit<'a> {
 }
 
 impl Permit<'_> {
-    /// Reports the call's outcome: `true` when it failed for infrastructure reasons.
-    pub fn record(mut self, failed: bool) {
+    /// Reports the call's outcome: `true` when it failed for infrastructure reasons (a fast failure).
+    pub fn record(self, failed: bool) {
+        self.record_outcome(if failed { Outcome::FastFailure } else { Outcome::Success });
+    }
+
+    /// Reports the call's outcome.
+    pub fn record_outcome(mut self, outcome: Outcome) {
         self.done = true;
-        self.breaker.on_outcome(self.generation, self.probe, Some(failed));
+        self.breaker.on_outcome(self.generation, self.probe, Some(outcome));
+    }
+}
+
+/// How a call ended, as the breaker counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// An infrastructure failure that came back at once (a refused or reset connection).
+    FastFailure,
+    /// An infrastructure failure after a long wait (a timeout): counts for the rate, not for the streak.
+    SlowFailure,
+}
+
+impl Outcome {
+    fn failed(self) -> bool {
+        self != Self::Success
     }
 }
 
@@ -243,7 +267,8 @@ impl CircuitBreaker {
         Ok(Permit { breaker: self, generation, probe, done: false })
     }
 
-    fn on_outcome(&self, generation: u64, probe: bool, failed: Option<bool>) {
+    fn on_outcome(&self, generation: u64, probe: bool, outcome: Option<Outcome>) {
+        let failed = outcome.map(Outcome::failed);
         let now = self.ticker.now();
         let mut inner = self.lock();
         if inner.generation != generation {
@@ -269,7 +294,11 @@ impl CircuitBreaker {
             && matches!(inner.phase, Phase::Closed)
         {
             self.count(&mut inner, now, failed);
-            inner.streak = if failed { inner.streak + 1 } else { 0 };
+            inner.streak = match outcome {
+                Some(Outcome::Success) => 0,
+                Some(Outcome::FastFailure) => inner.streak + 1,
+                _ => inner.streak,
+            };
             let streak = self.config.consecutive_failures > 0 && inner.streak >= self.config.consecutive_failures;
             if streak || self.should_trip(&inner.buckets) {
                 self.transition(&mut inner, reopen);
@@ -366,6 +395,22 @@ mod tests {
         assert_eq!(b.state(), BreakerState::Closed, "a success ends the streak; 8 of 109 is under the rate");
         call(&b, true);
         assert_eq!(b.state(), BreakerState::Open, "the fifth failure in a row");
+    }
+
+    #[test]
+    fn slow_failures_in_a_row_leave_it_to_the_rate() {
+        let (b, _) = breaker();
+        for _ in 0..100 {
+            call(&b, false);
+        }
+        for _ in 0..20 {
+            b.acquire().expect("call permitted").record_outcome(Outcome::SlowFailure);
+        }
+        assert_eq!(b.state(), BreakerState::Closed, "20 of 120 is under the rate, and timeouts make no streak");
+        for _ in 0..5 {
+            call(&b, true);
+        }
+        assert_eq!(b.state(), BreakerState::Open, "fast failures do");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker, SystemTicker, Ticker};
+use super::circuit_breaker::{BreakerConfig, BreakerState, CircuitBreaker, Outcome, SystemTicker, Ticker};
 use super::{
     AppointmentFilter, AppointmentStore, AuditStore, BusyInterval, ClaimOutcome, ClinicStore, Completion, CursorKey,
     DateRange, DepartmentStore, DoctorFilter, DoctorStore, IdempotencyClaim, IdempotencyStore, InvoiceStore, KeyPage,
@@ -355,28 +355,34 @@ impl<S> Guarded<S> {
         ::metrics::histogram!("store_call_duration_seconds", "store" => self.store, "op" => op)
             .record(started.elapsed().as_secs_f64());
         // `verdict`: the breaker's outcome, `None` when the call proves nothing either way.
+        let took = started.elapsed();
         let (result, outcome, verdict) = match result {
-            Ok(Ok(value)) => (Ok(value), "ok", Some(false)),
+            Ok(Ok(value)) => (Ok(value), "ok", Some(Outcome::Success)),
             Ok(Err(err)) => {
                 let (outcome, failed) = classify(&err);
-                (Err(err), outcome, Some(failed))
+                let verdict = match (failed, took < FAST_FAILURE) {
+                    (false, _) => Outcome::Success,
+                    (true, true) => Outcome::FastFailure,
+                    (true, false) => Outcome::SlowFailure,
+                };
+                (Err(err), outcome, Some(verdict))
             }
             Err(_) => match bound_by_request {
                 // A call left with only a sliver of the request's budget (earlier work used it up) says nothing
                 // about the store; blaming it would let one slow request trip a healthy store's breaker.
                 Some(d) => {
-                    let verdict = (limit >= MIN_BUDGET_TO_BLAME).then_some(true);
+                    let verdict = (limit >= MIN_BUDGET_TO_BLAME).then_some(Outcome::SlowFailure);
                     (Err(StoreError::DeadlineExceeded { budget_ms: d.budget_ms() }), "timeout", verdict)
                 }
                 None => {
                     let ms = self.call_timeout.as_millis();
                     let cause = format!("{} {op} timed out after {ms} ms", self.store);
-                    (Err(StoreError::Unavailable(cause)), "timeout", Some(true))
+                    (Err(StoreError::Unavailable(cause)), "timeout", Some(Outcome::SlowFailure))
                 }
             },
         };
         match verdict {
-            Some(failed) => permit.record(failed),
+            Some(verdict) => permit.record_outcome(verdict),
             None => drop(permit),
         }
         tracker.finished = true;
@@ -384,6 +390,10 @@ impl<S> Guarded<S> {
         result
     }
 }
+
+/// A failure faster than this is a dead peer (refused, reset, an error answered at once): it extends the
+/// breaker's streak of failures in a row. Slower ones (lock waits, pool waits) count only for its rate.
+const FAST_FAILURE: Duration = Duration::from_millis(250);
 
 /// A call cut by the request deadline counts against the store only if it was given at least this long.
 pub const MIN_BUDGET_TO_BLAME: Duration = Duration::from_millis(100);

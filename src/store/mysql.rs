@@ -59,6 +59,7 @@ pub struct MySqlOptions {
 pub struct MySqlDb {
     pub pool: MySqlPool,
     reach: std::sync::Arc<Reachability>,
+    max_connections: u32,
 }
 
 /// How long a checkout may wait for the pool before the server's address is probed: a local connect and
@@ -138,7 +139,7 @@ impl MySqlDb {
             .after_connect(move |conn, _| Box::pin(configure_session(conn, statement_timeout)))
             .connect_with(connect)
             .await?;
-        Ok(Self { pool, reach })
+        Ok(Self { pool, reach, max_connections: opts.max_connections.max(1) })
     }
 
     /// A pooled connection; fails at once when the pool must open one and the server refuses connections.
@@ -148,6 +149,12 @@ impl MySqlDb {
         tokio::pin!(checkout);
         if let Ok(conn) = tokio::time::timeout(PROBE_AFTER, &mut checkout).await {
             return conn;
+        }
+        // A full pool is waiting for a release, not a connect: no probe. Probing then would knock on a healthy
+        // server every 100 ms under load, and MySQL counts each knock as a failed handshake towards
+        // `max_connect_errors`, which ends in blocking this host.
+        if self.pool.size() >= self.max_connections {
+            return checkout.await;
         }
         tokio::select! {
             biased;

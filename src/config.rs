@@ -201,8 +201,8 @@ pub struct Config {
     #[arg(long, env = "GOSPITAL_BREAKER_MIN_CALLS", default_value_t = 3, global = true)]
     pub breaker_min_calls: u32,
 
-    /// Circuit breakers: infrastructure failures in a row that open a breaker whatever its window holds; `0`
-    /// turns this rule off.
+    /// Circuit breakers: fast (under 250 ms) infrastructure failures in a row that open a breaker whatever its
+    /// window holds; slow ones (timeouts) count only for the failure rate; `0` turns this rule off.
     #[arg(long, env = "GOSPITAL_BREAKER_CONSECUTIVE_FAILURES", default_value_t = 5, global = true)]
     pub breaker_consecutive_failures: u32,
 

@@ -15,9 +15,10 @@
 //!   bounded by `[min_limit, max_limit]`. More concurrency than the CPU can run only queues, which shows as
 //!   latency, which lowers the limit.
 //! - **priority**: `public` callers may hold the limit, `staff` callers [`STAFF_HEADROOM`] times it, so a public
-//!   flood that fills the limit still leaves staff slots free, and without staff the public get all of it. The class is known here, before authentication (which runs after shedding),
-//!   only for tokens the verifier cache has already verified (`TokenVerifier::known`), or from `X-User-Type` in
-//!   auth mode `off`; anything else counts as public. A forged claim therefore never buys priority.
+//!   flood that fills the limit still leaves staff slots free, and without staff the public get all of it. The
+//!   class is known here, before authentication (which runs after shedding), only for tokens the verifier cache
+//!   has already verified (`TokenVerifier::known`), or from `X-User-Type` in auth mode `off`; anything else counts
+//!   as public. A forged claim therefore never buys priority. It is asked only while a limit is enforced.
 //!
 //! A refusal costs no store call, no token check and no audit event, so refusing the excess leaves the CPU to the
 //! admitted requests. Root routes are never shed (this is a route layer of `/api` only).
@@ -64,13 +65,7 @@ enum Phase {
     /// Measuring minRTT at `min` concurrency.
     Probing { started: Instant, sum: f64, n: u32 },
     /// Enforcing `limit`, learning from each window.
-    Limiting { min_rtt: f64, probed_at: Instant, window_start: Instant, sum: f64, n: u32 },
-}
-
-#[derive(Debug)]
-struct Inner {
-    phase: Phase,
-    limit: f64,
+    Limiting { limit: f64, min_rtt: f64, probed_at: Instant, window_start: Instant, sum: f64, n: u32 },
 }
 
 /// The adaptive limit and the requests it admitted.
@@ -82,7 +77,7 @@ pub struct ConcurrencyLimit {
     enforced: AtomicU32,
     /// Whether the CPU signal said hot when last followed (so the lock is taken only when it changes).
     hot: AtomicBool,
-    inner: Mutex<Inner>,
+    phase: Mutex<Phase>,
 }
 
 /// An admitted request; dropping it ends the request, and [`Admitted::done`] also reports its latency.
@@ -117,7 +112,7 @@ impl ConcurrencyLimit {
             in_flight: AtomicU32::new(0),
             enforced: AtomicU32::new(0),
             hot: AtomicBool::new(false),
-            inner: Mutex::new(Inner { phase: Phase::Cool, limit: f64::from(bounds.max) }),
+            phase: Mutex::new(Phase::Cool),
         }
     }
 
@@ -131,31 +126,31 @@ impl ConcurrencyLimit {
         self.in_flight.load(Ordering::Relaxed)
     }
 
-    /// Admits a request of class `staff` (else public), or `None` when its class is at its share of the limit.
-    pub fn try_admit(&self, staff: bool, now: Instant) -> Option<Admitted<'_>> {
+    /// Admits a request, or refuses it (`Err` says whether it was staff) when its class is at its share of the
+    /// limit. `staff` tells the caller's class; it is asked only while a limit is enforced.
+    pub fn try_admit(&self, staff: impl FnOnce() -> bool, now: Instant) -> Result<Admitted<'_>, bool> {
         let total = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         let admitted = Admitted { limit: self, started: now };
-        match self.enforced() {
-            None => Some(admitted),
-            Some(limit) if staff => (total <= staff_cap(limit)).then_some(admitted),
-            Some(limit) => (total <= limit).then_some(admitted),
-        }
+        let Some(limit) = self.enforced() else { return Ok(admitted) };
+        let staff = staff();
+        let cap = if staff { staff_cap(limit) } else { limit };
+        if total <= cap { Ok(admitted) } else { Err(staff) }
     }
 
     /// Follows the CPU signal: `hot` starts a probe (limiting), not hot stops limiting.
     pub fn set_hot(&self, hot: bool, now: Instant) {
-        if self.hot.swap(hot, Ordering::Relaxed) == hot {
+        // A plain load first: every request asks, and the answer rarely changes.
+        if self.hot.load(Ordering::Relaxed) == hot || self.hot.swap(hot, Ordering::Relaxed) == hot {
             return;
         }
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        match (&inner.phase, hot) {
+        let mut phase = self.phase.lock().unwrap_or_else(PoisonError::into_inner);
+        match (&*phase, hot) {
             (Phase::Cool, true) => {
-                inner.phase = Phase::Probing { started: now, sum: 0.0, n: 0 };
+                *phase = Phase::Probing { started: now, sum: 0.0, n: 0 };
                 self.publish(f64::from(self.bounds.min));
             }
             (Phase::Probing { .. } | Phase::Limiting { .. }, false) => {
-                inner.phase = Phase::Cool;
-                inner.limit = f64::from(self.bounds.max);
+                *phase = Phase::Cool;
                 self.enforced.store(0, Ordering::Relaxed);
                 ::metrics::gauge!("overload_concurrency_limit").set(0.0);
             }
@@ -165,9 +160,8 @@ impl ConcurrencyLimit {
 
     /// One completed request's latency, in seconds.
     fn sample(&self, secs: f64, now: Instant) {
-        let mut guard = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let inner = &mut *guard;
-        match &mut inner.phase {
+        let mut phase = self.phase.lock().unwrap_or_else(PoisonError::into_inner);
+        match &mut *phase {
             Phase::Cool => {}
             Phase::Probing { started, sum, n } => {
                 *sum += secs;
@@ -175,12 +169,12 @@ impl ConcurrencyLimit {
                 if *n >= PROBE_SAMPLES || now.duration_since(*started) >= PROBE_FOR_AT_MOST {
                     let min_rtt = *sum / f64::from(*n);
                     // Start from what the probe just sustained and let the gradient open it up.
-                    inner.limit = f64::from(self.bounds.min);
-                    inner.phase = Phase::Limiting { min_rtt, probed_at: now, window_start: now, sum: 0.0, n: 0 };
-                    self.publish(inner.limit);
+                    let limit = f64::from(self.bounds.min);
+                    *phase = Phase::Limiting { limit, min_rtt, probed_at: now, window_start: now, sum: 0.0, n: 0 };
+                    self.publish(limit);
                 }
             }
-            Phase::Limiting { min_rtt, probed_at, window_start, sum, n } => {
+            Phase::Limiting { limit, min_rtt, probed_at, window_start, sum, n } => {
                 *sum += secs;
                 *n += 1;
                 if now.duration_since(*window_start) < WINDOW || *n < MIN_WINDOW_SAMPLES {
@@ -188,13 +182,13 @@ impl ConcurrencyLimit {
                 }
                 let sample_rtt = *sum / f64::from(*n);
                 let gradient = (*min_rtt * (1.0 + BUFFER) / sample_rtt.max(f64::MIN_POSITIVE)).clamp(0.5, 1.5);
-                let next = (inner.limit * gradient + inner.limit.sqrt())
-                    .clamp(f64::from(self.bounds.min), f64::from(self.bounds.max));
-                inner.limit = next;
+                let next =
+                    (*limit * gradient + limit.sqrt()).clamp(f64::from(self.bounds.min), f64::from(self.bounds.max));
                 if now.duration_since(*probed_at) >= REPROBE_EVERY {
-                    inner.phase = Phase::Probing { started: now, sum: 0.0, n: 0 };
+                    *phase = Phase::Probing { started: now, sum: 0.0, n: 0 };
                     self.publish(f64::from(self.bounds.min));
                 } else {
+                    *limit = next;
                     *window_start = now;
                     *sum = 0.0;
                     *n = 0;
@@ -218,18 +212,21 @@ fn staff_cap(limit: u32) -> u32 {
 
 /// Sheds the routed `/api` requests above the limit while the process is CPU-bound (see the module doc).
 pub async fn shed(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let staff = crate::middleware::auth::known_staff(&state, req.headers());
     let limit = &state.resilience.overload;
     let now = Instant::now();
     limit.set_hot(state.resilience.cpu.is_shedding(), now);
-    let Some(admitted) = limit.try_admit(staff, now) else {
-        let class = if staff { "staff" } else { "public" };
-        ::metrics::counter!("overload_rejections_total", "class" => class).increment(1);
-        ::metrics::counter!("cpu_circuit_breaker_rejections_total").increment(1);
-        return ApiError::new(ErrorCode::SERVICE_OVERLOADED)
-            .with_detail(format!("Current CPU: {:.1}%", state.resilience.cpu.current()))
-            .with_retry_after(SHED_RETRY_AFTER)
-            .into_response();
+    let admitted = limit.try_admit(|| crate::middleware::auth::known_staff(&state, req.headers()), now);
+    let admitted = match admitted {
+        Ok(admitted) => admitted,
+        Err(staff) => {
+            let class = if staff { "staff" } else { "public" };
+            ::metrics::counter!("overload_rejections_total", "class" => class).increment(1);
+            ::metrics::counter!("cpu_circuit_breaker_rejections_total").increment(1);
+            return ApiError::new(ErrorCode::SERVICE_OVERLOADED)
+                .with_detail(format!("Current CPU: {:.1}%", state.resilience.cpu.current()))
+                .with_retry_after(SHED_RETRY_AFTER)
+                .into_response();
+        }
     };
     let response = next.run(req).await;
     admitted.done(Instant::now());
@@ -256,18 +253,17 @@ mod tests {
     fn cool_admits_everything_and_hot_probes_at_the_minimum_first() {
         let l = ConcurrencyLimit::new(BOUNDS);
         let now = Instant::now();
-        let held: Vec<_> = (0..200).map(|_| l.try_admit(false, now).expect("cool admits")).collect();
+        let held: Vec<_> = (0..200).map(|_| l.try_admit(|| false, now).expect("cool admits")).collect();
         assert_eq!(l.in_flight(), 200);
         drop(held);
         assert_eq!(l.in_flight(), 0);
         l.set_hot(true, now);
         assert_eq!(l.enforced(), Some(4));
-        let public: Vec<_> = (0..4).filter_map(|_| l.try_admit(false, now)).collect();
+        let public: Vec<_> = (0..4).filter_map(|_| l.try_admit(|| false, now).ok()).collect();
         assert_eq!(public.len(), 4, "the whole limit");
-        assert!(l.try_admit(false, now).is_none(), "the fifth is refused");
+        assert!(l.try_admit(|| false, now).is_err(), "the fifth is refused");
         assert_eq!(l.in_flight(), 4, "a refusal leaves nothing counted");
-        let staff = public;
-        drop(staff);
+        drop(public);
         l.set_hot(false, now);
         assert_eq!(l.enforced(), None);
     }
@@ -277,11 +273,11 @@ mod tests {
         let l = ConcurrencyLimit::new(BOUNDS);
         let now = Instant::now();
         l.set_hot(true, now);
-        let public: Vec<_> = (0..10).filter_map(|_| l.try_admit(false, now)).collect();
+        let public: Vec<_> = (0..10).filter_map(|_| l.try_admit(|| false, now).ok()).collect();
         assert_eq!(public.len(), 4, "public up to the limit of 4");
-        let staff: Vec<_> = (0..10).filter_map(|_| l.try_admit(true, now)).collect();
+        let staff: Vec<_> = (0..10).filter_map(|_| l.try_admit(|| true, now).ok()).collect();
         assert_eq!(staff.len(), 2, "staff up to 1.5 × 4");
-        assert!(l.try_admit(false, now).is_none());
+        assert!(l.try_admit(|| false, now).is_err());
     }
 
     #[test]
@@ -328,7 +324,7 @@ mod tests {
         let start = Instant::now();
         l.set_hot(true, start);
         l.sample(0.3, start + PROBE_FOR_AT_MOST);
-        let inner = l.inner.lock().unwrap();
-        assert!(matches!(inner.phase, Phase::Limiting { min_rtt, .. } if (min_rtt - 0.3).abs() < 1e-9));
+        let phase = l.phase.lock().unwrap();
+        assert!(matches!(*phase, Phase::Limiting { min_rtt, .. } if (min_rtt - 0.3).abs() < 1e-9));
     }
 }

@@ -182,13 +182,8 @@ pub struct Permit<'a> {
 }
 
 impl Permit<'_> {
-    /// Reports the call's outcome: `true` when it failed for infrastructure reasons (a fast failure).
-    pub fn record(self, failed: bool) {
-        self.record_outcome(if failed { Outcome::FastFailure } else { Outcome::Success });
-    }
-
     /// Reports the call's outcome.
-    pub fn record_outcome(mut self, outcome: Outcome) {
+    pub fn record(mut self, outcome: Outcome) {
         self.done = true;
         self.breaker.on_outcome(self.generation, self.probe, Some(outcome));
     }
@@ -368,8 +363,13 @@ mod tests {
         (CircuitBreaker::new(BreakerConfig::default(), Box::new(clock.clone()), "test", "test_breaker_state"), clock)
     }
 
+    /// An outcome as `Guarded` reports a quick call: `true` is a (fast) infrastructure failure.
+    fn outcome(failed: bool) -> Outcome {
+        if failed { Outcome::FastFailure } else { Outcome::Success }
+    }
+
     fn call(b: &CircuitBreaker, failed: bool) {
-        b.acquire().expect("call permitted").record(failed);
+        b.acquire().expect("call permitted").record(outcome(failed));
     }
 
     fn open(b: &CircuitBreaker) {
@@ -404,7 +404,7 @@ mod tests {
             call(&b, false);
         }
         for _ in 0..20 {
-            b.acquire().expect("call permitted").record_outcome(Outcome::SlowFailure);
+            b.acquire().expect("call permitted").record(Outcome::SlowFailure);
         }
         assert_eq!(b.state(), BreakerState::Closed, "20 of 120 is under the rate, and timeouts make no streak");
         for _ in 0..5 {
@@ -493,7 +493,7 @@ mod tests {
         assert_eq!(b.acquire().unwrap_err(), Refused { retry_after_secs: 1 });
         for (i, p) in probes.into_iter().enumerate() {
             assert_eq!(b.state(), BreakerState::HalfOpen, "after {i} successes");
-            p.record(false);
+            p.record(Outcome::Success);
         }
         assert_eq!(b.state(), BreakerState::Closed);
         // Closed with an empty window: one failure is under the minimum.
@@ -545,7 +545,7 @@ mod tests {
         clock.advance(Duration::from_secs(30));
         assert_eq!(b.state(), BreakerState::HalfOpen);
         // A call begun while closed fails now: it is no probe and must not reopen the breaker.
-        slow.record(true);
+        slow.record(Outcome::FastFailure);
         assert_eq!(b.state(), BreakerState::HalfOpen);
     }
 

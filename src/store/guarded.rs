@@ -382,7 +382,7 @@ impl<S> Guarded<S> {
             },
         };
         match verdict {
-            Some(verdict) => permit.record_outcome(verdict),
+            Some(verdict) => permit.record(verdict),
             None => drop(permit),
         }
         tracker.finished = true;

@@ -59,7 +59,6 @@ pub struct MySqlOptions {
 pub struct MySqlDb {
     pub pool: MySqlPool,
     reach: std::sync::Arc<Reachability>,
-    max_connections: u32,
 }
 
 /// How long a checkout may wait for the pool before the server's address is probed: a local connect and
@@ -139,7 +138,7 @@ impl MySqlDb {
             .after_connect(move |conn, _| Box::pin(configure_session(conn, statement_timeout)))
             .connect_with(connect)
             .await?;
-        Ok(Self { pool, reach, max_connections: opts.max_connections.max(1) })
+        Ok(Self { pool, reach })
     }
 
     /// A pooled connection; fails at once when the pool must open one and the server refuses connections.
@@ -153,7 +152,7 @@ impl MySqlDb {
         // A full pool is waiting for a release, not a connect: no probe. Probing then would knock on a healthy
         // server every 100 ms under load, and MySQL counts each knock as a failed handshake towards
         // `max_connect_errors`, which ends in blocking this host.
-        if self.pool.size() >= self.max_connections {
+        if self.pool.size() >= self.pool.options().get_max_connections() {
             return checkout.await;
         }
         tokio::select! {

@@ -96,6 +96,16 @@ pub enum RecordsBackend {
     Dynamodb,
 }
 
+/// How SQLite makes a commit durable (`PRAGMA synchronous`, in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqliteDurability {
+    /// Every commit is fsynced before it is acknowledged: an acknowledged write survives a power cut.
+    Full,
+    /// The WAL is fsynced only at checkpoints: survives a process kill, but a power cut or a kernel crash may
+    /// lose the last commits before the next checkpoint. Faster for writes; an explicit choice.
+    Normal,
+}
+
 /// Every setting of the service. Flags win over environment variables, which win over defaults.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
@@ -165,6 +175,12 @@ pub struct Config {
     /// DynamoDB table for the idempotency records of the POSTs that create records and invoices.
     #[arg(long, env = "IDEMPOTENCY_TABLE", default_value = "gospital-idempotency", global = true)]
     pub idempotency_table: String,
+
+    /// After SIGTERM, how long to keep serving while `/health/ready` answers 503 and every answer says
+    /// `Connection: close`, before the listener closes: a load balancer's health checks take the instance out
+    /// before it stops accepting. 0 closes at once (one instance, or a balancer that deregisters first).
+    #[arg(long, env = "GOSPITAL_SHUTDOWN_DELAY_MS", default_value_t = 0, global = true)]
+    pub shutdown_delay_ms: u64,
 
     /// Deadline of every `/api` request, in milliseconds.
     #[arg(long, env = "GOSPITAL_REQUEST_TIMEOUT_MS", default_value_t = 1000, global = true)]
@@ -278,6 +294,11 @@ pub struct Config {
     /// SQLite busy timeout: how long a write waits for the database lock before answering 503.
     #[arg(long, env = "GOSPITAL_SQLITE_BUSY_TIMEOUT_MS", default_value_t = 5000, global = true)]
     pub sqlite_busy_timeout_ms: u64,
+
+    /// SQLite commit durability: `full` (fsync per commit; survives a power cut) or `normal` (survives a
+    /// process kill only).
+    #[arg(long, env = "GOSPITAL_SQLITE_SYNCHRONOUS", value_enum, default_value = "full", global = true)]
+    pub sqlite_synchronous: SqliteDurability,
 
     /// Read connections for SQLite (writes always use one connection, so bookings serialise).
     #[arg(long, env = "GOSPITAL_DB_POOL_SIZE", default_value_t = 8, global = true)]
@@ -731,6 +752,12 @@ impl Config {
                 work_days.push(wd);
             }
         }
+        if self.shutdown_delay_ms > MAX_SHUTDOWN_DELAY_MS {
+            return Err(ConfigError::of(
+                "shutdown_delay_ms",
+                format!("must be at most {MAX_SHUTDOWN_DELAY_MS} (2 minutes), got {}", self.shutdown_delay_ms),
+            ));
+        }
         for (id, value) in [("cpu_shed_open", self.cpu_shed_open), ("cpu_shed_close", self.cpu_shed_close)] {
             if !(0.0..=100.0).contains(&value) {
                 return Err(ConfigError::of(id, format!("must be a percentage (0-100), got {value}")));
@@ -830,6 +857,10 @@ impl Config {
     }
 }
 
+/// Longer than any balancer's health-check interval × threshold; an orchestrator kills a task that lingers
+/// past its stop timeout (ECS: 30 s by default, at most 120 s) anyway.
+const MAX_SHUTDOWN_DELAY_MS: u64 = 120_000;
+
 fn at_least_one(id: &str, value: u64) -> Result<(), ConfigError> {
     if value == 0 { Err(ConfigError::of(id, "must be at least 1, got 0")) } else { Ok(()) }
 }
@@ -873,6 +904,13 @@ mod tests {
         {
             assert_eq!(dsn_to_url(not_a_dsn), None, "{not_a_dsn}");
         }
+    }
+
+    #[test]
+    fn sqlite_commits_are_durable_unless_asked_otherwise() {
+        assert_eq!(Cli::parse_from(["gospital"]).config.sqlite_synchronous, SqliteDurability::Full);
+        let fast = Cli::parse_from(["gospital", "--sqlite-synchronous", "normal"]).config;
+        assert_eq!(fast.sqlite_synchronous, SqliteDurability::Normal);
     }
 
     #[test]

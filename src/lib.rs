@@ -77,6 +77,10 @@ pub async fn open_stores(
                 busy_timeout: Duration::from_millis(config.sqlite_busy_timeout_ms),
                 read_connections: config.db_pool_size,
                 acquire_timeout: Duration::from_millis(config.db_acquire_timeout_ms),
+                synchronous: match config.sqlite_synchronous {
+                    crate::config::SqliteDurability::Full => sqlx::sqlite::SqliteSynchronous::Full,
+                    crate::config::SqliteDurability::Normal => sqlx::sqlite::SqliteSynchronous::Normal,
+                },
             };
             let db = SqliteDb::open(&url, opts).await.map_err(|e| {
                 anyhow::anyhow!("{}: cannot open SQLite database {url}: {e}", config.database_url_setting())

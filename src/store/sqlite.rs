@@ -42,6 +42,8 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     pub read_connections: u32,
     pub acquire_timeout: Duration,
+    /// `PRAGMA synchronous`: `Full` unless the operator chose speed over surviving a power cut.
+    pub synchronous: SqliteSynchronous,
 }
 
 /// The two pools over one SQLite file: many readers, one writer.
@@ -58,7 +60,7 @@ impl SqliteDb {
             .map_err(|e| StoreError::Internal(format!("bad SQLite URL: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(opts.synchronous)
             .foreign_keys(true)
             .busy_timeout(opts.busy_timeout)
             .pragma("wal_autocheckpoint", "0");
@@ -185,3 +187,33 @@ crate::store::audit::sql_audit_store!(
     &s.db.write,
     &s.db.read
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn synchronous_of(pool: &SqlitePool) -> i64 {
+        sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.expect("read PRAGMA synchronous")
+    }
+
+    /// Every connection, reader or writer, runs with the durability asked for (`PRAGMA synchronous` is per
+    /// connection, not stored in the file, so a pool opened without it would silently use the default).
+    #[tokio::test]
+    async fn every_connection_gets_the_durability_asked_for() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (asked, expected) in [(SqliteSynchronous::Full, 2), (SqliteSynchronous::Normal, 1)] {
+            let url = format!("sqlite://{}", dir.path().join(format!("{expected}.db")).display());
+            let opts = SqliteOptions {
+                busy_timeout: Duration::from_secs(1),
+                read_connections: 2,
+                acquire_timeout: Duration::from_secs(1),
+                synchronous: asked,
+            };
+            let db = SqliteDb::open(&url, opts).await.expect("open SQLite");
+            assert_eq!(synchronous_of(&db.write).await, expected, "writer, {asked:?}");
+            assert_eq!(synchronous_of(&db.read).await, expected, "reader, {asked:?}");
+            db.write.close().await;
+            db.read.close().await;
+        }
+    }
+}

@@ -132,6 +132,7 @@ async fn open_sqlite() -> SqliteBackend {
         busy_timeout: Duration::from_secs(5),
         read_connections: 4,
         acquire_timeout: Duration::from_secs(5),
+        synchronous: sqlx::sqlite::SqliteSynchronous::Full,
     };
     let db = SqliteDb::open(&url, opts).await.expect("open SQLite");
     db.migrate().await.expect("migrate SQLite");

@@ -52,7 +52,7 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutdown signal received, draining in-flight requests");
+    tracing::info!("shutdown signal received");
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -104,7 +104,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(addr = %listener.local_addr()?, "gospital listening");
             // Peer addresses ride with each request: audit events record them (`sourceIp`).
             let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+            let delay_ms = config.shutdown_delay_ms;
+            let delay = std::time::Duration::from_millis(delay_ms);
+            let drain = async move {
+                shutdown_signal().await;
+                state.start_draining();
+                if !delay.is_zero() {
+                    // Balancers see readiness fail and move their traffic; requests still arriving are served.
+                    tracing::info!(millis = delay_ms, "not ready; serving until the delay ends");
+                    tokio::time::sleep(delay).await;
+                }
+                tracing::info!("closing the listener, draining in-flight requests");
+            };
+            axum::serve(listener, app).with_graceful_shutdown(drain).await?;
             upkeep.abort();
             janitor.abort();
             tracing::info!("stopped");

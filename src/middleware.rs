@@ -50,6 +50,7 @@ pub fn stack(api: Router<AppState>, root: Router<AppState>, state: AppState) -> 
         .fallback(crate::http::not_found)
         .layer(from_fn(edge::catch_panic))
         .layer(from_fn(metrics::observe))
+        .layer(from_fn_with_state(state.clone(), edge::close_when_draining))
         .with_state(state);
     // Layers of a router run after it has routed; the trailing-slash rewrite must run before, so the
     // routed app sits inside an outer router as its fallback service.

@@ -44,6 +44,20 @@ pub struct AppStateParts {
     pub auth: Auth,
     /// Stores the audit events of requests that wrote nothing (SECURITY.md §5).
     pub recorder: Recorder,
+    /// Set on SIGTERM: readiness answers 503 and connections are closed after each answer (`GOSPITAL_SHUTDOWN_DELAY_MS`).
+    draining: std::sync::atomic::AtomicBool,
+}
+
+impl AppStateParts {
+    /// Whether the instance is leaving: readiness fails so balancers stop sending it requests.
+    pub fn draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Starts the drain (see [`Self::draining`]); requests keep being served.
+    pub fn start_draining(&self) {
+        self.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// The resilience mechanisms of DESIGN.md §3 that outlive a request.
@@ -122,6 +136,7 @@ impl AppState {
             resilience: Arc::new(resilience),
             auth,
             recorder,
+            draining: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 }

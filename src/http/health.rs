@@ -116,7 +116,8 @@ pub async fn health(State(state): State<AppState>) -> Response {
     );
     let auth_up = state.auth.readiness() == crate::auth::Readiness::Up;
     let auth = AuthCheck { status: if auth_up { "up" } else { "down" }, mode: state.auth.mode.as_str() };
-    let healthy = database.status == "up" && records.status == "up" && auth_up;
+    // A draining instance still serves, but says it is not ready, so a balancer moves its traffic elsewhere.
+    let healthy = database.status == "up" && records.status == "up" && auth_up && !state.draining();
     let word = |c: &Check| if c.status == "up" { "healthy" } else { "unhealthy" };
     let body = Readiness {
         status: if healthy { "healthy" } else { "degraded" },

@@ -91,3 +91,17 @@ mod tests {
         assert_eq!(strip_trailing_slash(&u("/api/v1/patients//")), None);
     }
 }
+
+/// While the instance drains, every answer closes its connection: the client's (or balancer's) next request opens
+/// a new one, which the balancer sends to an instance that is not leaving.
+pub async fn close_when_draining(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut res = next.run(req).await;
+    if state.draining() {
+        res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
+}

@@ -12,6 +12,7 @@ mod dynamo_support;
 mod process;
 mod root_routes;
 mod schema;
+mod shutdown;
 #[path = "../contract/support.rs"]
 #[allow(dead_code)]
 mod support;

@@ -78,20 +78,6 @@ pub async fn catch_panic(req: Request, next: Next) -> Response {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_trailing_slash_is_stripped_from_api_paths_only() {
-        let u = |s: &str| s.parse::<Uri>().unwrap();
-        assert_eq!(strip_trailing_slash(&u("/api/v1/patients/?page=2")).unwrap(), u("/api/v1/patients?page=2"));
-        assert_eq!(strip_trailing_slash(&u("/swagger-ui/")), None);
-        assert_eq!(strip_trailing_slash(&u("/api/v1/patients")), None);
-        assert_eq!(strip_trailing_slash(&u("/api/v1/patients//")), None);
-    }
-}
-
 /// While the instance drains, every answer closes its connection: the client's (or balancer's) next request opens
 /// a new one, which the balancer sends to an instance that is not leaving.
 pub async fn close_when_draining(
@@ -104,4 +90,18 @@ pub async fn close_when_draining(
         res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_trailing_slash_is_stripped_from_api_paths_only() {
+        let u = |s: &str| s.parse::<Uri>().unwrap();
+        assert_eq!(strip_trailing_slash(&u("/api/v1/patients/?page=2")).unwrap(), u("/api/v1/patients?page=2"));
+        assert_eq!(strip_trailing_slash(&u("/swagger-ui/")), None);
+        assert_eq!(strip_trailing_slash(&u("/api/v1/patients")), None);
+        assert_eq!(strip_trailing_slash(&u("/api/v1/patients//")), None);
+    }
 }

@@ -54,7 +54,11 @@ async fn sigterm_with_a_delay_fails_readiness_keeps_serving_with_connection_clos
 
     let exit = server.exit_within(Duration::from_secs(10)).await.expect("exits after the delay");
     assert!(exit.success(), "{exit:?}");
-    assert!(signalled.elapsed() >= Duration::from_millis(2400), "kept serving for the delay: {:?}", signalled.elapsed());
+    assert!(
+        signalled.elapsed() >= Duration::from_millis(2400),
+        "kept serving for the delay: {:?}",
+        signalled.elapsed()
+    );
     let lines = server.log_lines();
     assert!(lines.iter().any(|l| l.contains("not ready; serving until the delay ends")), "{lines:?}");
 }

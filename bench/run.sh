@@ -6,7 +6,8 @@
 #
 # SQLite always; MySQL when --mysql-url names a server (the script creates and drops its own database,
 # `gospital_bench`, there). Workloads: GET patient by id, list patients, GET medical record, book appointments,
-# register patients without and with an Idempotency-Key (alternating, 3 rounds each).
+# register patients without and with an Idempotency-Key (alternating, 3 rounds each), and on SQLite registrations
+# with durable (`full`, the default) against `normal` commits (alternating, 3 rounds each).
 # --baseline URL also runs the GET-patient load against another server of the same API in alternation with
 # ours (3 rounds each) and prints the throughput ratio. With MySQL, the GET-patient load alternates with sysbench
 # `oltp_point_select` (32 threads, 10k rows, its own database `gospital_sysbench`) on the same server, 3 rounds
@@ -158,6 +159,18 @@ if [[ -n $BASELINE ]]; then
 fi
 stop_server
 
+# What a durable SQLite commit costs (issue 16): registrations with the default GOSPITAL_SQLITE_SYNCHRONOUS=full
+# (fsync per commit) against normal, each on a database of its own, alternating 3 rounds.
+SYNC_ROWS=()
+for round in 1 2 3; do
+  for mode in full normal; do
+    start_server "sync-$mode" DATABASE_URL="sqlite://$WORK/sync-$mode/gospital.db" GOSPITAL_SQLITE_SYNCHRONOUS="$mode"
+    row="$(BENCH_IDEMPOTENCY=0 load "http://127.0.0.1:$PORT/api/v1/patients" -s "$ROOT/bench/register.lua")"
+    SYNC_ROWS+=("| $round | $mode | ${row//|/ | } |")
+    stop_server
+  done
+done
+
 if [[ -n $MYSQL_URL ]]; then
   command -v mysql >/dev/null || { echo "the mysql client is missing (apt-get install -y mariadb-client)" >&2; exit 2; }
   read -r M_USER M_PASS M_HOST M_PORT < <(python3 -c '
@@ -210,6 +223,12 @@ if [[ -n $BASELINE ]]; then
   echo "|---|---|---|---|"
   printf '%s\n' "${RATIOS[@]}"
 fi
+echo
+echo "SQLite POST /api/v1/patients by commit durability (GOSPITAL_SQLITE_SYNCHRONOUS), alternating:"
+echo
+echo "| Round | synchronous | Requests/s | p50 | p99 | Errors |"
+echo "|---|---|---|---|---|---|"
+printf '%s\n' "${SYNC_ROWS[@]}"
 if [[ -n ${BOOKING_TRIPS:-} ]]; then
   echo
   echo "MariaDB per booking (SHOW GLOBAL STATUS deltas, audit included): $BOOKING_TRIPS"

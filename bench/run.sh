@@ -31,6 +31,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 BIN="$ROOT/target/release/gospital"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 command -v curl >/dev/null || { echo "curl is missing" >&2; exit 2; }
@@ -101,14 +103,8 @@ load() {
   local url="$1"; shift
   local out
   out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $TOKEN" "$@" "$url")"
-  awk '/requests in/ {print $1}' <<<"$out" >"$WRK_OUT_FILE"
-  local rps p50 p99 non2xx sock
-  rps="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")"
-  p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
-  p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
-  non2xx="$(awk '/Non-2xx/ {print $NF}' <<<"$out")"
-  sock="$(awk '/Socket errors/ {gsub(",",""); print $4+$6+$8+$10}' <<<"$out")"
-  echo "$rps|$p50|$p99|$(( ${non2xx:-0} + ${sock:-0} ))"
+  wrk_requests "$out" >"$WRK_OUT_FILE"
+  wrk_summary "$out"
 }
 
 ROWS=()

@@ -25,6 +25,11 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+/// Least time an open breaker stays open even when a readiness probe finds the store answering
+/// ([`CircuitBreaker::store_answered`]): a store that answers pings but fails real calls (a stall behind a
+/// healthy connection) then gets its three half-open probes every 5 s at most, not on every readiness check.
+pub const MIN_OPEN: Duration = Duration::from_secs(5);
+
 /// Breaker settings (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BreakerConfig {
@@ -241,6 +246,21 @@ impl CircuitBreaker {
         }
     }
 
+    /// A check outside the breaker (a readiness probe of the bare store) found the store answering: an open
+    /// breaker that has been open for at least [`MIN_OPEN`] half-opens now instead of waiting out its interval,
+    /// so the next calls probe the store. Without it a store back after a restart stays refused for the whole
+    /// open interval (22.6 s of the default 30 s in the cluster suite's scenario 5). The half-open probes still
+    /// decide: a store that only answers pings opens the breaker again.
+    pub fn store_answered(&self) {
+        let now = self.ticker.now();
+        let mut inner = self.lock();
+        if let Phase::Open { until } = inner.phase
+            && now + self.config.open_for >= until + MIN_OPEN
+        {
+            self.transition(&mut inner, Phase::HalfOpen { in_flight: 0, successes: 0 });
+        }
+    }
+
     /// Asks to make a call.
     pub fn acquire(&self) -> Result<Permit<'_>, Refused> {
         let now = self.ticker.now();
@@ -434,6 +454,29 @@ mod tests {
         // 3 of 5 = 60 %: opens.
         call(&b, true);
         assert_eq!(b.state(), BreakerState::Open);
+    }
+
+    #[test]
+    fn a_store_found_answering_half_opens_an_open_breaker_after_the_least_open_time() {
+        let (b, clock) = breaker();
+        b.store_answered();
+        assert_eq!(b.state(), BreakerState::Closed, "a closed breaker is left alone");
+        open(&b);
+        clock.advance(MIN_OPEN - Duration::from_millis(1));
+        b.store_answered();
+        assert_eq!(b.state(), BreakerState::Open, "too soon after opening");
+        clock.advance(Duration::from_millis(1));
+        b.store_answered();
+        assert_eq!(b.state(), BreakerState::HalfOpen);
+        // The probes still decide: one failure opens it again, for the whole interval.
+        call(&b, true);
+        assert_eq!(b.state(), BreakerState::Open);
+        clock.advance(MIN_OPEN);
+        b.store_answered();
+        call(&b, false);
+        call(&b, false);
+        call(&b, false);
+        assert_eq!(b.state(), BreakerState::Closed);
     }
 
     #[test]

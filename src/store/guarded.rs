@@ -14,7 +14,8 @@
 //! `Internal` included, proves the store reachable and counts as a success; a call dropped half-way from outside
 //! (a client gone) counts as nothing. Refusals by the breaker or the bulkhead are not outcomes either: they never
 //! reached the store.
-//! `ping` bypasses all three, so readiness checks see the store itself and never move the breaker.
+//! `ping` bypasses all three, so readiness checks see the store itself and never trip the breaker; a probe that
+//! finds the store answering may only half-open an open one early (`CircuitBreaker::store_answered`).
 
 use std::future::Future;
 use std::sync::Arc;

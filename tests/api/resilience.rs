@@ -365,6 +365,34 @@ async fn relational_routes_answer_503_once_the_r_breaker_opens_while_records_rou
     app.get("/health/live").await.assert(200);
 }
 
+/// Behind a balancer polling readiness, a store back after an outage is found within seconds: a readiness check
+/// that finds it answering half-opens the open breaker (not sooner than `MIN_OPEN` after it opened), and the
+/// usual three good calls close it, long before the 30 s open interval ends.
+#[tokio::test]
+async fn a_readiness_check_finding_the_store_back_half_opens_its_breaker_after_the_least_open_time() {
+    let (app, fault) = faulty_app(|_| {}).await;
+    let (patient, _) = patient_with_record(&app).await;
+    let patient_path = format!("/api/v1/patients/{patient}");
+    fault.set(FAIL);
+    cut_until_open(&app, &patient_path).await;
+    let opened = Instant::now();
+
+    fault.set(PASS);
+    app.get("/health/ready").await.assert(200);
+    assert_eq!(app.state.resilience.clinic.state(), BreakerState::Open, "too soon after opening");
+    assert_unavailable(&app.get(&patient_path).await);
+
+    tokio::time::sleep(gospital::store::circuit_breaker::MIN_OPEN.saturating_sub(opened.elapsed())).await;
+    let health = app.get("/health").await;
+    health.assert(200);
+    assert_eq!(health.body["checks"]["database"]["circuit"], json!("half-open"));
+    for _ in 0..3 {
+        app.get(&patient_path).await.assert(200);
+    }
+    assert_eq!(app.state.resilience.clinic.state(), BreakerState::Closed);
+    assert!(opened.elapsed() < Duration::from_secs(10), "well inside the 30 s open interval");
+}
+
 #[tokio::test]
 async fn a_hundred_requests_for_unknown_patients_never_open_the_breaker() {
     let (app, _fault) = faulty_app(|_| {}).await;

@@ -595,6 +595,11 @@ impl Config {
         config.database_url = Some(database_url.to_owned());
         config.mysql_dsn = None;
         config.records_store = RecordsBackend::Sql;
+        // Hundreds of in-process apps share one disk: with an fsync per commit, a 50-way write burst of one test
+        // queued behind the others' fsyncs past the 500 ms bulkhead wait (a 503 in CI). These suites test the API,
+        // not power cuts; the durable default is checked on its own (`every_connection_gets_the_durability_asked_for`)
+        // and runs in every test of the real binary (`tests/cli`).
+        config.sqlite_synchronous = SqliteDurability::Normal;
         // The tests share one process on few cores: real CPU readings would shed at random. Shedder tests
         // inject their own probe and thresholds.
         config.cpu_shed_open = 0.0;

@@ -409,8 +409,10 @@ async def visit(c, base, slots, tag):
     if i.outcome != "ok":
         return i
     pay = {"paymentStatus": "paid", "paymentMethod": "cash"}
+    # A 412 here means the payment already happened: HAProxy re-sent the PUT after the instance that had applied
+    # it died before answering (seen once in CI, scenario 3). The invoice is checked against the ledger anyway.
     await c.call(base, "billing", "PUT", f"/billing/invoices/{i.resource_id}/payment", "pay_invoice", pay,
-                 if_match=i.version or 1)
+                 if_match=i.version or 1, expect={412})
     return await c.call(base, "receptionist", "GET", f"/appointments?patientId={pid}", "list_appointments")
 
 

@@ -12,6 +12,7 @@ pub mod dynamodb;
 pub mod guarded;
 pub mod idempotency;
 pub mod mysql;
+pub mod recycle;
 mod revocations;
 pub mod rows;
 pub mod sql;
@@ -102,6 +103,12 @@ impl PoolStats {
         let open = p.size();
         let idle = u32::try_from(p.num_idle()).unwrap_or(u32::MAX).min(open);
         Self { pool, open, idle, max: p.options().get_max_connections() }
+    }
+
+    /// Counts connections idle on a reuse stack (`store::recycle`) as idle: the pool sees them as in use.
+    pub fn with_stacked(mut self, stacked: u32) -> Self {
+        self.idle = self.idle.saturating_add(stacked).min(self.open);
+        self
     }
 }
 

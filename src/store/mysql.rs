@@ -32,6 +32,8 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOpti
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Executor, MySql};
 
+use super::recycle::{Lease, Recycler};
+
 pub use records::MySqlRecordStore;
 
 use super::sql::is_mysql_lock_failure;
@@ -59,6 +61,8 @@ pub struct MySqlOptions {
 pub struct MySqlDb {
     pub pool: MySqlPool,
     reach: std::sync::Arc<Reachability>,
+    /// Connections reused without the pool's ping on release (see `store::recycle`).
+    stack: Recycler<MySql>,
 }
 
 /// How long a checkout may wait for the pool before the server's address is probed: a local connect and
@@ -138,11 +142,37 @@ impl MySqlDb {
             .after_connect(move |conn, _| Box::pin(configure_session(conn, statement_timeout)))
             .connect_with(connect)
             .await?;
-        Ok(Self { pool, reach })
+        let stack = Recycler::new(&pool);
+        Ok(Self { pool, reach, stack })
+    }
+
+    /// Runs `f` on a connection that goes back for reuse without a ping when `f` completes (the hot path: one
+    /// checkout per statement group, no extra round trip).
+    pub async fn run<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut MySqlConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        self.stack.run(|| self.checkout(), f).await
+    }
+
+    /// A connection that goes back through the pool (with its ping) when dropped, unless recycled.
+    pub async fn acquire(&self) -> Result<Lease<MySql>, sqlx::Error> {
+        self.stack.lease(|| self.checkout()).await
+    }
+
+    /// Connections idle on the reuse stack (the pool counts them as in use).
+    pub fn stacked(&self) -> u32 {
+        self.stack.idle()
+    }
+
+    /// Closes every connection; the pool's own `close` would wait forever for those on the reuse stack.
+    pub async fn close(&self) {
+        self.stack.drain();
+        self.pool.close().await;
     }
 
     /// A pooled connection; fails at once when the pool must open one and the server refuses connections.
-    pub async fn acquire(&self) -> Result<PoolConnection<MySql>, sqlx::Error> {
+    async fn checkout(&self) -> Result<PoolConnection<MySql>, sqlx::Error> {
         // Not `try_acquire` first: it skips `before_acquire`, the idle check below.
         let checkout = self.pool.acquire();
         tokio::pin!(checkout);
@@ -270,21 +300,24 @@ where
 /// sqlx's own `Transaction` cannot do this safely here, because a `BEGIN` cancelled after it reached the server
 /// leaves the connection inside a transaction that sqlx does not know about, and later plain reads on that
 /// connection would then keep seeing one old snapshot.
+///
+/// Finished, its connection goes back for reuse without a ping (`store::recycle`): after COMMIT or ROLLBACK
+/// answered, the session is in a known state.
 struct Tx {
-    conn: PoolConnection<MySql>,
+    conn: Option<Lease<MySql>>,
     finished: bool,
 }
 
 impl Tx {
     async fn begin(db: &MySqlDb, statement: &'static str) -> Result<Self, sqlx::Error> {
         let conn = db.acquire().await?;
-        let mut tx = Self { conn, finished: false };
+        let mut tx = Self { conn: Some(conn), finished: false };
         tx.conn().execute(sqlx::raw_sql(statement)).await?;
         Ok(tx)
     }
 
     fn conn(&mut self) -> &mut MySqlConnection {
-        &mut self.conn
+        self.conn.as_mut().expect("a transaction holds its connection until dropped")
     }
 
     /// Commits after `Ok`, rolls back after `Err`, and hands `outcome` back; a failed commit replaces an `Ok`.
@@ -328,20 +361,23 @@ impl Tx {
 impl std::ops::Deref for Tx {
     type Target = MySqlConnection;
     fn deref(&self) -> &MySqlConnection {
-        &self.conn
+        self.conn.as_ref().expect("a transaction holds its connection until dropped")
     }
 }
 
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut MySqlConnection {
-        &mut self.conn
+        self.conn()
     }
 }
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        if !self.finished {
-            self.conn.close_on_drop();
+        let Some(mut conn) = self.conn.take() else { return };
+        if self.finished {
+            conn.recycle();
+        } else {
+            conn.pooled().close_on_drop();
         }
     }
 }

@@ -23,10 +23,11 @@ use std::time::Duration;
 use sqlx::Connection;
 use sqlx::migrate::{Migrate, MigrateError};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use super::StoreError;
+use super::recycle::Recycler;
 use crate::schema::SchemaState;
 
 /// Embedded migrations for SQLite (same file names as the MySQL set).
@@ -51,6 +52,8 @@ pub struct SqliteOptions {
 pub struct SqliteDb {
     pub read: SqlitePool,
     pub write: SqlitePool,
+    /// Readers reused without the pool's ping on release (see `store::recycle`).
+    readers: Recycler<Sqlite>,
 }
 
 impl SqliteDb {
@@ -79,7 +82,8 @@ impl SqliteDb {
             .acquire_timeout(opts.acquire_timeout)
             .connect_with(connect.clone().read_only(false))
             .await?;
-        let db = Self { read, write };
+        let readers = Recycler::new(&read);
+        let db = Self { read, write, readers };
         db.spawn_checkpointer(connect);
         Ok(db)
     }
@@ -123,6 +127,27 @@ impl SqliteDb {
                 }
             }
         });
+    }
+
+    /// Runs `f` on a reader that goes back for reuse without a ping when `f` completes: each ping is a hand-off
+    /// to the connection's worker thread and back, as dear as the read itself.
+    pub async fn reading<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut SqliteConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        self.readers.run(|| self.read.acquire(), f).await
+    }
+
+    /// Readers idle on the reuse stack (the pool counts them as in use).
+    pub fn stacked_readers(&self) -> u32 {
+        self.readers.idle()
+    }
+
+    /// Closes both pools; the read pool's own `close` would wait forever for readers on the reuse stack.
+    pub async fn close(&self) {
+        self.readers.drain();
+        self.read.close().await;
+        self.write.close().await;
     }
 
     /// Applies the embedded migrations (idempotent).
@@ -212,8 +237,7 @@ mod tests {
             let db = SqliteDb::open(&url, opts).await.expect("open SQLite");
             assert_eq!(synchronous_of(&db.write).await, expected, "writer, {asked:?}");
             assert_eq!(synchronous_of(&db.read).await, expected, "reader, {asked:?}");
-            db.write.close().await;
-            db.read.close().await;
+            db.close().await;
         }
     }
 }

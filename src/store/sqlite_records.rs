@@ -76,7 +76,8 @@ async fn no_row_updated(conn: &mut SqliteConnection, exists_sql: &'static str, i
 
 impl SqliteRecordStore {
     async fn get_doc<T: Document>(&self, sql: &'static str, id: &str) -> StoreResult<Option<T>> {
-        let row: Option<DocRow> = sqlx::query_as(sql).bind(id).fetch_optional(&self.db.read).await?;
+        let row: Option<DocRow> =
+            self.db.reading(async |c| sqlx::query_as(sql).bind(id).fetch_optional(c).await).await?;
         row.map(decode).transpose()
     }
 
@@ -102,7 +103,7 @@ impl SqliteRecordStore {
                 .push(")");
         }
         query.push(" ORDER BY sort_key DESC, ").push(id_column).push(" DESC LIMIT ").push_bind(i64::from(limit) + 1);
-        let mut rows: Vec<DocRow> = query.build_query_as().fetch_all(&self.db.read).await?;
+        let mut rows: Vec<DocRow> = self.db.reading(async |c| query.build_query_as().fetch_all(c).await).await?;
         let page_len = limit as usize;
         let next = if rows.len() > page_len {
             rows.truncate(page_len);
@@ -204,15 +205,20 @@ impl MedicalRecordStore for SqliteRecordStore {
     ) -> StoreResult<KeyPage<MedicalRecord>> {
         let limit = limit.max(1);
         let below = after.and_then(|k| k.sort.parse::<i64>().ok()).unwrap_or(i64::MAX);
-        let rows: Vec<HistoryRow> = sqlx::query_as(
-            "SELECT record_id AS id, version, doc FROM medical_record_history \
+        let rows: Vec<HistoryRow> = self
+            .db
+            .reading(async |c| {
+                sqlx::query_as(
+                    "SELECT record_id AS id, version, doc FROM medical_record_history \
              WHERE record_id = ? AND version < ? ORDER BY version DESC LIMIT ?",
-        )
-        .bind(id.as_str())
-        .bind(below)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.db.read)
-        .await?;
+                )
+                .bind(id.as_str())
+                .bind(below)
+                .bind(i64::from(limit) + 1)
+                .fetch_all(c)
+                .await
+            })
+            .await?;
         history_page(rows.into_iter().map(|r| (r.id, r.version, r.doc)).collect(), limit)
     }
 

@@ -25,7 +25,7 @@ pub struct MySqlTestDb {
 impl MySqlTestDb {
     /// Closes the pool, so the drop that follows has no connections to end first.
     pub async fn close(&self) {
-        self.db.pool.close().await;
+        self.db.close().await;
     }
 
     pub fn name(&self) -> &str {

@@ -462,10 +462,11 @@ impl PatientStore for MySqlClinicStore {
 
     async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>> {
         let sql = format!("{PATIENT_SELECT} WHERE patient_id = ?");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.as_str())
-            .try_map(decode::<PatientRow>)
-            .fetch_optional(&mut *self.db.acquire().await?)
+        let row = self
+            .db
+            .run(async |c| {
+                sqlx::query(AssertSqlSafe(sql)).bind(id.as_str()).try_map(decode::<PatientRow>).fetch_optional(c).await
+            })
             .await?;
         row.map(PatientRow::into_domain).transpose()
     }
@@ -499,10 +500,11 @@ impl DoctorStore for MySqlClinicStore {
 
     async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>> {
         let sql = format!("{DOCTOR_SELECT} WHERE d.doctor_id = ?");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.as_str())
-            .try_map(decode::<DoctorRow>)
-            .fetch_optional(&mut *self.db.acquire().await?)
+        let row = self
+            .db
+            .run(async |c| {
+                sqlx::query(AssertSqlSafe(sql)).bind(id.as_str()).try_map(decode::<DoctorRow>).fetch_optional(c).await
+            })
             .await?;
         row.map(DoctorRow::into_domain).transpose()
     }
@@ -517,10 +519,15 @@ impl DoctorStore for MySqlClinicStore {
 
     async fn list_department_doctors(&self, department: &DepartmentId) -> StoreResult<Vec<Doctor>> {
         let sql = format!("{DOCTOR_SELECT} WHERE d.department_id = ? ORDER BY d.last_name, d.first_name, d.doctor_id");
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(department.as_str())
-            .try_map(decode::<DoctorRow>)
-            .fetch_all(&mut *self.db.acquire().await?)
+        let rows = self
+            .db
+            .run(async |c| {
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(department.as_str())
+                    .try_map(decode::<DoctorRow>)
+                    .fetch_all(c)
+                    .await
+            })
             .await?;
         rows.into_iter().map(DoctorRow::into_domain).collect()
     }
@@ -535,19 +542,24 @@ impl DoctorStore for MySqlClinicStore {
 impl DepartmentStore for MySqlClinicStore {
     async fn list_departments(&self) -> StoreResult<Vec<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} ORDER BY dep.name_lc, dep.department_id");
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .try_map(decode::<DepartmentRow>)
-            .fetch_all(&mut *self.db.acquire().await?)
+        let rows = self
+            .db
+            .run(async |c| sqlx::query(AssertSqlSafe(sql)).try_map(decode::<DepartmentRow>).fetch_all(c).await)
             .await?;
         rows.into_iter().map(DepartmentRow::into_domain).collect()
     }
 
     async fn get_department(&self, id: &DepartmentId) -> StoreResult<Option<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} WHERE dep.department_id = ?");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.as_str())
-            .try_map(decode::<DepartmentRow>)
-            .fetch_optional(&mut *self.db.acquire().await?)
+        let row = self
+            .db
+            .run(async |c| {
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(id.as_str())
+                    .try_map(decode::<DepartmentRow>)
+                    .fetch_optional(c)
+                    .await
+            })
             .await?;
         row.map(DepartmentRow::into_domain).transpose()
     }
@@ -587,10 +599,15 @@ impl AppointmentStore for MySqlClinicStore {
 
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>> {
         let sql = format!("{APPOINTMENT_SELECT} WHERE a.appointment_id = ?");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(id.as_str())
-            .try_map(decode::<AppointmentRow>)
-            .fetch_optional(&mut *self.db.acquire().await?)
+        let row = self
+            .db
+            .run(async |c| {
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(id.as_str())
+                    .try_map(decode::<AppointmentRow>)
+                    .fetch_optional(c)
+                    .await
+            })
             .await?;
         row.map(AppointmentRow::into_domain).transpose()
     }
@@ -623,17 +640,22 @@ impl AppointmentStore for MySqlClinicStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<BusyInterval>> {
-        let rows = sqlx::query(
-            "SELECT appointment_date, start_time, end_time FROM appointments \
+        let rows = self
+            .db
+            .run(async |c| {
+                sqlx::query(
+                    "SELECT appointment_date, start_time, end_time FROM appointments \
              WHERE doctor_id = ? AND appointment_date >= ? AND appointment_date <= ? AND status <> 'cancelled' \
              ORDER BY appointment_date, start_time",
-        )
-        .bind(doctor.as_str())
-        .bind(format_date(from))
-        .bind(format_date(to))
-        .try_map(decode::<BusyRow>)
-        .fetch_all(&mut *self.db.acquire().await?)
-        .await?;
+                )
+                .bind(doctor.as_str())
+                .bind(format_date(from))
+                .bind(format_date(to))
+                .try_map(decode::<BusyRow>)
+                .fetch_all(c)
+                .await
+            })
+            .await?;
         rows.into_iter().map(BusyRow::into_domain).collect()
     }
 }
@@ -675,19 +697,24 @@ impl RevocationStore for MySqlClinicStore {
 
     async fn list_revocations(&self, limit: u32, after: Option<&CursorKey>) -> StoreResult<KeyPage<Revocation>> {
         let (at, id) = revocations::start(after);
-        let rows: Vec<revocations::Row> = sqlx::query_as(revocations::PAGE)
-            .bind(at)
-            .bind(at)
-            .bind(id)
-            .bind(i64::from(limit.max(1)) + 1)
-            .fetch_all(&mut *self.db.acquire().await?)
+        let rows: Vec<revocations::Row> = self
+            .db
+            .run(async |c| {
+                sqlx::query_as(revocations::PAGE)
+                    .bind(at)
+                    .bind(at)
+                    .bind(id)
+                    .bind(i64::from(limit.max(1)) + 1)
+                    .fetch_all(c)
+                    .await
+            })
             .await?;
         Ok(revocations::page(rows, limit))
     }
 
     async fn revocation_index(&self) -> StoreResult<Vec<(String, i64)>> {
         let rows: Vec<revocations::IndexRow> =
-            sqlx::query_as(revocations::INDEX).fetch_all(&mut *self.db.acquire().await?).await?;
+            self.db.run(async |c| sqlx::query_as(revocations::INDEX).fetch_all(c).await).await?;
         Ok(rows.into_iter().map(|r| (r.sub, r.revoked_at)).collect())
     }
 }
@@ -699,11 +726,11 @@ impl ClinicStore for MySqlClinicStore {
     }
 
     fn pools(&self) -> Vec<PoolStats> {
-        vec![PoolStats::of("mysql", &self.db.pool)]
+        vec![PoolStats::of("mysql", &self.db.pool).with_stacked(self.db.stacked())]
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&mut *self.db.acquire().await?).await?;
+        self.db.run(async |c| sqlx::query("SELECT 1").execute(c).await).await?;
         Ok(())
     }
 

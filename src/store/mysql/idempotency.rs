@@ -43,13 +43,17 @@ pub(super) async fn claim(db: &MySqlDb, c: &IdempotencyClaim) -> StoreResult<Cla
 /// One round of [`claim`]: `None` when the key vanished between the INSERT and the lock.
 async fn claim_once(db: &MySqlDb, c: &IdempotencyClaim) -> StoreResult<Option<ClaimOutcome>> {
     let (lease, now) = (c.lease_until.millis(), c.now.millis());
-    let inserted = sqlx::query(INSERT)
-        .bind(&c.scope)
-        .bind(&c.fingerprint)
-        .bind(&c.token)
-        .bind(lease)
-        .bind(lease)
-        .execute(&mut *db.acquire().await?)
+    let inserted = db
+        .run(async |conn| {
+            sqlx::query(INSERT)
+                .bind(&c.scope)
+                .bind(&c.fingerprint)
+                .bind(&c.token)
+                .bind(lease)
+                .bind(lease)
+                .execute(conn)
+                .await
+        })
         .await;
     match inserted.map_err(StoreError::from) {
         Ok(_) => return Ok(Some(ClaimOutcome::Claimed)),
@@ -83,15 +87,19 @@ async fn claim_once(db: &MySqlDb, c: &IdempotencyClaim) -> StoreResult<Option<Cl
 }
 
 pub(super) async fn release(db: &MySqlDb, scope: &str, token: &str) -> StoreResult<()> {
-    sqlx::query(RELEASE).bind(scope).bind(token).execute(&mut *db.acquire().await?).await?;
+    db.run(async |c| sqlx::query(RELEASE).bind(scope).bind(token).execute(c).await).await?;
     Ok(())
 }
 
 pub(super) async fn purge(db: &MySqlDb, now: Timestamp, limit: u32) -> StoreResult<u64> {
-    let done = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= ? LIMIT ?")
-        .bind(now.millis())
-        .bind(i64::from(limit))
-        .execute(&mut *db.acquire().await?)
+    let done = db
+        .run(async |c| {
+            sqlx::query("DELETE FROM idempotency_keys WHERE expires_at <= ? LIMIT ?")
+                .bind(now.millis())
+                .bind(i64::from(limit))
+                .execute(c)
+                .await
+        })
         .await?;
     Ok(done.rows_affected())
 }

@@ -64,7 +64,7 @@ fn decode_doc<T: Document>(row: DocRow) -> StoreResult<T> {
 impl MySqlRecordStore {
     async fn get_doc<T: Document>(&self, sql: &'static str, id: &str) -> StoreResult<Option<T>> {
         let row =
-            sqlx::query(sql).bind(id).try_map(decode::<DocRow>).fetch_optional(&mut *self.db.acquire().await?).await?;
+            self.db.run(async |c| sqlx::query(sql).bind(id).try_map(decode::<DocRow>).fetch_optional(c).await).await?;
         row.map(decode_doc).transpose()
     }
 
@@ -171,7 +171,7 @@ impl MySqlRecordStore {
                 .push(")");
         }
         query.push(" ORDER BY sort_key DESC, ").push(id_column).push(" DESC LIMIT ").push_bind(i64::from(limit) + 1);
-        let mut rows = query.build().try_map(decode::<DocRow>).fetch_all(&mut *self.db.acquire().await?).await?;
+        let mut rows = self.db.run(async |c| query.build().try_map(decode::<DocRow>).fetch_all(c).await).await?;
         let page_len = limit as usize;
         let next = if rows.len() > page_len {
             rows.truncate(page_len);
@@ -264,16 +264,21 @@ impl MedicalRecordStore for MySqlRecordStore {
     ) -> StoreResult<KeyPage<MedicalRecord>> {
         let limit = limit.max(1);
         let below = after.and_then(|k| k.sort.parse::<i64>().ok()).unwrap_or(i64::MAX);
-        let rows = sqlx::query(
-            "SELECT record_id AS id, version, doc FROM medical_record_history \
+        let rows = self
+            .db
+            .run(async |c| {
+                sqlx::query(
+                    "SELECT record_id AS id, version, doc FROM medical_record_history \
              WHERE record_id = ? AND version < ? ORDER BY version DESC LIMIT ?",
-        )
-        .bind(id.as_str())
-        .bind(below)
-        .bind(i64::from(limit) + 1)
-        .try_map(|r: MySqlRow| Ok((text(&r, "id")?, r.try_get::<i64, _>("version")?, text(&r, "doc")?)))
-        .fetch_all(&mut *self.db.acquire().await?)
-        .await?;
+                )
+                .bind(id.as_str())
+                .bind(below)
+                .bind(i64::from(limit) + 1)
+                .try_map(|r: MySqlRow| Ok((text(&r, "id")?, r.try_get::<i64, _>("version")?, text(&r, "doc")?)))
+                .fetch_all(c)
+                .await
+            })
+            .await?;
         history_page(rows, limit)
     }
 
@@ -385,7 +390,7 @@ impl RecordStore for MySqlRecordStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&mut *self.db.acquire().await?).await?;
+        self.db.run(async |c| sqlx::query("SELECT 1").execute(c).await).await?;
         Ok(())
     }
 }

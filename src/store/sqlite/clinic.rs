@@ -187,21 +187,28 @@ impl SqliteClinicStore {
         R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
     {
         let clause = filter.sql();
-        let mut tx = self.db.read.begin().await?;
-        let count_sql = format!("SELECT COUNT(*) FROM {count_from}{clause}");
-        let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(count_sql));
-        for arg in &filter.args {
-            count = count.bind(arg);
-        }
-        let total = count.fetch_one(&mut *tx).await?;
-        let rows_sql = format!("{select}{clause} ORDER BY {order} LIMIT ? OFFSET ?");
-        let mut rows = sqlx::query_as::<_, R>(AssertSqlSafe(rows_sql));
-        for arg in &filter.args {
-            rows = rows.bind(arg);
-        }
-        let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
-        let rows = rows.bind(i64::from(page.limit)).bind(offset).fetch_all(&mut *tx).await?;
-        tx.commit().await?;
+        // One snapshot for the count and the page, so the total matches the rows.
+        let (rows, total) = self
+            .db
+            .reading(async |c| {
+                let mut tx = sqlx::Connection::begin(&mut *c).await?;
+                let count_sql = format!("SELECT COUNT(*) FROM {count_from}{clause}");
+                let mut count = sqlx::query_scalar::<_, i64>(AssertSqlSafe(count_sql));
+                for arg in &filter.args {
+                    count = count.bind(arg);
+                }
+                let total = count.fetch_one(&mut *tx).await?;
+                let rows_sql = format!("{select}{clause} ORDER BY {order} LIMIT ? OFFSET ?");
+                let mut rows = sqlx::query_as::<_, R>(AssertSqlSafe(rows_sql));
+                for arg in &filter.args {
+                    rows = rows.bind(arg);
+                }
+                let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+                let rows = rows.bind(i64::from(page.limit)).bind(offset).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                Ok((rows, total))
+            })
+            .await?;
         let total = u64::try_from(total).map_err(|_| StoreError::Internal("negative row count".into()))?;
         Ok((rows, total))
     }
@@ -228,8 +235,10 @@ impl PatientStore for SqliteClinicStore {
 
     async fn get_patient(&self, id: &PatientId) -> StoreResult<Option<Patient>> {
         let sql = format!("{PATIENT_SELECT} WHERE patient_id = ?");
-        let row: Option<PatientRow> =
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.db.read).await?;
+        let row: Option<PatientRow> = self
+            .db
+            .reading(async |c| sqlx::query_as(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(c).await)
+            .await?;
         row.map(PatientRow::into_domain).transpose()
     }
 
@@ -294,8 +303,10 @@ impl DoctorStore for SqliteClinicStore {
 
     async fn get_doctor(&self, id: &DoctorId) -> StoreResult<Option<Doctor>> {
         let sql = format!("{DOCTOR_SELECT} WHERE d.doctor_id = ?");
-        let row: Option<DoctorRow> =
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.db.read).await?;
+        let row: Option<DoctorRow> = self
+            .db
+            .reading(async |c| sqlx::query_as(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(c).await)
+            .await?;
         row.map(DoctorRow::into_domain).transpose()
     }
 
@@ -309,8 +320,10 @@ impl DoctorStore for SqliteClinicStore {
 
     async fn list_department_doctors(&self, department: &DepartmentId) -> StoreResult<Vec<Doctor>> {
         let sql = format!("{DOCTOR_SELECT} WHERE d.department_id = ? ORDER BY d.last_name, d.first_name, d.doctor_id");
-        let rows: Vec<DoctorRow> =
-            sqlx::query_as(AssertSqlSafe(sql)).bind(department.as_str()).fetch_all(&self.db.read).await?;
+        let rows: Vec<DoctorRow> = self
+            .db
+            .reading(async |c| sqlx::query_as(AssertSqlSafe(sql)).bind(department.as_str()).fetch_all(c).await)
+            .await?;
         rows.into_iter().map(DoctorRow::into_domain).collect()
     }
 
@@ -355,14 +368,17 @@ impl DoctorStore for SqliteClinicStore {
 impl DepartmentStore for SqliteClinicStore {
     async fn list_departments(&self) -> StoreResult<Vec<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} ORDER BY dep.name_lc, dep.department_id");
-        let rows: Vec<DepartmentRow> = sqlx::query_as(AssertSqlSafe(sql)).fetch_all(&self.db.read).await?;
+        let rows: Vec<DepartmentRow> =
+            self.db.reading(async |c| sqlx::query_as(AssertSqlSafe(sql)).fetch_all(c).await).await?;
         rows.into_iter().map(DepartmentRow::into_domain).collect()
     }
 
     async fn get_department(&self, id: &DepartmentId) -> StoreResult<Option<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} WHERE dep.department_id = ?");
-        let row: Option<DepartmentRow> =
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.db.read).await?;
+        let row: Option<DepartmentRow> = self
+            .db
+            .reading(async |c| sqlx::query_as(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(c).await)
+            .await?;
         row.map(DepartmentRow::into_domain).transpose()
     }
 
@@ -444,8 +460,10 @@ impl AppointmentStore for SqliteClinicStore {
 
     async fn get_appointment(&self, id: &AppointmentId) -> StoreResult<Option<Appointment>> {
         let sql = format!("{APPOINTMENT_SELECT} WHERE a.appointment_id = ?");
-        let row: Option<AppointmentRow> =
-            sqlx::query_as(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.db.read).await?;
+        let row: Option<AppointmentRow> = self
+            .db
+            .reading(async |c| sqlx::query_as(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(c).await)
+            .await?;
         row.map(AppointmentRow::into_domain).transpose()
     }
 
@@ -487,16 +505,21 @@ impl AppointmentStore for SqliteClinicStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<BusyInterval>> {
-        let rows: Vec<BusyRow> = sqlx::query_as(
-            "SELECT appointment_date, start_time, end_time FROM appointments \
+        let rows: Vec<BusyRow> = self
+            .db
+            .reading(async |c| {
+                sqlx::query_as(
+                    "SELECT appointment_date, start_time, end_time FROM appointments \
              WHERE doctor_id = ? AND appointment_date >= ? AND appointment_date <= ? AND status <> 'cancelled' \
              ORDER BY appointment_date, start_time",
-        )
-        .bind(doctor.as_str())
-        .bind(format_date(from))
-        .bind(format_date(to))
-        .fetch_all(&self.db.read)
-        .await?;
+                )
+                .bind(doctor.as_str())
+                .bind(format_date(from))
+                .bind(format_date(to))
+                .fetch_all(c)
+                .await
+            })
+            .await?;
         rows.into_iter().map(BusyRow::into_domain).collect()
     }
 }
@@ -535,18 +558,24 @@ impl RevocationStore for SqliteClinicStore {
 
     async fn list_revocations(&self, limit: u32, after: Option<&CursorKey>) -> StoreResult<KeyPage<Revocation>> {
         let (at, id) = revocations::start(after);
-        let rows: Vec<revocations::Row> = sqlx::query_as(revocations::PAGE)
-            .bind(at)
-            .bind(at)
-            .bind(id)
-            .bind(i64::from(limit.max(1)) + 1)
-            .fetch_all(&self.db.read)
+        let rows: Vec<revocations::Row> = self
+            .db
+            .reading(async |c| {
+                sqlx::query_as(revocations::PAGE)
+                    .bind(at)
+                    .bind(at)
+                    .bind(id)
+                    .bind(i64::from(limit.max(1)) + 1)
+                    .fetch_all(c)
+                    .await
+            })
             .await?;
         Ok(revocations::page(rows, limit))
     }
 
     async fn revocation_index(&self) -> StoreResult<Vec<(String, i64)>> {
-        let rows: Vec<revocations::IndexRow> = sqlx::query_as(revocations::INDEX).fetch_all(&self.db.read).await?;
+        let rows: Vec<revocations::IndexRow> =
+            self.db.reading(async |c| sqlx::query_as(revocations::INDEX).fetch_all(c).await).await?;
         Ok(rows.into_iter().map(|r| (r.sub, r.revoked_at)).collect())
     }
 }
@@ -558,7 +587,10 @@ impl ClinicStore for SqliteClinicStore {
     }
 
     fn pools(&self) -> Vec<PoolStats> {
-        vec![PoolStats::of("sqlite_read", &self.db.read), PoolStats::of("sqlite_write", &self.db.write)]
+        vec![
+            PoolStats::of("sqlite_read", &self.db.read).with_stacked(self.db.stacked_readers()),
+            PoolStats::of("sqlite_write", &self.db.write),
+        ]
     }
 
     async fn ping(&self) -> StoreResult<()> {

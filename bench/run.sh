@@ -2,7 +2,7 @@
 # Benchmarks the release binary with wrk and prints a markdown table (requests/s, p50, p99, errors, peak RSS).
 #
 #   bench/run.sh [--mysql-url mysql://root@127.0.0.1:3306] [--duration 10s] [--connections 32] [--threads 2]
-#                [--baseline http://127.0.0.1:9090] [--no-build]
+#                [--baseline http://127.0.0.1:9090] [--no-build] [--binary PATH]
 #
 # SQLite always; MySQL when --mysql-url names a server (the script creates and drops its own database,
 # `gospital_bench`, there). Workloads: GET patient by id, list patients, GET medical record, book appointments,
@@ -13,10 +13,12 @@
 # `oltp_point_select` (32 threads, 10k rows, its own database `gospital_sysbench`) on the same server, 3 rounds
 # each, and the API/DB ratio is printed; bookings report the server's statements and pings per booking (deltas
 # of SHOW GLOBAL STATUS `Questions` and `Com_admin_commands`, audit writes included).
+# --binary PATH benchmarks that binary instead of building this checkout's (a previous release, to compare: run
+# the script alternately with each binary in one session).
 # Load tools: wrk, sysbench, mariadb-client (apt-get install wrk sysbench mariadb-client).
 set -euo pipefail
 
-DURATION=10s; CONNECTIONS=32; THREADS=2; MYSQL_URL=""; BASELINE=""; BUILD=1
+DURATION=10s; CONNECTIONS=32; THREADS=2; MYSQL_URL=""; BASELINE=""; BUILD=1; BIN_ARG=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --mysql-url) MYSQL_URL="$2"; shift 2 ;;
@@ -25,7 +27,8 @@ while [[ $# -gt 0 ]]; do
     --threads) THREADS="$2"; shift 2 ;;
     --baseline) BASELINE="${2%/}"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --binary) BIN_ARG="$2"; BUILD=0; shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -33,7 +36,7 @@ done
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-BIN="$ROOT/target/release/gospital"
+BIN="${BIN_ARG:-$ROOT/target/release/gospital}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
 command -v curl >/dev/null || { echo "curl is missing" >&2; exit 2; }
 if [[ $BUILD == 1 ]]; then

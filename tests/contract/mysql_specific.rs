@@ -125,3 +125,35 @@ async fn a_booking_behind_a_lock_held_elsewhere_is_unavailable_after_one_retry()
     drop(holder);
     test_db.close().await;
 }
+
+/// The session's own count of `COM_PING`s (MariaDB and MySQL count them as admin commands).
+async fn pings_of(conn: &mut sqlx::MySqlConnection) -> i64 {
+    let (_, n): (String, String) = sqlx::query_as("SHOW SESSION STATUS LIKE 'Com_admin_commands'")
+        .fetch_one(conn)
+        .await
+        .expect("read the session's status");
+    n.parse().expect("a count")
+}
+
+/// A use that completes hands its connection to the next with no ping in between (sqlx's pool alone pings every
+/// connection it takes back: a round trip per request); one that goes back through the pool is pinged.
+#[tokio::test]
+#[cfg_attr(not(gospital_mysql_tests), ignore = "GOSPITAL_TEST_MYSQL_URL unset at build time")]
+async fn reused_connections_are_not_pinged_between_uses() {
+    let opts = MySqlOptions { max_connections: 1, ..TEST_OPTIONS };
+    let test_db = mysql_test_db_with("reused_connections_are_not_pinged_between_uses", opts).await;
+    let db = &test_db.db;
+    let before = db.run(async |c| Ok(pings_of(c).await)).await.expect("first use");
+    for _ in 0..5 {
+        let one: i32 = db.run(async |c| sqlx::query_scalar("SELECT 1").fetch_one(c).await).await.expect("a use");
+        assert_eq!(one, 1);
+    }
+    let after = db.run(async |c| Ok(pings_of(c).await)).await.expect("last use");
+    assert_eq!(after, before, "pings between uses of one reused connection");
+
+    // The control: a lease dropped without being recycled goes back through the pool, which pings it.
+    drop(db.acquire().await.expect("a lease"));
+    let through_pool = db.run(async |c| Ok(pings_of(c).await)).await.expect("use after the pool took it back");
+    assert!(through_pool > after, "the pool's release ping is not counted ({through_pool} vs {after})");
+    test_db.close().await;
+}

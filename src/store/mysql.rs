@@ -8,13 +8,16 @@
 //!   doctor, then appointment; doctor, then department. Two writers therefore never wait on each other in a cycle;
 //!   a deadlock or lock-wait timeout that still happens (InnoDB's gap and foreign-key locks are not fully
 //!   ordered) is retried once, then reported as `Unavailable`.
-//! - Fail fast when the server is gone ([`MySqlDb::acquire`]): no ping before a checkout of a connection used in
+//! - Fail fast when the server is gone (`MySqlDb::checkout`): no ping before a checkout of a connection used in
 //!   the last second (one that died since fails its first statement with an I/O error: the 503 the caller should
 //!   get anyway), and a checkout that
 //!   has to open a connection while the server refuses TCP connections ends at once instead of retrying until the
 //!   pool's acquire timeout.
 //! - [`Tx`] closes its connection when dropped unfinished (a cancelled request), so no later borrower inherits a
 //!   transaction that a cancelled `BEGIN` or statement left open on the server.
+//! - No ping when a connection is given back: statements run through [`MySqlDb::run`] and transactions through
+//!   [`Tx`] return their connection to a reuse stack (`store::recycle`) once they completed; `acquire` leases go
+//!   back through the pool and its ping.
 //! - Compared columns are VARBINARY (see `migrations/mysql/0001_clinic.sql`), which MySQL flags as binary; sqlx
 //!   refuses to decode those as `String` through its type check, so rows are decoded by name in `rows.rs`.
 
@@ -123,8 +126,8 @@ impl MySqlDb {
         let statement_timeout = opts.statement_timeout;
         let target = connect.get_socket().is_none().then(|| (connect.get_host().to_owned(), connect.get_port()));
         let reach = std::sync::Arc::new(Reachability { target, last: std::sync::Mutex::new(None) });
-        // No ping before a checkout of a busy connection (see the module doc); sqlx still pings every connection
-        // on release (no option turns that off), but in a task of its own, off the request's path.
+        // No ping before a checkout of a busy connection (see the module doc). sqlx also pings every connection
+        // it takes back (no option turns that off): the reuse stack in front of it (`run`, `Tx`) skips that.
         let pool = MySqlPoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .test_before_acquire(false)

@@ -27,7 +27,7 @@ use sqlx::sqlite::{
 };
 
 use super::StoreError;
-use super::recycle::Recycler;
+use super::recycle::{Lease, Recycler};
 use crate::schema::SchemaState;
 
 /// Embedded migrations for SQLite (same file names as the MySQL set).
@@ -50,7 +50,9 @@ pub struct SqliteOptions {
 /// The two pools over one SQLite file: many readers, one writer.
 #[derive(Debug, Clone)]
 pub struct SqliteDb {
-    pub read: SqlitePool,
+    /// Private: every reader is borrowed through `readers` (`reading`, `reader`). A caller taking one from the pool
+    /// directly could wait forever while all of them sit on the reuse stack, which the pool counts as in use.
+    read: SqlitePool,
     pub write: SqlitePool,
     /// Readers reused without the pool's ping on release (see `store::recycle`).
     readers: Recycler<Sqlite>,
@@ -138,9 +140,14 @@ impl SqliteDb {
         self.readers.run(|| self.read.acquire(), f).await
     }
 
-    /// Readers idle on the reuse stack (the pool counts them as in use).
-    pub fn stacked_readers(&self) -> u32 {
-        self.readers.idle()
+    /// A reader for a caller off the hot path; it goes back through the pool (and its ping) when dropped.
+    pub async fn reader(&self) -> Result<Lease<Sqlite>, sqlx::Error> {
+        self.readers.lease(|| self.read.acquire()).await
+    }
+
+    /// The read pool's sizes, for `db_pool_connections`.
+    pub fn read_pool_stats(&self) -> super::PoolStats {
+        super::PoolStats::of("sqlite_read", &self.read).with_stacked(self.readers.idle())
     }
 
     /// Closes both pools; the read pool's own `close` would wait forever for readers on the reuse stack.
@@ -158,7 +165,7 @@ impl SqliteDb {
     /// The embedded migrations compared with those this database has applied. Creates nothing: a new database
     /// without sqlx's migrations table has applied none.
     pub async fn schema_state(&self) -> Result<SchemaState, StoreError> {
-        schema_state_of(&mut *self.read.acquire().await?).await
+        schema_state_of(&mut *self.reader().await?).await
     }
 
     /// The schema version (highest migration applied successfully), as `/health` reports it.
@@ -210,7 +217,7 @@ crate::store::audit::sql_audit_store!(
     crate::audit::Chain::R,
     |s| s.db.write.begin_with("BEGIN IMMEDIATE"),
     &s.db.write,
-    &s.db.read
+    &mut *s.db.reader().await?
 );
 
 #[cfg(test)]
@@ -219,6 +226,30 @@ mod tests {
 
     async fn synchronous_of(pool: &SqlitePool) -> i64 {
         sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.expect("read PRAGMA synchronous")
+    }
+
+    /// Once every reader sits on the reuse stack (the pool counts them as in use), a caller off the hot path still
+    /// gets one at once: it borrows through the stack too. Taken from the pool directly it waited out the acquire
+    /// timeout (what a clean-clone CI run caught: the audit sequencer's count timed out behind stacked readers).
+    #[tokio::test]
+    async fn every_reader_on_the_stack_still_serves_the_other_readers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("stack.db").display());
+        let opts = SqliteOptions {
+            busy_timeout: Duration::from_secs(1),
+            read_connections: 2,
+            acquire_timeout: Duration::from_millis(300),
+            synchronous: SqliteSynchronous::Normal,
+        };
+        let db = SqliteDb::open(&url, opts).await.expect("open SQLite");
+        let (a, b) = (db.reader().await.expect("a reader"), db.reader().await.expect("another reader"));
+        a.recycle();
+        b.recycle();
+        assert_eq!(db.readers.idle(), 2, "both readers are on the stack");
+        let started = std::time::Instant::now();
+        db.schema_state().await.expect("a reader for the schema check");
+        assert!(started.elapsed() < Duration::from_millis(250), "waited {:?} for a reader", started.elapsed());
+        db.close().await;
     }
 
     /// Every connection, reader or writer, runs with the durability asked for (`PRAGMA synchronous` is per

@@ -340,7 +340,7 @@ impl RecordStore for SqliteRecordStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.db.read).await?;
+        sqlx::query("SELECT 1").execute(&mut *self.db.reader().await?).await?;
         Ok(())
     }
 }
@@ -423,5 +423,5 @@ super::audit::sql_audit_store!(
     crate::audit::Chain::D,
     |s| s.db.write.begin_with("BEGIN IMMEDIATE"),
     &s.db.write,
-    &s.db.read
+    &mut *s.db.reader().await?
 );

@@ -587,14 +587,11 @@ impl ClinicStore for SqliteClinicStore {
     }
 
     fn pools(&self) -> Vec<PoolStats> {
-        vec![
-            PoolStats::of("sqlite_read", &self.db.read).with_stacked(self.db.stacked_readers()),
-            PoolStats::of("sqlite_write", &self.db.write),
-        ]
+        vec![self.db.read_pool_stats(), PoolStats::of("sqlite_write", &self.db.write)]
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.db.read).await?;
+        sqlx::query("SELECT 1").execute(&mut *self.db.reader().await?).await?;
         Ok(())
     }
 

@@ -163,9 +163,9 @@ impl MySqlDb {
         self.stack.lease(|| self.checkout()).await
     }
 
-    /// Connections idle on the reuse stack (the pool counts them as in use).
-    pub fn stacked(&self) -> u32 {
-        self.stack.idle()
+    /// The pool's sizes, for `db_pool_connections`, connections on the reuse stack counted as idle.
+    pub fn pool_stats(&self) -> super::PoolStats {
+        super::PoolStats::of("mysql", &self.pool).with_stacked(self.stack.idle())
     }
 
     /// Closes every connection; the pool's own `close` would wait forever for those on the reuse stack.

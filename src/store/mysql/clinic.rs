@@ -726,7 +726,7 @@ impl ClinicStore for MySqlClinicStore {
     }
 
     fn pools(&self) -> Vec<PoolStats> {
-        vec![PoolStats::of("mysql", &self.db.pool).with_stacked(self.db.stacked())]
+        vec![self.db.pool_stats()]
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -78,6 +78,9 @@ impl<DB: Database> Recycler<DB> {
             Err(_) => return Err(sqlx::Error::PoolTimedOut),
         };
         let now = Instant::now();
+        // Stale connections go back through the pool's release (a ping; kept only if it answers), dropped after
+        // the lock: each drop spawns that release, and every borrower takes this lock.
+        let mut stale = Vec::new();
         let reused = {
             let mut idle = self.inner.idle.lock().unwrap_or_else(PoisonError::into_inner);
             let mut found = None;
@@ -86,11 +89,11 @@ impl<DB: Database> Recycler<DB> {
                     found = Some(conn);
                     break;
                 }
-                // Stale: the pool's release pings it and keeps it only if it answers.
-                drop(conn);
+                stale.push(conn);
             }
             found
         };
+        drop(stale);
         let conn = match reused {
             Some(conn) => conn,
             None => fresh().await?,

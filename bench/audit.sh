@@ -26,16 +26,10 @@ done
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 NEW="$ROOT/target/release/gospital"
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
-[[ -x $OLD ]] || { echo "--old must name the previous release's binary (see --help)" >&2; exit 2; }
-[[ $BUILD == 1 ]] && (cd "$ROOT" && cargo build --release --locked --bin gospital >&2)
-[[ -x $NEW ]] || { echo "no release binary at $NEW (drop --no-build)" >&2; exit 2; }
-
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+against_old "$ROOT" "$NEW" "$OLD" "$BUILD"
+workspace
 
 # serve <bin> <dir> <port> [env…]: starts a server in mode local (its keys in <dir>) and waits for /health/live.
 serve() {

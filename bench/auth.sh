@@ -24,11 +24,9 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 [[ $BUILD == 1 ]] && (cd "$ROOT" && cargo build --release --locked --bin gospital >&2)
 [[ -x $BIN ]] || { echo "no release binary at $BIN (drop --no-build)" >&2; exit 2; }
 
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+workspace
 
 # serve <dir> <port> [env…]: starts a server and waits for /health/live.
 serve() {

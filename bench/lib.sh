@@ -13,3 +13,23 @@ wrk_summary() {
 
 # wrk_requests OUTPUT: how many requests the run completed.
 wrk_requests() { awk '/requests in/ {print $1}' <<<"$1"; }
+
+# free_port: a TCP port on 127.0.0.1 that was free a moment ago.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# workspace: sets WORK (a fresh temp dir) and PIDS; on exit every PID in PIDS is killed and WORK removed.
+workspace() {
+  WORK="$(mktemp -d)"
+  PIDS=()
+  trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+}
+
+# against_old <root> <new binary> <old binary> <build 0|1>: checks wrk and the previous release's binary, builds
+# this one when asked, and checks it is there.
+against_old() {
+  local root="$1" new="$2" old="$3" build="$4"
+  command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
+  [[ -x $old ]] || { echo "--old must name the previous release's binary (see --help)" >&2; exit 2; }
+  [[ $build == 1 ]] && (cd "$root" && cargo build --release --locked --bin gospital >&2)
+  [[ -x $new ]] || { echo "no release binary at $new (drop --no-build)" >&2; exit 2; }
+}

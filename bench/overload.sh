@@ -16,6 +16,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="$ROOT/target/release/gospital"; OLD=""; DURATION=30s
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --binary) BIN="$2"; shift 2 ;;
@@ -37,7 +39,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start <binary> <name>: the server on core 0, SQLite, auth local, auditing on; sets PORT, STAFF, BASE.
 start() {

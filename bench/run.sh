@@ -53,8 +53,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # start_server <name> [env…]: starts the binary with the given environment, waits for /health/live.
 start_server() {
   local name="$1"; shift

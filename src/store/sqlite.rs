@@ -127,7 +127,7 @@ impl SqliteDb {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         let write = self.write.clone();
         runtime.spawn(async move {
-            let mut conn: Option<SqliteConnection> = None;
+            let mut conn: Option<(SqliteConnection, i64)> = None;
             let mut tick = tokio::time::interval(checkpointing.every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -136,11 +136,11 @@ impl SqliteDb {
                     break;
                 }
                 if conn.is_none() {
-                    conn = SqliteConnection::connect_with(&connect).await.ok();
+                    conn = checkpoint_connection(&connect, checkpointing.restart_above).await.ok();
                 }
-                let Some(c) = conn.as_mut() else { continue };
+                let Some((c, restart_above_frames)) = conn.as_mut() else { continue };
                 let started = std::time::Instant::now();
-                match checkpoint(c, checkpointing.restart_above).await {
+                match checkpoint(c, *restart_above_frames).await {
                     Ok(round) => {
                         let took = started.elapsed();
                         ::metrics::histogram!("sqlite_wal_checkpoint_duration_seconds").record(took.as_secs_f64());
@@ -229,15 +229,26 @@ enum Round {
     Busy,
 }
 
+/// The checkpointer's own connection, with [`Checkpointing::restart_above`] in WAL frames (one page each). The
+/// page size is read once: it is fixed once the database has pages, and the server never runs the `VACUUM` that
+/// could change it.
+async fn checkpoint_connection(
+    connect: &SqliteConnectOptions,
+    restart_above: u64,
+) -> Result<(SqliteConnection, i64), sqlx::Error> {
+    let mut conn = SqliteConnection::connect_with(connect).await?;
+    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut conn).await?;
+    let frames = restart_above / u64::try_from(page_size).unwrap_or(4096).max(1);
+    Ok((conn, i64::try_from(frames).unwrap_or(i64::MAX)))
+}
+
 /// One round of [`SqliteDb::spawn_checkpointer`]: `PASSIVE`, then `RESTART` if the WAL still holds more than
-/// `restart_above` bytes.
-async fn checkpoint(conn: &mut SqliteConnection, restart_above: u64) -> Result<Round, sqlx::Error> {
+/// `restart_above_frames`.
+async fn checkpoint(conn: &mut SqliteConnection, restart_above_frames: i64) -> Result<Round, sqlx::Error> {
     // Columns: busy (1 when a lock could not be had), frames in the WAL, frames copied into the database.
     let (_, frames, _): (i64, i64, i64) =
         sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&mut *conn).await?;
-    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut *conn).await?;
-    let wal_bytes = u64::try_from(frames.max(0)).unwrap_or(0) * u64::try_from(page_size).unwrap_or(4096);
-    if wal_bytes <= restart_above {
+    if frames <= restart_above_frames {
         return Ok(Round::Copied);
     }
     let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(RESTART)").fetch_one(&mut *conn).await?;
@@ -279,6 +290,16 @@ crate::store::audit::sql_audit_store!(
 mod tests {
     use super::*;
 
+    /// What the tests below open with, unless they say otherwise.
+    fn options() -> SqliteOptions {
+        SqliteOptions {
+            busy_timeout: Duration::from_secs(1),
+            read_connections: 2,
+            acquire_timeout: Duration::from_secs(1),
+            synchronous: SqliteSynchronous::Normal,
+        }
+    }
+
     async fn synchronous_of(pool: &SqlitePool) -> i64 {
         sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.expect("read PRAGMA synchronous")
     }
@@ -290,12 +311,7 @@ mod tests {
     async fn every_reader_on_the_stack_still_serves_the_other_readers() {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("stack.db").display());
-        let opts = SqliteOptions {
-            busy_timeout: Duration::from_secs(1),
-            read_connections: 2,
-            acquire_timeout: Duration::from_millis(300),
-            synchronous: SqliteSynchronous::Normal,
-        };
+        let opts = SqliteOptions { acquire_timeout: Duration::from_millis(300), ..options() };
         let db = SqliteDb::open(&url, opts).await.expect("open SQLite");
         let (a, b) = (db.reader().await.expect("a reader"), db.reader().await.expect("another reader"));
         a.recycle();
@@ -318,12 +334,7 @@ mod tests {
 
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("wal.db").display());
-        let opts = SqliteOptions {
-            busy_timeout: Duration::from_secs(2),
-            read_connections: 3,
-            acquire_timeout: Duration::from_secs(2),
-            synchronous: SqliteSynchronous::Normal,
-        };
+        let opts = SqliteOptions { read_connections: 3, ..options() };
         let checkpointing = Checkpointing { every: Duration::from_millis(20), restart_above: 1 << 20 };
         let db = SqliteDb::open_with(&url, opts, checkpointing).await.expect("open SQLite");
         sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
@@ -372,12 +383,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         for (asked, expected) in [(SqliteSynchronous::Full, 2), (SqliteSynchronous::Normal, 1)] {
             let url = format!("sqlite://{}", dir.path().join(format!("{expected}.db")).display());
-            let opts = SqliteOptions {
-                busy_timeout: Duration::from_secs(1),
-                read_connections: 2,
-                acquire_timeout: Duration::from_secs(1),
-                synchronous: asked,
-            };
+            let opts = SqliteOptions { synchronous: asked, ..options() };
             let db = SqliteDb::open(&url, opts).await.expect("open SQLite");
             assert_eq!(synchronous_of(&db.write).await, expected, "writer, {asked:?}");
             assert_eq!(synchronous_of(&db.read).await, expected, "reader, {asked:?}");

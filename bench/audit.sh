@@ -31,19 +31,6 @@ source "$ROOT/bench/lib.sh"
 against_old "$ROOT" "$NEW" "$OLD" "$BUILD"
 workspace
 
-# serve <bin> <dir> <port> [env…]: starts a server in mode local (its keys in <dir>) and waits for /health/live.
-serve() {
-  local bin="$1" dir="$2" port="$3"; shift 3
-  mkdir -p "$dir"
-  (cd "$dir" && exec env GOSPITAL_RATE_LIMIT_PER_SECOND=0 GOSPITAL_CPU_SHED_OPEN=0 GOSPITAL_AUTH=local "$@" \
-     GOSPITAL_ADDR="127.0.0.1:$port" "$bin" >"$dir/log" 2>&1) &
-  PIDS+=($!)
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && return 0; sleep 0.1; done
-  echo "server in $dir did not start:" >&2; tail -5 "$dir/log" >&2; exit 1
-}
-
-rss() { awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
-
 # load <url> <header> [lua]: "req/s|p50|p99|non-2xx"
 load() {
   local out
@@ -78,10 +65,9 @@ compare() {
   local t_new t_old
   t_new="Authorization: Bearer $(cd "$WORK/$name-new" && "$NEW" token --role receptionist --sub bench)"
   t_old="Authorization: Bearer $(cd "$WORK/$name-old" && "$OLD" token --role receptionist --sub bench)"
-  local body='{"firstName":"Bench","lastName":"Audit","dateOfBirth":"1980-01-01","email":"audit.'"$RANDOM"'@example.org","phone":"+1 555 010 0000"}'
-  local pat_new pat_old
-  pat_new="$(curl -sf -X POST -H 'content-type: application/json' -H "$t_new" -d "$body" "http://127.0.0.1:$p_new/api/v1/patients" | python3 -c 'import json,sys; print(json.load(sys.stdin)["patientId"])')"
-  pat_old="$(curl -sf -X POST -H 'content-type: application/json' -H "$t_old" -d "$body" "http://127.0.0.1:$p_old/api/v1/patients" | python3 -c 'import json,sys; print(json.load(sys.stdin)["patientId"])')"
+  local email="audit.$RANDOM@example.org" pat_new pat_old
+  pat_new="$(create_patient "$p_new" "$t_new" "$email")"
+  pat_old="$(create_patient "$p_old" "$t_old" "$email")"
   lag_sampler "$p_new" "$WORK/$name.lag" & local sampler=$!
   for round in 1 2 3; do
     local a b

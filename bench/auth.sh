@@ -28,19 +28,6 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 source "$ROOT/bench/lib.sh"
 workspace
 
-# serve <dir> <port> [env…]: starts a server and waits for /health/live.
-serve() {
-  local dir="$1" port="$2"; shift 2
-  mkdir -p "$dir"
-  (cd "$dir" && exec env GOSPITAL_RATE_LIMIT_PER_SECOND=0 GOSPITAL_CPU_SHED_OPEN=0 "$@" \
-     GOSPITAL_ADDR="127.0.0.1:$port" "$BIN" >"$dir/log" 2>&1) &
-  PIDS+=($!)
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && return 0; sleep 0.1; done
-  echo "server in $dir did not start:" >&2; tail -5 "$dir/log" >&2; exit 1
-}
-
-rss() { awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
-
 # load <url> [header]: "req/s|p50|p99|non-2xx"
 load() {
   local out
@@ -54,16 +41,14 @@ ROWS=()
 compare() {
   local name="$1" url="$2" key="$WORK/$1.key"
   local p_local p_off
-  p_local="$(free_port)"; serve "$WORK/$name-local" "$p_local" DATABASE_URL="$url" GOSPITAL_AUTH=local GOSPITAL_AUTH_KEY_FILE="$key"
+  p_local="$(free_port)"; serve "$BIN" "$WORK/$name-local" "$p_local" DATABASE_URL="$url" GOSPITAL_AUTH=local GOSPITAL_AUTH_KEY_FILE="$key"
   local pid_local=${PIDS[-1]}
-  p_off="$(free_port)"; serve "$WORK/$name-off" "$p_off" DATABASE_URL="$url" GOSPITAL_AUTH=off
+  p_off="$(free_port)"; serve "$BIN" "$WORK/$name-off" "$p_off" DATABASE_URL="$url" GOSPITAL_AUTH=off
   local pid_off=${PIDS[-1]}
   local token
   token="$(GOSPITAL_AUTH_KEY_FILE="$key" "$BIN" token --role receptionist --sub bench)"
   local patient
-  patient="$(curl -sf -X POST -H 'content-type: application/json' -H "authorization: Bearer $token" \
-    -d '{"firstName":"Bench","lastName":"Auth","dateOfBirth":"1980-01-01","email":"auth.'"$RANDOM"'@example.org","phone":"+1 555 010 0000"}' \
-    "http://127.0.0.1:$p_local/api/v1/patients" | python3 -c 'import json,sys; print(json.load(sys.stdin)["patientId"])')"
+  patient="$(create_patient "$p_local" "authorization: Bearer $token" "auth.$RANDOM@example.org")"
   for round in 1 2 3; do
     local a b
     a="$(load "http://127.0.0.1:$p_local/api/v1/patients/$patient" "Authorization: Bearer $token")"

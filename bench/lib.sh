@@ -33,3 +33,25 @@ against_old() {
   [[ $build == 1 ]] && (cd "$root" && cargo build --release --locked --bin gospital >&2)
   [[ -x $new ]] || { echo "no release binary at $new (drop --no-build)" >&2; exit 2; }
 }
+
+# serve <bin> <dir> <port> [env…]: starts a server (mode local, its keys in <dir>, unless env says otherwise) and
+# waits for /health/live.
+serve() {
+  local bin="$1" dir="$2" port="$3"; shift 3
+  mkdir -p "$dir"
+  (cd "$dir" && exec env GOSPITAL_RATE_LIMIT_PER_SECOND=0 GOSPITAL_CPU_SHED_OPEN=0 GOSPITAL_AUTH=local "$@" \
+     GOSPITAL_ADDR="127.0.0.1:$port" "$bin" >"$dir/log" 2>&1) &
+  PIDS+=($!)
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && return 0; sleep 0.1; done
+  echo "server in $dir did not start:" >&2; tail -5 "$dir/log" >&2; exit 1
+}
+
+# create_patient <port> <authorization header> <email>: registers a patient, prints its ID.
+create_patient() {
+  curl -sf -X POST -H 'content-type: application/json' -H "$2" \
+    -d '{"firstName":"Bench","lastName":"Patient","dateOfBirth":"1980-01-01","email":"'"$3"'","phone":"+1 555 010 0000"}' \
+    "http://127.0.0.1:$1/api/v1/patients" | python3 -c 'import json,sys; print(json.load(sys.stdin)["patientId"])'
+}
+
+# rss <pid>: the process's peak resident memory.
+rss() { awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/$1/status"; }

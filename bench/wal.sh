@@ -44,16 +44,11 @@ ROWS=()
 # round <bin> <label> <n>: a fresh server and database under the read load; appends a row.
 round() {
   local bin="$1" label="$2" n="$3" dir="$WORK/$2-$3" port
-  port="$(free_port)"; mkdir -p "$dir"
-  (cd "$dir" && exec env GOSPITAL_RATE_LIMIT_PER_SECOND=0 GOSPITAL_CPU_SHED_OPEN=0 GOSPITAL_AUTH=local \
-     DATABASE_URL="sqlite://$dir/gospital.db" GOSPITAL_ADDR="127.0.0.1:$port" "$bin" >"$dir/log" 2>&1) &
-  local pid=$!; PIDS+=("$pid")
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health/live" >/dev/null && break; sleep 0.1; done
-  local token patient
+  port="$(free_port)"
+  serve "$bin" "$dir" "$port" DATABASE_URL="sqlite://$dir/gospital.db"
+  local pid=${PIDS[-1]} token patient
   token="Authorization: Bearer $(cd "$dir" && "$bin" token --role receptionist --sub bench)"
-  patient="$(curl -sf -X POST -H 'content-type: application/json' -H "$token" \
-    -d '{"firstName":"Bench","lastName":"Wal","dateOfBirth":"1980-01-01","email":"wal@example.org","phone":"+1 555 010 0000"}' \
-    "http://127.0.0.1:$port/api/v1/patients" | python3 -c 'import json,sys; print(json.load(sys.stdin)["patientId"])')"
+  patient="$(create_patient "$port" "$token" wal@example.org)"
   wal_sampler "$dir/gospital.db-wal" "$dir/wal" & local sampler=$!
   local out
   out="$(wrk -t$THREADS -c"$CONNECTIONS" -d"$DURATION" --latency -H "$token" "http://127.0.0.1:$port/api/v1/patients/$patient")"
